@@ -1,0 +1,39 @@
+# padron: two commands for a fresh machine -- `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+EXTRAS ?= test
+
+.PHONY: setup demo test lint typecheck check clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24" "setuptools>=69,<81" wheel
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/padron demo
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+check: lint typecheck
+
+# The whole suite, against SQLite and against a throwaway PostgreSQL server started here
+# (as the `postgres` user, on 127.0.0.1) and stopped afterwards, also on failure.
+test: setup
+	$(MAKE) --no-print-directory check
+	scripts/with-postgres.sh $(VENV)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) padron-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

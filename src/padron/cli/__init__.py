@@ -1,0 +1,1 @@
+"""The `padron` command line (Typer)."""

@@ -1,0 +1,1 @@
+"""Galleries, fusion, calibrated thresholds and de-duplication decisions. Imports domain and biometrics."""

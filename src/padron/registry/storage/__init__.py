@@ -1,0 +1,1 @@
+"""SQLAlchemy models, the repository, and Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Partner agreements, policy decisions, minimal disclosure and the customs exchange."""
