@@ -1,0 +1,1 @@
+"""Calibration files (JSON) shipped with the package, one per algorithm."""

@@ -1,0 +1,195 @@
+"""Verification error rates from genuine and impostor score samples (higher score = more alike).
+
+Definitions follow ISO/IEC 19795-1: at threshold t a comparison is a match when score >= t;
+FMR(t) is the share of impostor scores >= t, FNMR(t) the share of genuine scores < t.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ErrorCurve:
+    """FMR and FNMR at every distinct threshold (thresholds ascending)."""
+
+    thresholds: FloatArray
+    fmr: FloatArray
+    fnmr: FloatArray
+
+
+def error_curve(genuine: npt.ArrayLike, impostor: npt.ArrayLike) -> ErrorCurve:
+    g = np.sort(np.asarray(genuine, dtype=np.float64))
+    i = np.sort(np.asarray(impostor, dtype=np.float64))
+    if g.size == 0 or i.size == 0:
+        raise ValueError("need at least one genuine and one impostor score")
+    thresholds = np.unique(np.concatenate([g, i, [np.inf]]))
+    # share of genuine scores strictly below t; share of impostor scores at or above t
+    fnmr = np.searchsorted(g, thresholds, side="left") / g.size
+    fmr = 1.0 - np.searchsorted(i, thresholds, side="left") / i.size
+    return ErrorCurve(thresholds=thresholds, fmr=fmr, fnmr=fnmr)
+
+
+def eer(genuine: npt.ArrayLike, impostor: npt.ArrayLike) -> float:
+    """Equal error rate: where FMR and FNMR cross (mean of the two at the closest threshold)."""
+    curve = error_curve(genuine, impostor)
+    k = int(np.argmin(np.abs(curve.fmr - curve.fnmr)))
+    return float((curve.fmr[k] + curve.fnmr[k]) / 2.0)
+
+
+def threshold_at_fmr(impostor: npt.ArrayLike, target_fmr: float) -> float:
+    """Smallest threshold whose FMR on these impostor scores is <= target_fmr."""
+    i = np.sort(np.asarray(impostor, dtype=np.float64))
+    allowed = int(np.floor(target_fmr * i.size))  # impostor scores allowed at or above t
+    if allowed >= i.size:
+        return float(i[0])
+    # threshold just above the (allowed+1)-th largest impostor score
+    return float(np.nextafter(i[i.size - allowed - 1], np.inf))
+
+
+def fnmr_at_fmr(genuine: npt.ArrayLike, impostor: npt.ArrayLike, target_fmr: float) -> float:
+    """FNMR at the operating point with FMR <= target (FMR100 = target 0.01, FMR1000 = 0.001)."""
+    t = threshold_at_fmr(impostor, target_fmr)
+    g = np.asarray(genuine, dtype=np.float64)
+    return float(np.mean(g < t))
+
+
+def zero_fmr(genuine: npt.ArrayLike, impostor: npt.ArrayLike) -> float:
+    """FNMR at the lowest threshold with no false match at all."""
+    return fnmr_at_fmr(genuine, impostor, 0.0)
+
+
+def supported_fmrs(n_impostor: int, targets: tuple[float, ...] = (1e-3, 1e-4, 1e-5)) -> tuple[float, ...]:
+    """The target FMRs that this many impostor comparisons can support (at least 10 errors' worth
+    would be ideal; we require that the target is at least 1/n)."""
+    return tuple(t for t in targets if t * n_impostor >= 1.0)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Decision thresholds for one algorithm, measured on a named data set and protocol."""
+
+    modality: str
+    algorithm: str
+    template_version: int
+    dataset: str
+    protocol: str
+    genuine_pairs: int
+    impostor_pairs: int
+    #: target FMR (as a string such as "1e-3") -> similarity threshold
+    thresholds: dict[str, float]
+    measured: dict[str, Any] = field(default_factory=dict)
+
+    def threshold(self, fmr: float) -> float:
+        key = fmr_key(fmr)
+        if key not in self.thresholds:
+            raise KeyError(f"no threshold calibrated for FMR {key}; have {sorted(self.thresholds)}")
+        return self.thresholds[key]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Calibration:
+        return cls(**json.loads(text))
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def packaged(cls, name: str) -> Calibration:
+        """A calibration shipped in ``padron/biometrics/calibrations/<name>.json``."""
+        text = resources.files("padron.biometrics.calibrations").joinpath(f"{name}.json").read_text("utf-8")
+        return cls.from_json(text)
+
+
+def fmr_key(fmr: float) -> str:
+    """'1e-3' style key for a target FMR."""
+    return f"{fmr:.0e}".replace("e-0", "e-")
+
+
+def calibrate(
+    genuine: npt.ArrayLike,
+    impostor: npt.ArrayLike,
+    *,
+    modality: str,
+    algorithm: str,
+    template_version: int,
+    dataset: str,
+    protocol: str,
+    targets: tuple[float, ...] = (1e-3, 1e-4, 1e-5),
+) -> Calibration:
+    g = np.asarray(genuine, dtype=np.float64)
+    i = np.asarray(impostor, dtype=np.float64)
+    thresholds = {fmr_key(t): threshold_at_fmr(i, t) for t in supported_fmrs(i.size, targets)}
+    measured = {
+        "eer": eer(g, i),
+        **{f"fnmr_at_fmr_{fmr_key(t)}": fnmr_at_fmr(g, i, t) for t in supported_fmrs(i.size, targets)},
+    }
+    return Calibration(
+        modality=modality,
+        algorithm=algorithm,
+        template_version=template_version,
+        dataset=dataset,
+        protocol=protocol,
+        genuine_pairs=int(g.size),
+        impostor_pairs=int(i.size),
+        thresholds=thresholds,
+        measured=measured,
+    )
+
+
+def plot_det(
+    path: Path,
+    curves: dict[str, tuple[npt.ArrayLike, npt.ArrayLike]],
+    *,
+    title: str,
+) -> None:
+    """DET curves (normal-deviate axes) and score histograms, one row per named system.
+
+    ``curves`` maps a system name to its (genuine, impostor) scores.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.stats import norm
+
+    fig, axes = plt.subplots(1, 1 + len(curves), figsize=(5 * (1 + len(curves)), 4.5))
+    det_ax = axes[0]
+    ticks = np.array([1e-4, 1e-3, 1e-2, 5e-2, 0.2, 0.5])
+    for name, (genuine, impostor) in curves.items():
+        c = error_curve(genuine, impostor)
+        eps = 1e-6
+        det_ax.plot(
+            norm.ppf(np.clip(c.fmr, eps, 1 - eps)),
+            norm.ppf(np.clip(c.fnmr, eps, 1 - eps)),
+            label=f"{name} (EER {100 * eer(genuine, impostor):.2f}%)",
+        )
+    det_ax.set_xticks(norm.ppf(ticks), [f"{t:g}" for t in ticks])
+    det_ax.set_yticks(norm.ppf(ticks), [f"{t:g}" for t in ticks])
+    det_ax.set_xlim(norm.ppf(5e-5), norm.ppf(0.6))
+    det_ax.set_ylim(norm.ppf(5e-5), norm.ppf(0.6))
+    det_ax.set_xlabel("False match rate")
+    det_ax.set_ylabel("False non-match rate")
+    det_ax.set_title(f"DET: {title}")
+    det_ax.grid(True, alpha=0.3)
+    det_ax.legend(fontsize=8)
+    for ax, (name, (genuine, impostor)) in zip(axes[1:], curves.items(), strict=True):
+        ax.hist(np.asarray(impostor), bins=60, alpha=0.6, density=True, label="impostor")
+        ax.hist(np.asarray(genuine), bins=60, alpha=0.6, density=True, label="genuine")
+        ax.set_title(f"scores: {name}")
+        ax.set_xlabel("similarity")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,70 @@
+"""The `padron` command line.
+
+Every command prints human-readable text by default and one JSON object with ``--json``.
+A :class:`PadronError` becomes its code and message on stderr (or an ``{"error": ...}`` object
+with ``--json``) and exit status 1; nothing a user types produces a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import typer
+
+from padron.cli.output import report_error
+from padron.domain.errors import InternalError, PadronError
+
+app = typer.Typer(
+    name="padron",
+    help="padron: unified biometric identification -- registry, CURP, 1:N de-duplication.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register_commands() -> None:
+    """Attach the command groups (imported here so `import padron.cli.main` stays light)."""
+    from padron.cli import curp_cmd, demo_cmd, evaluate_cmd, person_cmd
+
+    app.add_typer(curp_cmd.app, name="curp")
+    app.add_typer(person_cmd.app, name="person")
+    app.add_typer(evaluate_cmd.app, name="evaluate")
+    app.command("init")(person_cmd.init)
+    app.command("demo")(demo_cmd.demo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    _register_commands()
+    args = sys.argv[1:] if argv is None else argv
+    as_json = "--json" in args
+    try:
+        app(args=args, prog_name="padron", standalone_mode=False)
+    except PadronError as error:
+        report_error(error, as_json=as_json)
+        raise SystemExit(1) from None
+    except typer.Exit as done:
+        raise SystemExit(done.exit_code) from None
+    except typer.Abort:
+        report_error(PadronError("aborted"), as_json=as_json)
+        raise SystemExit(130) from None
+    except Exception as error:  # click usage errors come here too
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            raise SystemExit(error.exit_code) from None
+        logging.getLogger("padron").debug("internal error", exc_info=True)
+        internal = InternalError(
+            f"unexpected {type(error).__name__}: {error}",
+            trace=traceback.format_exception_only(type(error), error)[-1].strip(),
+        )
+        report_error(internal, as_json=as_json)
+        raise SystemExit(70) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Output helpers shared by every command: human text by default, one JSON object with --json."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from rich.console import Console
+
+from padron.domain.errors import PadronError
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def print_json(obj: Any) -> None:
+    """One JSON object on stdout (no colour, no wrapping) for machines."""
+    sys.stdout.write(json.dumps(obj, default=_default, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def report_error(error: PadronError, *, as_json: bool) -> None:
+    """A PadronError as the user sees it: code and message, never a traceback."""
+    if as_json:
+        print_json({"error": error.to_dict()})
+    else:
+        err_console.print(f"[bold red]error[/] {error.code}: {error.message}", markup=True)
