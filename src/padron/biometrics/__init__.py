@@ -1,1 +1,1 @@
-"""Sample decoding, quality, extraction and comparison per modality (face, fingerprint). Imports domain only."""
+"""Decoding, quality, extraction and comparison per modality (face, fingerprint). Imports domain only."""

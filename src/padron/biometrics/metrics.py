@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -162,7 +163,11 @@ def plot_det(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from scipy.stats import norm
+
+    def probit(p: npt.ArrayLike) -> FloatArray:
+        """Normal deviate of each probability (the DET curve's axis scale)."""
+        inv_cdf = np.vectorize(NormalDist().inv_cdf, otypes=[np.float64])
+        return np.asarray(inv_cdf(np.asarray(p, dtype=np.float64)), dtype=np.float64)
 
     fig, axes = plt.subplots(1, 1 + len(curves), figsize=(5 * (1 + len(curves)), 4.5))
     det_ax = axes[0]
@@ -171,14 +176,14 @@ def plot_det(
         c = error_curve(genuine, impostor)
         eps = 1e-6
         det_ax.plot(
-            norm.ppf(np.clip(c.fmr, eps, 1 - eps)),
-            norm.ppf(np.clip(c.fnmr, eps, 1 - eps)),
+            probit(np.clip(c.fmr, eps, 1 - eps)),
+            probit(np.clip(c.fnmr, eps, 1 - eps)),
             label=f"{name} (EER {100 * eer(genuine, impostor):.2f}%)",
         )
-    det_ax.set_xticks(norm.ppf(ticks), [f"{t:g}" for t in ticks])
-    det_ax.set_yticks(norm.ppf(ticks), [f"{t:g}" for t in ticks])
-    det_ax.set_xlim(norm.ppf(5e-5), norm.ppf(0.6))
-    det_ax.set_ylim(norm.ppf(5e-5), norm.ppf(0.6))
+    det_ax.set_xticks(probit(ticks), [f"{t:g}" for t in ticks])
+    det_ax.set_yticks(probit(ticks), [f"{t:g}" for t in ticks])
+    det_ax.set_xlim(probit(5e-5), probit(0.6))
+    det_ax.set_ylim(probit(5e-5), probit(0.6))
     det_ax.set_xlabel("False match rate")
     det_ax.set_ylabel("False non-match rate")
     det_ax.set_title(f"DET: {title}")

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Measure accuracy on public protocols (LFW, FVC) with DET plots.", no_args_is_help=True)
+app = typer.Typer(
+    help="Measure accuracy on public protocols (LFW, FVC) with DET plots.", no_args_is_help=True
+)

@@ -42,21 +42,12 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     as_json = "--json" in args
     try:
-        app(args=args, prog_name="padron", standalone_mode=False)
+        # standalone mode: usage errors print Typer's message and exit 2; --help exits 0
+        app(args=args, prog_name="padron")
     except PadronError as error:
         report_error(error, as_json=as_json)
         raise SystemExit(1) from None
-    except typer.Exit as done:
-        raise SystemExit(done.exit_code) from None
-    except typer.Abort:
-        report_error(PadronError("aborted"), as_json=as_json)
-        raise SystemExit(130) from None
-    except Exception as error:  # click usage errors come here too
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            raise SystemExit(error.exit_code) from None
+    except Exception as error:
         logging.getLogger("padron").debug("internal error", exc_info=True)
         internal = InternalError(
             f"unexpected {type(error).__name__}: {error}",

@@ -1,1 +1,1 @@
-"""Plain types of the registry: persons, CURP rules, templates, decisions and errors. Imports nothing of padron."""
+"""Plain types: persons, CURP rules, templates, decisions and errors. Imports nothing of padron."""

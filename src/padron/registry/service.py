@@ -1,0 +1,457 @@
+"""Use cases of the identity registry: enroll, look up, update, change status, merge, history.
+
+Every change runs in one database transaction together with its history entry, so a change is
+either fully recorded or not at all. CURPs are unique by a primary key over every CURP ever issued
+(``curps``); the lowest free homonym differentiator is chosen inside the transaction and a
+concurrent writer that took the same value makes this one retry with the next free value.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from padron.domain.curp import (
+    CurpData,
+    Sex,
+    build_curp,
+    clean_name,
+    curp_stem,
+    homonym_alphabet,
+    normalize_curp,
+    parse_birth_date,
+    parse_birth_state,
+    parse_sex,
+)
+from padron.domain.errors import (
+    ConcurrentUpdateError,
+    CurpHomonymError,
+    CurpHomonymsExhaustedError,
+    MergeTargetError,
+    NoChangeError,
+    PersonNotFoundError,
+    ReasonRequiredError,
+    StorageConflictError,
+    UnknownFieldError,
+)
+from padron.domain.person import (
+    CURP_FIELDS,
+    UPDATABLE_FIELDS,
+    ChangeKind,
+    HistoryEntry,
+    Person,
+    PersonDraft,
+    Status,
+    check_transition,
+    parse_nationality,
+)
+from padron.registry.storage.database import Database
+from padron.registry.storage.models import CurpRow, HistoryRow, PersonRow
+
+T = TypeVar("T")
+
+#: how often a write that collided with a concurrent writer is retried before giving up
+MAX_ATTEMPTS = 25
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _to_person(row: PersonRow) -> Person:
+    return Person(
+        id=row.id,
+        curp=row.curp,
+        given_names=row.given_names,
+        first_surname=row.first_surname,
+        second_surname=row.second_surname,
+        birth_date=row.birth_date,
+        sex=Sex(row.sex),
+        birth_state=row.birth_state,
+        nationality=row.nationality,
+        status=Status(row.status),
+        merged_into=row.merged_into,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+    )
+
+
+def _to_entry(row: HistoryRow) -> HistoryEntry:
+    return HistoryEntry(
+        id=row.id,
+        person_id=row.person_id,
+        curp=row.curp,
+        kind=ChangeKind(row.kind),
+        actor=row.actor,
+        reason=row.reason,
+        at=row.at,
+        changes=dict(row.changes),
+    )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Sex):
+        return value.value
+    return value
+
+
+def _require_reason(actor: str, reason: str) -> tuple[str, str]:
+    actor, reason = actor.strip(), reason.strip()
+    if not actor or not reason:
+        raise ReasonRequiredError("every change needs an actor and a reason", actor=actor, reason=reason)
+    return actor, reason
+
+
+class Registry:
+    """The registry's use cases over one database."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = False) -> Registry:
+        """Open the registry at ``url``; with ``migrate`` bring its schema up to date first,
+        otherwise refuse a database whose schema is missing or old (SchemaNotInitializedError)."""
+        database = Database(url)
+        if migrate:
+            database.migrate()
+        else:
+            database.require_current_schema()
+        return cls(database)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def get(self, curp: str) -> Person:
+        """The person who holds ``curp`` now or held it before a correction."""
+        with self.db.session() as session:
+            return _to_person(self._row_by_curp(session, curp))
+
+    def find(self, curp: str) -> Person | None:
+        try:
+            return self.get(curp)
+        except PersonNotFoundError:
+            return None
+
+    def persons(
+        self,
+        *,
+        status: Status | None = None,
+        name: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Person]:
+        """Persons in enrollment order, optionally by status and by a name fragment."""
+        query = select(PersonRow).order_by(PersonRow.id).limit(limit).offset(offset)
+        if status is not None:
+            query = query.where(PersonRow.status == status.value)
+        if name:
+            pattern = f"%{' '.join(name.split()).upper()}%"
+            query = query.where(
+                or_(
+                    PersonRow.given_names.like(pattern),
+                    PersonRow.first_surname.like(pattern),
+                    PersonRow.second_surname.like(pattern),
+                )
+            )
+        with self.db.session() as session:
+            return [_to_person(row) for row in session.scalars(query)]
+
+    def count(self, *, status: Status | None = None) -> int:
+        query = select(func.count()).select_from(PersonRow)
+        if status is not None:
+            query = query.where(PersonRow.status == status.value)
+        with self.db.session() as session:
+            return int(session.scalar(query) or 0)
+
+    def history(self, curp: str) -> list[HistoryEntry]:
+        """Every change to the person holding ``curp``, oldest first."""
+        with self.db.session() as session:
+            row = self._row_by_curp(session, curp)
+            rows = session.scalars(
+                select(HistoryRow).where(HistoryRow.person_id == row.id).order_by(HistoryRow.id)
+            )
+            return [_to_entry(r) for r in rows]
+
+    def curps_of(self, curp: str) -> list[str]:
+        """Every CURP the person holding ``curp`` has held, in the order they were issued."""
+        with self.db.session() as session:
+            row = self._row_by_curp(session, curp)
+            return list(
+                session.scalars(
+                    select(CurpRow.curp).where(CurpRow.person_id == row.id).order_by(CurpRow.issued_at)
+                )
+            )
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def enroll(self, draft: PersonDraft, *, actor: str, reason: str, homonym: str | None = None) -> Person:
+        """Register a new person and issue their CURP (lowest free homonym differentiator unless
+        ``homonym`` asks for a specific, free one)."""
+        actor, reason = _require_reason(actor, reason)
+        nationality = parse_nationality(draft.nationality)
+
+        def work(session: Session) -> Person:
+            now = _now()
+            curp = self._allocate_curp(session, draft.data, requested=homonym)
+            row = PersonRow(
+                curp=curp,
+                given_names=draft.data.given_names,
+                first_surname=draft.data.first_surname,
+                second_surname=draft.data.second_surname,
+                birth_date=draft.data.birth_date,
+                sex=draft.data.sex.value,
+                birth_state=draft.data.birth_state,
+                nationality=nationality,
+                status=Status.ACTIVE.value,
+                merged_into=None,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.flush()
+            session.add(CurpRow(curp=curp, stem=curp[:16], person_id=row.id, issued_at=now))
+            person = _to_person(row)
+            created = {k: [None, _json_value(v)] for k, v in person.to_dict().items() if k in _RECORDED}
+            self._record(session, row, ChangeKind.CREATED, actor, reason, now, created)
+            return person
+
+        return self._retrying(work)
+
+    def update(
+        self,
+        curp: str,
+        changes: Mapping[str, str | None],
+        *,
+        actor: str,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Person:
+        """Correct demographic data. If a field the CURP derives from changes its first 16
+        characters, a new CURP is issued and the old one retired (it still finds the person)."""
+        actor, reason = _require_reason(actor, reason)
+        unknown = sorted(set(changes) - set(UPDATABLE_FIELDS))
+        if unknown:
+            raise UnknownFieldError(
+                f"cannot update {', '.join(unknown)}; updatable fields: {', '.join(UPDATABLE_FIELDS)}",
+                fields=unknown,
+            )
+        parsed = {field: _parse_field(field, value) for field, value in changes.items()}
+
+        def work(session: Session) -> Person:
+            row = self._row_by_curp(session, curp)
+            if expected_version is not None and row.version != expected_version:
+                raise ConcurrentUpdateError(
+                    f"{row.curp} is at version {row.version}, not {expected_version}",
+                    current=row.version,
+                )
+            if row.status == Status.MERGED.value:
+                raise MergeTargetError(f"{row.curp} was merged into {row.merged_into}; update that record")
+            before = _to_person(row)
+            diff = {
+                field: [_json_value(getattr(before, field)), _json_value(value)]
+                for field, value in parsed.items()
+                if getattr(before, field) != value
+            }
+            if not diff:
+                raise NoChangeError(f"the update changes nothing on {row.curp}")
+            data = replace(before.curp_data, **{k: v for k, v in parsed.items() if k in CURP_FIELDS})
+            now = _now()
+            for field, value in parsed.items():
+                setattr(row, field, value.value if isinstance(value, Sex) else value)
+            new_stem = curp_stem(data)
+            century_changed = homonym_alphabet(data.birth_date) != homonym_alphabet(before.birth_date)
+            if new_stem != row.curp[:16] or century_changed:
+                new_curp = self._allocate_curp(session, data)
+                old = session.get(CurpRow, row.curp)
+                assert old is not None
+                old.retired_at = now
+                session.add(CurpRow(curp=new_curp, stem=new_curp[:16], person_id=row.id, issued_at=now))
+                diff["curp"] = [row.curp, new_curp]
+                row.curp = new_curp
+            row.updated_at = now
+            session.flush()
+            self._record(session, row, ChangeKind.UPDATED, actor, reason, now, diff)
+            return _to_person(row)
+
+        return self._retrying(work)
+
+    def set_status(self, curp: str, status: Status, *, actor: str, reason: str) -> Person:
+        """Suspend, revoke, reactivate or record the death of a person."""
+        actor, reason = _require_reason(actor, reason)
+
+        def work(session: Session) -> Person:
+            row = self._row_by_curp(session, curp)
+            current = Status(row.status)
+            check_transition(current, status)
+            now = _now()
+            row.status = status.value
+            row.updated_at = now
+            session.flush()
+            self._record(
+                session, row, ChangeKind.STATUS, actor, reason, now, {"status": [current.value, status.value]}
+            )
+            return _to_person(row)
+
+        return self._retrying(work)
+
+    def merge(self, curp: str, into: str, *, actor: str, reason: str) -> Person:
+        """Record that ``curp`` is a duplicate of ``into``: it becomes ``merged`` and points at the
+        surviving identity; both records get a history entry. Returns the merged record."""
+        actor, reason = _require_reason(actor, reason)
+
+        def work(session: Session) -> Person:
+            source = self._row_by_curp(session, curp)
+            try:
+                target = self._row_by_curp(session, into)
+            except PersonNotFoundError:
+                raise MergeTargetError(f"merge target {normalize_curp(into)} does not exist") from None
+            if target.id == source.id:
+                raise MergeTargetError(f"cannot merge {source.curp} into itself")
+            if target.status != Status.ACTIVE.value:
+                raise MergeTargetError(f"merge target {target.curp} is {target.status}, not active")
+            if source.status == Status.MERGED.value:
+                raise MergeTargetError(f"{source.curp} is already merged into {source.merged_into}")
+            now = _now()
+            old_status = source.status
+            source.status = Status.MERGED.value
+            source.merged_into = target.curp
+            source.updated_at = now
+            target.updated_at = now
+            session.flush()
+            self._record(
+                session,
+                source,
+                ChangeKind.MERGED,
+                actor,
+                reason,
+                now,
+                {"status": [old_status, Status.MERGED.value], "merged_into": [None, target.curp]},
+            )
+            self._record(
+                session, target, ChangeKind.MERGED, actor, reason, now, {"absorbed": [None, source.curp]}
+            )
+            return _to_person(source)
+
+        return self._retrying(work)
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _row_by_curp(self, session: Session, curp: str) -> PersonRow:
+        key = normalize_curp(curp)
+        row = session.scalar(select(PersonRow).where(PersonRow.curp == key))
+        if row is None:
+            issued = session.get(CurpRow, key)
+            if issued is not None:
+                row = session.get(PersonRow, issued.person_id)
+        if row is None:
+            raise PersonNotFoundError(f"no person holds or held the CURP {key}", curp=key)
+        return row
+
+    def _allocate_curp(self, session: Session, data: CurpData, *, requested: str | None = None) -> str:
+        stem = curp_stem(data)
+        taken = {c[16] for c in session.scalars(select(CurpRow.curp).where(CurpRow.stem == stem))}
+        if requested is not None:
+            curp = build_curp(data, requested)  # validates the value against the birth century
+            if curp[16] in taken:
+                raise CurpHomonymError(
+                    f"homonym differentiator {curp[16]} is already taken for {stem}", taken=sorted(taken)
+                )
+            return curp
+        for value in homonym_alphabet(data.birth_date):
+            if value not in taken:
+                return build_curp(data, value)
+        raise CurpHomonymsExhaustedError(
+            f"all {len(taken)} homonym differentiators are taken for {stem}", stem=stem
+        )
+
+    def _record(
+        self,
+        session: Session,
+        row: PersonRow,
+        kind: ChangeKind,
+        actor: str,
+        reason: str,
+        at: datetime,
+        changes: dict[str, list[Any]],
+    ) -> None:
+        session.add(
+            HistoryRow(
+                person_id=row.id,
+                curp=row.curp,
+                kind=kind.value,
+                actor=actor,
+                reason=reason,
+                at=at,
+                changes=changes,
+            )
+        )
+
+    def _retrying(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in its own transaction; retry when a concurrent writer took the same CURP
+        (unique violation) or changed the same row (stale version)."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                with self.db.session() as session:
+                    return work(session)
+            except IntegrityError as error:
+                if not _is_unique_violation(error):
+                    raise
+            except StaleDataError:
+                pass
+            time.sleep(min(0.2, 0.005 * 2**attempt))
+        raise StorageConflictError(
+            f"gave up after {MAX_ATTEMPTS} attempts that collided with concurrent writers"
+        )
+
+
+#: the fields written to the history when a person is created
+_RECORDED = frozenset(
+    {
+        "curp",
+        "given_names",
+        "first_surname",
+        "second_surname",
+        "birth_date",
+        "sex",
+        "birth_state",
+        "nationality",
+    }
+)
+
+
+def _is_unique_violation(error: IntegrityError) -> bool:
+    """A concurrent writer took the same key (retry), as opposed to a broken constraint (a bug)."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return bool(sqlstate == "23505")
+    return "UNIQUE constraint failed" in str(error.orig)
+
+
+def _parse_field(field: str, value: str | None) -> Any:
+    if field in ("given_names", "first_surname"):
+        return clean_name(value, field)
+    if field == "second_surname":
+        return clean_name(value, field, required=False)
+    if field == "birth_date":
+        return parse_birth_date(value or "")
+    if field == "sex":
+        return parse_sex(value or "")
+    if field == "birth_state":
+        return parse_birth_state(value or "")
+    if field == "nationality":
+        return parse_nationality(value or "")
+    raise UnknownFieldError(f"cannot update {field}")  # pragma: no cover - checked by the caller

@@ -1,0 +1,133 @@
+"""Engine, sessions and schema migrations for SQLite (default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from padron.domain.errors import ConfigurationError, DatabaseUnavailableError, SchemaNotInitializedError
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain ``postgresql://`` / ``postgres://`` URLs and use the psycopg 3 driver for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _migrations_dir() -> str:
+    return str(resources.files("padron.registry.storage").joinpath("migrations"))
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", _migrations_dir())
+    config.attributes["engine"] = engine
+    return config
+
+
+class Database:
+    """One database: an engine, a session factory, and its schema's migration state."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = normalize_url(url)
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as error:
+            raise ConfigurationError(f"database URL {url!r} is not valid: {error}") from None
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ConfigurationError(f"padron supports SQLite and PostgreSQL, not {self.dialect}")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        self.engine = create_engine(self.url, **kwargs)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back on any error."""
+        try:
+            with self.sessions.begin() as session:
+                yield session
+        except OperationalError as error:
+            raise DatabaseUnavailableError(
+                f"database error on {self.safe_url}: {error.orig or error}".strip()
+            ) from None
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    # --- migrations -----------------------------------------------------------------------------
+
+    def head_revision(self) -> str:
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert head is not None
+        return head
+
+    def current_revision(self) -> str | None:
+        try:
+            with self.engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+        except OperationalError as error:
+            raise DatabaseUnavailableError(
+                f"cannot open the database {self.safe_url}: {error.orig}"
+            ) from None
+
+    def migrate(self) -> str:
+        """Bring the schema to the newest revision (idempotent); returns that revision."""
+        try:
+            command.upgrade(alembic_config(self.engine), "head")
+        except OperationalError as error:
+            raise DatabaseUnavailableError(f"cannot migrate {self.safe_url}: {error.orig}") from None
+        return self.head_revision()
+
+    def require_current_schema(self) -> None:
+        current, head = self.current_revision(), self.head_revision()
+        if current != head:
+            state = "has no padron schema" if current is None else f"is at schema {current}, not {head}"
+            raise SchemaNotInitializedError(
+                f"the database {self.safe_url} {state}; run `padron init`", current=current, head=head
+            )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL for concurrent readers, foreign keys on, and BEGIN IMMEDIATE so that concurrent writers
+    (threads or processes) queue for the write lock instead of failing half-way."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,54 @@
+"""Typed settings from the environment (``PADRON_*``) and an optional ``.env`` file.
+
+Nothing is read at import time: call :func:`load_settings` where the settings are needed.
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from padron.domain.errors import ConfigurationError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PADRON_", env_file=".env", extra="ignore")
+
+    #: where the SQLite database, caches and keys live
+    data_dir: Path = Path("padron-data")
+    #: PostgreSQL for production: postgresql+psycopg://user:password@host/dbname;
+    #: default: a SQLite file in data_dir
+    database_url: str | None = None
+    environment: Literal["development", "production"] = "development"
+    #: who the command line records as the actor of a change when --actor is not given
+    actor: str | None = None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'padron.db').resolve()}"
+
+    @property
+    def effective_actor(self) -> str:
+        if self.actor:
+            return self.actor
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown"
+        return f"cli:{user}"
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"PADRON_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None

@@ -1,0 +1,1 @@
+"""Synthetic data for demos, tests and scale benchmarks. Imports domain only."""
