@@ -42,7 +42,7 @@ trap cleanup EXIT INT TERM
 "$bindir/createdb" -h 127.0.0.1 -p "$port" -U padron padron_test
 
 export PADRON_TEST_POSTGRES_URL="postgresql+psycopg://padron@127.0.0.1:$port/padron_test"
-echo "with-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $NF}') on 127.0.0.1:$port"
+echo "with-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 set +e
 "$@"
 status=$?

@@ -16,29 +16,29 @@ import typer
 from padron.cli.output import report_error
 from padron.domain.errors import InternalError, PadronError
 
-app = typer.Typer(
-    name="padron",
-    help="padron: unified biometric identification -- registry, CURP, 1:N de-duplication.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 
-
-def _register_commands() -> None:
-    """Attach the command groups (imported here so `import padron.cli.main` stays light)."""
+def build_app() -> typer.Typer:
+    """The command tree (built on demand, so `import padron.cli.main` stays light)."""
     from padron.cli import curp_cmd, demo_cmd, evaluate_cmd, person_cmd
 
+    app = typer.Typer(
+        name="padron",
+        help="padron: unified biometric identification -- registry, CURP, 1:N de-duplication.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
     app.add_typer(curp_cmd.app, name="curp")
     app.add_typer(person_cmd.app, name="person")
     app.add_typer(evaluate_cmd.app, name="evaluate")
     app.command("init")(person_cmd.init)
     app.command("demo")(demo_cmd.demo)
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    _register_commands()
+    app = build_app()
     args = sys.argv[1:] if argv is None else argv
     as_json = "--json" in args
     try:

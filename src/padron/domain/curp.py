@@ -59,9 +59,7 @@ MAX_NAME_LENGTH = 100
 EARLIEST_BIRTH = date(1900, 1, 1)
 
 #: words dropped from compound names and surnames before letters are taken
-PARTICLES = frozenset(
-    "DA DAS DE DEL DER DI DIE DD EL LA LOS LAS LE LES MAC MC VAN VON Y".split()  # noqa: SIM905
-)
+PARTICLES = frozenset("DA DAS DE DEL DER DI DIE DD EL LA LOS LAS LE LES MAC MC VAN VON Y".split())
 #: a first given name skipped when a second one follows
 SKIPPED_GIVEN_NAMES = frozenset({"MARIA", "MA.", "MA", "M.", "M", "JOSE", "J.", "J"})
 
@@ -73,7 +71,7 @@ INCONVENIENT_WORDS = frozenset(
     KULO LILO LOCA LOCO LOKA LOKO MAME MAMO MEAR MEAS MEON MIAR MION MOCO MOKO MULA MULO NACA NACO
     PEDA PEDO PENE PIPI PITO POPO PUTA PUTO QULO RATA ROBA ROBE ROBO RUIN SENO TETA VACA VAGA VAGO
     VAKA VUEI VUEY WUEI WUEY
-    """.split()  # noqa: SIM905
+    """.split()
 )
 
 #: value of each character in the check-digit sum; '&' stands where Ñ sits in RENAPO's table

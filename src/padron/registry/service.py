@@ -270,11 +270,9 @@ class Registry:
                 raise NoChangeError(f"the update changes nothing on {row.curp}")
             data = replace(before.curp_data, **{k: v for k, v in parsed.items() if k in CURP_FIELDS})
             now = _now()
-            for field, value in parsed.items():
-                setattr(row, field, value.value if isinstance(value, Sex) else value)
-            new_stem = curp_stem(data)
             century_changed = homonym_alphabet(data.birth_date) != homonym_alphabet(before.birth_date)
-            if new_stem != row.curp[:16] or century_changed:
+            if curp_stem(data) != row.curp[:16] or century_changed:
+                # allocate before touching the row, so the row is written (and versioned) once
                 new_curp = self._allocate_curp(session, data)
                 old = session.get(CurpRow, row.curp)
                 assert old is not None
@@ -282,6 +280,8 @@ class Registry:
                 session.add(CurpRow(curp=new_curp, stem=new_curp[:16], person_id=row.id, issued_at=now))
                 diff["curp"] = [row.curp, new_curp]
                 row.curp = new_curp
+            for field, value in parsed.items():
+                setattr(row, field, value.value if isinstance(value, Sex) else value)
             row.updated_at = now
             session.flush()
             self._record(session, row, ChangeKind.UPDATED, actor, reason, now, diff)
