@@ -14,6 +14,7 @@ from padron.domain.curp import CurpData
 from padron.domain.errors import InvalidInputError
 from padron.domain.person import ChangeKind, HistoryEntry, Person, PersonDraft, parse_status
 from padron.domain.states import birth_place_name
+from padron.registry.factory import build_registry
 from padron.registry.service import Registry
 from padron.registry.storage.database import Database
 from padron.settings import load_settings
@@ -28,8 +29,7 @@ ActorOption = Annotated[
 
 @contextmanager
 def open_registry() -> Iterator[Registry]:
-    settings = load_settings()
-    registry = Registry.open(settings.effective_database_url)
+    registry = build_registry()
     try:
         yield registry
     finally:
