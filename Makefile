@@ -33,7 +33,7 @@ check: lint typecheck
 # (as the `postgres` user, on 127.0.0.1) and stopped afterwards, also on failure.
 test: setup
 	$(MAKE) --no-print-directory check
-	PADRON_REQUIRE_POSTGRES=1 scripts/with-postgres.sh $(VENV)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
+	PADRON_REQUIRE_POSTGRES=1 scripts/with-postgres.sh $(VENV)/bin/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) padron-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

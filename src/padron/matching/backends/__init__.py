@@ -1,0 +1,1 @@
+"""Gallery backends: in-process (memory) and distributed (Ray)."""

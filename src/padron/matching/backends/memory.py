@@ -1,0 +1,317 @@
+"""In-process galleries, the embedded default.
+
+* :class:`VectorGallery` -- fixed-length, L2-normalized vectors (faces) compared by inner
+  product. Exact numpy scan up to ``hnsw_threshold`` subjects; above it a FAISS HNSW graph gives a
+  shortlist whose scores are exact (HNSW-Flat keeps the float32 vectors), with a fall-back to the
+  exact scan whenever the shortlist cannot fill ``k`` live subjects.
+* :class:`TemplateGallery` -- any :class:`~padron.matching.gallery.Matcher` (fingerprints):
+  the probe is prepared once per slot and scored against every candidate of that slot in one
+  vectorized call; subject score = sum of the best score per compared slot.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from padron.domain.template import Modality, Template
+from padron.matching.gallery import FACE_SLOT, Candidate, GalleryError, Matcher, rank
+
+F32 = npt.NDArray[np.float32]
+
+
+def payload_vector(template: Template) -> F32:
+    """A vector template's payload as float32 (little-endian), the face template layout."""
+    return np.frombuffer(template.payload, dtype="<f4").astype(np.float32)
+
+
+class VectorGallery:
+    """Exact (and, when large, HNSW-accelerated) inner-product search over normalized vectors."""
+
+    def __init__(
+        self,
+        *,
+        modality: Modality = Modality.FACE,
+        slot: str = FACE_SLOT,
+        dim: int = 128,
+        decode: Callable[[Template], F32] = payload_vector,
+        hnsw_threshold: int = 200_000,
+        hnsw_m: int = 32,
+        hnsw_ef_search: int = 256,
+        hnsw_ef_construction: int = 80,
+    ) -> None:
+        self.modality = modality
+        self.slot = slot
+        self.dim = dim
+        self._decode = decode
+        self.hnsw_threshold = hnsw_threshold
+        self._hnsw_params = (hnsw_m, hnsw_ef_search, hnsw_ef_construction)
+        self._vectors = np.zeros((1024, dim), dtype=np.float32)
+        self._alive = np.zeros(1024, dtype=bool)
+        self._row_ref: list[str] = []
+        self._ref_rows: dict[str, list[int]] = {}
+        self._dead = 0
+        self._max_per_ref = 1
+        self._index: Any = None  # faiss.IndexHNSWFlat once built
+
+    # --- content --------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._ref_rows)
+
+    def refs(self) -> set[str]:
+        return set(self._ref_rows)
+
+    def add(self, ref: str, samples: Mapping[str, Sequence[Template]]) -> None:
+        vectors = self._vectors_of(samples)
+        self.remove(ref)
+        if len(vectors) == 0:
+            return
+        self.add_vectors(ref, vectors)
+
+    def add_vectors(self, ref: str, vectors: F32) -> None:
+        """Add already-decoded vectors (bulk loading, benchmarks)."""
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        if vectors.shape[1] != self.dim:
+            raise GalleryError(f"expected {self.dim}-d vectors, got {vectors.shape[1]}-d")
+        start = len(self._row_ref)
+        self._grow(start + len(vectors))
+        self._vectors[start : start + len(vectors)] = vectors
+        self._alive[start : start + len(vectors)] = True
+        self._row_ref.extend([ref] * len(vectors))
+        self._ref_rows.setdefault(ref, []).extend(range(start, start + len(vectors)))
+        self._max_per_ref = max(self._max_per_ref, len(self._ref_rows[ref]))
+        if self._index is not None:
+            self._index.add(vectors)
+        elif len(self._ref_rows) >= self.hnsw_threshold:
+            self._build_index()
+
+    def bulk_load(self, refs: Sequence[str], vectors: F32) -> None:
+        """Load many single-vector subjects at once (start-up rebuild, benchmarks)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        start = len(self._row_ref)
+        self._grow(start + len(vectors))
+        self._vectors[start : start + len(vectors)] = vectors
+        self._alive[start : start + len(vectors)] = True
+        for i, ref in enumerate(refs):
+            if ref in self._ref_rows:
+                self.remove(ref)
+            self._ref_rows.setdefault(ref, []).append(start + i)
+        self._row_ref.extend(refs)
+        if self._index is not None:
+            self._index.add(vectors)
+        elif len(self._ref_rows) >= self.hnsw_threshold:
+            self._build_index()
+
+    def remove(self, ref: str) -> None:
+        rows = self._ref_rows.pop(ref, None)
+        if not rows:
+            return
+        self._alive[rows] = False
+        self._dead += len(rows)
+        if self._dead > 1024 and self._dead > len(self._row_ref) // 4:
+            self._compact()
+
+    # --- search ---------------------------------------------------------------------------------
+
+    def search(self, probe: Mapping[str, Template], k: int) -> list[Candidate]:
+        if self.slot not in probe:
+            return []
+        query = self._decode(probe[self.slot]).reshape(1, -1)
+        return self.search_vectors(query, k)[0]
+
+    def search_vectors(self, queries: F32, k: int) -> list[list[Candidate]]:
+        """Search several decoded probes at once (batched identification, benchmarks)."""
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        if not self._ref_rows or k <= 0:
+            return [[] for _ in queries]
+        if self._index is not None:
+            results = self._search_hnsw(queries, k)
+            if results is not None:
+                return results
+        return self._search_exact(queries, k)
+
+    def _search_exact(self, queries: F32, k: int) -> list[list[Candidate]]:
+        n = len(self._row_ref)
+        scores = queries @ self._vectors[:n].T  # (q, n)
+        scores[:, ~self._alive[:n]] = -np.inf
+        # removed rows score -inf and sort last; k subjects need at most k * (templates per subject) rows
+        rows_needed = min(n, k * self._max_per_ref)
+        out = []
+        for qi in range(len(queries)):
+            row_scores = scores[qi]
+            top = (
+                np.argpartition(-row_scores, rows_needed - 1)[:rows_needed]
+                if rows_needed < n
+                else np.arange(n)
+            )
+            out.append(self._group(top, row_scores[top], k))
+        return out
+
+    def _search_hnsw(self, queries: F32, k: int) -> list[list[Candidate]] | None:
+        n = len(self._row_ref)
+        rows_needed = min(n, max(k * self._max_per_ref, 64))
+        distances, labels = self._index.search(queries, rows_needed)
+        out = []
+        for qi in range(len(queries)):
+            keep = labels[qi] >= 0
+            rows, row_scores = labels[qi][keep], distances[qi][keep]
+            alive = self._alive[rows]
+            candidates = self._group(rows[alive], row_scores[alive], k)
+            if len(candidates) < min(k, len(self._ref_rows)):
+                return None  # the shortlist was eaten by removed rows: answer exactly instead
+            out.append(candidates)
+        return out
+
+    def _group(self, rows: npt.NDArray[np.int64], row_scores: F32, k: int) -> list[Candidate]:
+        best: dict[str, float] = {}
+        for row, score in zip(rows.tolist(), row_scores.tolist(), strict=True):
+            if score == -np.inf:
+                continue
+            ref = self._row_ref[row]
+            if score > best.get(ref, -np.inf):
+                best[ref] = score
+        return [Candidate(ref, best[ref], {self.slot: best[ref]}) for ref in rank(best, k)]
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _vectors_of(self, samples: Mapping[str, Sequence[Template]]) -> F32:
+        unknown = set(samples) - {self.slot}
+        if unknown:
+            raise GalleryError(f"a {self.modality.value} gallery has no slot(s) {sorted(unknown)}")
+        templates = samples.get(self.slot, ())
+        for t in templates:
+            if t.modality != self.modality:
+                raise GalleryError(
+                    f"a {t.modality.value} template cannot enter a {self.modality.value} gallery"
+                )
+        if not templates:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._decode(t) for t in templates]).astype(np.float32)
+
+    def _grow(self, needed: int) -> None:
+        capacity = len(self._vectors)
+        if needed <= capacity:
+            return
+        while capacity < needed:
+            capacity *= 2
+        vectors = np.zeros((capacity, self.dim), dtype=np.float32)
+        vectors[: len(self._vectors)] = self._vectors
+        alive = np.zeros(capacity, dtype=bool)
+        alive[: len(self._alive)] = self._alive
+        self._vectors, self._alive = vectors, alive
+
+    def _compact(self) -> None:
+        n = len(self._row_ref)
+        keep = np.flatnonzero(self._alive[:n])
+        vectors = self._vectors[keep].copy()
+        refs = [self._row_ref[i] for i in keep.tolist()]
+        self._vectors = np.zeros((max(1024, len(keep) * 2), self.dim), dtype=np.float32)
+        self._alive = np.zeros(len(self._vectors), dtype=bool)
+        self._vectors[: len(keep)] = vectors
+        self._alive[: len(keep)] = True
+        self._row_ref = refs
+        self._ref_rows = {}
+        for row, ref in enumerate(refs):
+            self._ref_rows.setdefault(ref, []).append(row)
+        self._dead = 0
+        self._index = None
+        if len(self._ref_rows) >= self.hnsw_threshold:
+            self._build_index()
+
+    def _build_index(self) -> None:
+        import faiss
+
+        m, ef_search, ef_construction = self._hnsw_params
+        index = faiss.IndexHNSWFlat(self.dim, m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = ef_construction
+        index.hnsw.efSearch = ef_search
+        # labels are row numbers: every row, dead or alive, is added in order
+        index.add(self._vectors[: len(self._row_ref)])
+        self._index = index
+
+
+class TemplateGallery:
+    """Brute-force 1:N over any matcher, slot by slot (finger positions)."""
+
+    def __init__(self, matcher: Matcher, *, slots: Sequence[str]) -> None:
+        self.matcher = matcher
+        self.modality = matcher.modality
+        self.slots = tuple(slots)
+        self._subjects: dict[str, dict[str, list[Any]]] = {}
+        self._slot_refs: dict[str, list[str]] = defaultdict(list)
+        self._slot_items: dict[str, list[Any]] = defaultdict(list)
+        self._stale: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._subjects)
+
+    def refs(self) -> set[str]:
+        return set(self._subjects)
+
+    def add(self, ref: str, samples: Mapping[str, Sequence[Template]]) -> None:
+        unknown = set(samples) - set(self.slots)
+        if unknown:
+            raise GalleryError(f"unknown slot(s) {sorted(unknown)}; slots are {list(self.slots)}")
+        decoded: dict[str, list[Any]] = {}
+        for slot, templates in samples.items():
+            for t in templates:
+                if t.modality != self.modality:
+                    raise GalleryError(
+                        f"a {t.modality.value} template cannot enter a {self.modality.value} gallery"
+                    )
+            if templates:
+                decoded[slot] = [self.matcher.decode(t) for t in templates]
+        self.remove(ref)
+        if not decoded:
+            return
+        self._subjects[ref] = decoded
+        for slot, items in decoded.items():
+            if slot in self._stale:
+                continue  # rebuilt from _subjects on the next search
+            self._slot_refs[slot].extend([ref] * len(items))
+            self._slot_items[slot].extend(items)
+
+    def remove(self, ref: str) -> None:
+        old = self._subjects.pop(ref, None)
+        if old:
+            self._stale.update(old)
+
+    def search(self, probe: Mapping[str, Template], k: int) -> list[Candidate]:
+        per_slot: dict[str, dict[str, float]] = {}
+        for slot, template in probe.items():
+            if slot not in self.slots:
+                raise GalleryError(f"unknown slot {slot!r}; slots are {list(self.slots)}")
+            refs, items = self._slot(slot)
+            if not items:
+                continue
+            scores = np.asarray(self.matcher.prepare(template).scores(items), dtype=np.float64)
+            best: dict[str, float] = {}
+            for ref, score in zip(refs, scores.tolist(), strict=True):
+                if score > best.get(ref, -np.inf):
+                    best[ref] = score
+            per_slot[slot] = best
+        totals: dict[str, float] = defaultdict(float)
+        for best in per_slot.values():
+            for ref, score in best.items():
+                totals[ref] += score
+        return [
+            Candidate(ref, totals[ref], {s: b[ref] for s, b in per_slot.items() if ref in b})
+            for ref in rank(totals, k)
+        ]
+
+    def _slot(self, slot: str) -> tuple[list[str], list[Any]]:
+        if slot in self._stale:
+            refs: list[str] = []
+            items: list[Any] = []
+            for ref, slots in self._subjects.items():
+                for item in slots.get(slot, ()):
+                    refs.append(ref)
+                    items.append(item)
+            self._slot_refs[slot], self._slot_items[slot] = refs, items
+            self._stale.discard(slot)
+        return self._slot_refs[slot], self._slot_items[slot]

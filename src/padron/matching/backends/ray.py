@@ -1,0 +1,117 @@
+"""Scale-out gallery: shards are Ray actors; search is scatter-gather top-k.
+
+Each actor holds an in-process gallery (the same classes as the embedded default), made in the
+actor's own process by ``make_shard``. A subject lives on exactly one shard, chosen by a stable
+hash of its ref, so per-subject scores are those of the embedded backend and the merged top-k is
+identical to a single gallery's.
+
+Point padron at an existing cluster by starting the Ray head node there and setting
+``PADRON_RAY_ADDRESS=ray://head:10001`` (or ``auto`` on a cluster node); without it a local Ray
+instance is started.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from padron.domain.template import Modality, Template
+from padron.matching.gallery import Candidate, Gallery, rank
+
+
+class _Shard:
+    """Body of a shard actor (wrapped with ray.remote at run time, not at import)."""
+
+    def __init__(self, make_shard: Callable[[], Gallery]) -> None:
+        self.gallery = make_shard()
+
+    def add(self, ref: str, samples: Mapping[str, Sequence[Template]]) -> None:
+        self.gallery.add(ref, samples)
+
+    def add_many(self, items: Sequence[tuple[str, Mapping[str, Sequence[Template]]]]) -> None:
+        for ref, samples in items:
+            self.gallery.add(ref, samples)
+
+    def remove(self, ref: str) -> None:
+        self.gallery.remove(ref)
+
+    def search(self, probe: Mapping[str, Template], k: int) -> list[Candidate]:
+        return self.gallery.search(probe, k)
+
+    def size(self) -> int:
+        return len(self.gallery)
+
+    def refs(self) -> set[str]:
+        return self.gallery.refs()
+
+
+def shard_of(ref: str, shards: int) -> int:
+    """Stable shard number of a subject (the same in every process and run)."""
+    return zlib.crc32(ref.encode("utf-8")) % shards
+
+
+class RayGallery:
+    """A gallery spread over ``shards`` Ray actors."""
+
+    def __init__(
+        self,
+        make_shard: Callable[[], Gallery],
+        *,
+        modality: Modality,
+        shards: int = 4,
+        num_cpus_per_shard: float = 0.5,
+    ) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            raise RuntimeError("call padron.matching.backends.ray.connect() (ray.init) first")
+        actor = ray.remote(num_cpus=num_cpus_per_shard)(_Shard)
+        self.modality = modality
+        self._ray = ray
+        self._shards: list[Any] = [actor.remote(make_shard) for _ in range(shards)]
+
+    def __len__(self) -> int:
+        return int(sum(self._ray.get([s.size.remote() for s in self._shards])))
+
+    def refs(self) -> set[str]:
+        out: set[str] = set()
+        for part in self._ray.get([s.refs.remote() for s in self._shards]):
+            out |= part
+        return out
+
+    def add(self, ref: str, samples: Mapping[str, Sequence[Template]]) -> None:
+        self._ray.get(self._shards[shard_of(ref, len(self._shards))].add.remote(ref, samples))
+
+    def add_many(self, items: Sequence[tuple[str, Mapping[str, Sequence[Template]]]]) -> None:
+        """Bulk load (start-up rebuild): one call per shard."""
+        parts: list[list[tuple[str, Mapping[str, Sequence[Template]]]]] = [[] for _ in self._shards]
+        for ref, samples in items:
+            parts[shard_of(ref, len(self._shards))].append((ref, samples))
+        self._ray.get([s.add_many.remote(p) for s, p in zip(self._shards, parts, strict=True) if p])
+
+    def remove(self, ref: str) -> None:
+        self._ray.get(self._shards[shard_of(ref, len(self._shards))].remove.remote(ref))
+
+    def search(self, probe: Mapping[str, Template], k: int) -> list[Candidate]:
+        parts = self._ray.get([s.search.remote(probe, k) for s in self._shards])
+        by_ref = {c.ref: c for part in parts for c in part}
+        return [by_ref[ref] for ref in rank({ref: c.score for ref, c in by_ref.items()}, k)]
+
+    def close(self) -> None:
+        for shard in self._shards:
+            self._ray.kill(shard)
+        self._shards = []
+
+
+def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
+    """Join the Ray cluster at ``address`` (e.g. ``ray://head:10001`` or ``auto``), or start a
+    local instance with ``num_cpus`` CPUs when ``address`` is None."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)

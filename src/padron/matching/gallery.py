@@ -1,0 +1,90 @@
+"""The 1:N gallery interface, the same for every backend (in-process, Ray).
+
+A gallery holds, per subject reference (``ref``, e.g. a person's internal id), one or more
+templates in named *slots*: ``"face"`` for the face, ``"1"``..``"10"`` for the ISO/ANSI finger
+positions. ``search`` compares a probe (one or more slots) with every subject that has at least one
+of those slots and returns the best ``k`` subjects, ranked by the gallery's subject score, with the
+score of each compared slot so that fusion can weigh them.
+
+Ranking is deterministic: higher score first, ties broken by ``ref``; every backend returns the
+same list for the same content (a contract test enforces it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from padron.domain.errors import PadronError
+from padron.domain.template import Modality, Template
+
+FACE_SLOT = "face"
+FINGER_SLOTS = tuple(str(p) for p in range(1, 11))
+
+
+class GalleryError(PadronError):
+    code = "PAD-GAL-001"
+    summary = "A gallery operation was given templates of the wrong modality or an unknown slot."
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One subject returned by a search."""
+
+    ref: str
+    #: the gallery's subject score (face: best template; fingers: sum over compared fingers)
+    score: float
+    #: slot -> best similarity of that slot's templates
+    slot_scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "score": self.score, "slot_scores": dict(self.slot_scores)}
+
+
+def rank(scores: Mapping[str, float], k: int) -> list[str]:
+    """The ``k`` best refs: higher score first, ties by ref (deterministic across backends)."""
+    return sorted(scores, key=lambda ref: (-scores[ref], ref))[:k]
+
+
+class Gallery(Protocol):
+    """What every gallery backend offers."""
+
+    modality: Modality
+
+    def add(self, ref: str, samples: Mapping[str, Sequence[Template]]) -> None:
+        """Add (or replace) a subject's templates, by slot."""
+
+    def remove(self, ref: str) -> None:
+        """Forget a subject (no error if absent)."""
+
+    def search(self, probe: Mapping[str, Template], k: int) -> list[Candidate]:
+        """The ``k`` best subjects for this probe, best first."""
+
+    def __len__(self) -> int:
+        """Number of subjects."""
+
+    def refs(self) -> set[str]:
+        """Every subject reference held."""
+
+
+class PreparedProbe(Protocol):
+    """A probe template made ready for many comparisons (the hot path)."""
+
+    def scores(self, candidates: Sequence[Any]) -> npt.NDArray[np.float32]:
+        """One similarity per decoded candidate, in order."""
+
+
+class Matcher(Protocol):
+    """A modality's comparison algorithm as the galleries use it."""
+
+    modality: Modality
+
+    def decode(self, template: Template) -> Any:
+        """The in-memory form of a stored template (done once, when it enters the gallery)."""
+
+    def prepare(self, probe: Template) -> PreparedProbe:
+        """Prepare a probe once, then score many decoded candidates."""
