@@ -17,7 +17,8 @@ DIM = 128
 
 
 def unit(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
-    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+    out: npt.NDArray[np.float32] = (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+    return out
 
 
 def face(vector: npt.NDArray[np.float32]) -> Template:
