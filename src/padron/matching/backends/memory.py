@@ -1,9 +1,13 @@
 """In-process galleries, the embedded default.
 
 * :class:`VectorGallery` -- fixed-length, L2-normalized vectors (faces) compared by inner
-  product. Exact numpy scan up to ``hnsw_threshold`` subjects; above it a FAISS HNSW graph gives a
-  shortlist whose scores are exact (HNSW-Flat keeps the float32 vectors), with a fall-back to the
-  exact scan whenever the shortlist cannot fill ``k`` live subjects.
+  product. Exact numpy scan up to ``shortlist_threshold`` subjects. Above it, a quantized scan:
+  each vector is also kept as a 256-bit SimHash code (signs of 256 fixed random projections; the
+  Hamming distance of two codes estimates the angle between the vectors), FAISS's binary flat
+  index scans the codes (32 bytes per template instead of 512) for a shortlist, and the shortlist
+  is re-ranked exactly with the float32 vectors, so every returned score is exact. No index is
+  trained or built: start-up and removal stay cheap. If removed templates crowd the shortlist,
+  the search falls back to the exact scan.
 * :class:`TemplateGallery` -- any :class:`~padron.matching.gallery.Matcher` (fingerprints):
   the probe is prepared once per slot and scored against every candidate of that slot in one
   vectorized call; subject score = sum of the best score per compared slot.
@@ -39,24 +43,25 @@ class VectorGallery:
         slot: str = FACE_SLOT,
         dim: int = 128,
         decode: Callable[[Template], F32] = payload_vector,
-        hnsw_threshold: int = 200_000,
-        hnsw_m: int = 32,
-        hnsw_ef_search: int = 256,
-        hnsw_ef_construction: int = 80,
+        shortlist_threshold: int = 20_000,
+        shortlist: int = 1024,
+        code_bits: int = 256,
     ) -> None:
         self.modality = modality
         self.slot = slot
         self.dim = dim
         self._decode = decode
-        self.hnsw_threshold = hnsw_threshold
-        self._hnsw_params = (hnsw_m, hnsw_ef_search, hnsw_ef_construction)
+        self.shortlist_threshold = shortlist_threshold
+        self.shortlist = shortlist
+        # fixed seed: every process and shard computes the same codes
+        self._projection = np.random.default_rng(20261129).normal(size=(dim, code_bits)).astype(np.float32)
         self._vectors = np.zeros((1024, dim), dtype=np.float32)
         self._alive = np.zeros(1024, dtype=bool)
         self._row_ref: list[str] = []
         self._ref_rows: dict[str, list[int]] = {}
         self._dead = 0
         self._max_per_ref = 1
-        self._index: Any = None  # faiss.IndexHNSWFlat once built
+        self._codes: Any = None  # faiss.IndexBinaryFlat over every row, once above the threshold
 
     # --- content --------------------------------------------------------------------------------
 
@@ -85,27 +90,23 @@ class VectorGallery:
         self._row_ref.extend([ref] * len(vectors))
         self._ref_rows.setdefault(ref, []).extend(range(start, start + len(vectors)))
         self._max_per_ref = max(self._max_per_ref, len(self._ref_rows[ref]))
-        if self._index is not None:
-            self._index.add(vectors)
-        elif len(self._ref_rows) >= self.hnsw_threshold:
-            self._build_index()
+        self._index_rows(vectors)
 
     def bulk_load(self, refs: Sequence[str], vectors: F32) -> None:
-        """Load many single-vector subjects at once (start-up rebuild, benchmarks)."""
+        """Load many subjects at once, one vector per entry of ``refs`` (start-up, benchmarks)."""
         vectors = np.asarray(vectors, dtype=np.float32)
+        for ref in set(refs) & self._ref_rows.keys():
+            self.remove(ref)  # may compact: rows are numbered only after this
         start = len(self._row_ref)
         self._grow(start + len(vectors))
         self._vectors[start : start + len(vectors)] = vectors
         self._alive[start : start + len(vectors)] = True
         for i, ref in enumerate(refs):
-            if ref in self._ref_rows:
-                self.remove(ref)
-            self._ref_rows.setdefault(ref, []).append(start + i)
+            rows = self._ref_rows.setdefault(ref, [])
+            rows.append(start + i)
+            self._max_per_ref = max(self._max_per_ref, len(rows))
         self._row_ref.extend(refs)
-        if self._index is not None:
-            self._index.add(vectors)
-        elif len(self._ref_rows) >= self.hnsw_threshold:
-            self._build_index()
+        self._index_rows(vectors)
 
     def remove(self, ref: str) -> None:
         rows = self._ref_rows.pop(ref, None)
@@ -129,8 +130,8 @@ class VectorGallery:
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if not self._ref_rows or k <= 0:
             return [[] for _ in queries]
-        if self._index is not None:
-            results = self._search_hnsw(queries, k)
+        if self._codes is not None:
+            results = self._search_shortlist(queries, k)
             if results is not None:
                 return results
         return self._search_exact(queries, k)
@@ -152,18 +153,18 @@ class VectorGallery:
             out.append(self._group(top, row_scores[top], k))
         return out
 
-    def _search_hnsw(self, queries: F32, k: int) -> list[list[Candidate]] | None:
+    def _search_shortlist(self, queries: F32, k: int) -> list[list[Candidate]] | None:
         n = len(self._row_ref)
-        rows_needed = min(n, max(k * self._max_per_ref, 64))
-        distances, labels = self._index.search(queries, rows_needed)
+        size = min(n, max(self.shortlist, k * self._max_per_ref * 4))
+        _, labels = self._codes.search(self._encode(queries), size)
         out = []
-        for qi in range(len(queries)):
-            keep = labels[qi] >= 0
-            rows, row_scores = labels[qi][keep], distances[qi][keep]
-            alive = self._alive[rows]
-            candidates = self._group(rows[alive], row_scores[alive], k)
+        for qi, rows in enumerate(labels):
+            rows = rows[rows >= 0]
+            rows = rows[self._alive[rows]]
+            exact = self._vectors[rows] @ queries[qi]  # exact re-rank
+            candidates = self._group(rows, exact, k)
             if len(candidates) < min(k, len(self._ref_rows)):
-                return None  # the shortlist was eaten by removed rows: answer exactly instead
+                return None  # the shortlist was crowded out by removed rows: answer exactly
             out.append(candidates)
         return out
 
@@ -219,20 +220,24 @@ class VectorGallery:
         for row, ref in enumerate(refs):
             self._ref_rows.setdefault(ref, []).append(row)
         self._dead = 0
-        self._index = None
-        if len(self._ref_rows) >= self.hnsw_threshold:
-            self._build_index()
+        self._codes = None
+        self._index_rows(self._vectors[:0])
 
-    def _build_index(self) -> None:
-        import faiss
+    def _encode(self, vectors: F32) -> npt.NDArray[np.uint8]:
+        codes: npt.NDArray[np.uint8] = np.packbits(vectors @ self._projection > 0, axis=1)
+        return codes
 
-        m, ef_search, ef_construction = self._hnsw_params
-        index = faiss.IndexHNSWFlat(self.dim, m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = ef_construction
-        index.hnsw.efSearch = ef_search
-        # labels are row numbers: every row, dead or alive, is added in order
-        index.add(self._vectors[: len(self._row_ref)])
-        self._index = index
+    def _index_rows(self, vectors: F32) -> None:
+        """Keep the code index in step with the rows (labels = row numbers, dead rows included)."""
+        if self._codes is not None:
+            self._codes.add(self._encode(vectors))
+        elif len(self._ref_rows) >= self.shortlist_threshold:
+            import faiss
+
+            self._codes = faiss.IndexBinaryFlat(self._projection.shape[1])
+            n = len(self._row_ref)
+            for start in range(0, n, 65536):
+                self._codes.add(self._encode(self._vectors[start : min(n, start + 65536)]))
 
 
 class TemplateGallery:

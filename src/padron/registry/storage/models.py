@@ -11,9 +11,11 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -110,3 +112,85 @@ class HistoryRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EnrollmentAttemptRow(Base):
+    """Every biometric enrollment request and what became of it."""
+
+    __tablename__ = "enrollment_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    #: the submitted demographics (CurpData fields + nationality), as JSON
+    demographics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: issued | refused | pending | merged
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    best_llr: Mapped[float | None] = mapped_column(Float)
+    #: the de-duplication evidence: thresholds, candidates with per-slot scores and LLRs
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("status IN ('issued', 'refused', 'pending', 'merged')", name="status"),)
+
+
+class TemplateRow(Base):
+    """A biometric template, sealed by the vault (AES-256-GCM; ``uid`` is the associated data)."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment_attempts.id"), index=True)
+    slot: Mapped[str] = mapped_column(String(8))
+    modality: Mapped[str] = mapped_column(String(16))
+    algorithm: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    quality: Mapped[float | None] = mapped_column(Float)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("person_id IS NOT NULL OR attempt_id IS NOT NULL", name="owner"),)
+
+
+class AdjudicationCaseRow(Base):
+    """A grey-zone match between an enrollment attempt and an existing subject, for a human."""
+
+    __tablename__ = "adjudication_cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("enrollment_attempts.id"), index=True)
+    #: gallery reference of the candidate: "p:<person id>" or "a:<pending attempt id>"
+    candidate_ref: Mapped[str] = mapped_column(String(32))
+    fused_llr: Mapped[float] = mapped_column(Float)
+    #: per-slot raw scores and LLRs, thresholds, and the demographic comparison
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: open | decided | closed (closed: the attempt was resolved by another case)
+    status: Mapped[str] = mapped_column(String(8), index=True)
+    decision: Mapped[str | None] = mapped_column(String(9))
+    adjudicator: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'decided', 'closed')", name="status"),
+        CheckConstraint("decision IS NULL OR decision IN ('same', 'different')", name="decision"),
+    )
+
+
+class GalleryJournalRow(Base):
+    """Every change of gallery membership, in order. Written in the same transaction as the
+    registry change it reflects; galleries (in any process) replay it to stay in step."""
+
+    __tablename__ = "gallery_journal"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(String(32), index=True)
+    #: add | remove
+    op: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
