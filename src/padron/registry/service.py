@@ -53,8 +53,8 @@ from padron.domain.person import (
     check_transition,
     parse_nationality,
 )
-from padron.registry.storage.database import Database
-from padron.registry.storage.models import CurpRow, HistoryRow, PersonRow
+from padron.registry.storage.database import Database, lock_enrollment
+from padron.registry.storage.models import CurpRow, GalleryJournalRow, HistoryRow, PersonRow
 
 T = TypeVar("T")
 
@@ -205,31 +205,45 @@ class Registry:
         nationality = parse_nationality(draft.nationality)
 
         def work(session: Session) -> Person:
-            now = _now()
-            curp = self._allocate_curp(session, draft.data, requested=homonym)
-            row = PersonRow(
-                curp=curp,
-                given_names=draft.data.given_names,
-                first_surname=draft.data.first_surname,
-                second_surname=draft.data.second_surname,
-                birth_date=draft.data.birth_date,
-                sex=draft.data.sex.value,
-                birth_state=draft.data.birth_state,
-                nationality=nationality,
-                status=Status.ACTIVE.value,
-                merged_into=None,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            session.flush()
-            session.add(CurpRow(curp=curp, stem=curp[:16], person_id=row.id, issued_at=now))
-            person = _to_person(row)
-            created = {k: [None, _json_value(v)] for k, v in person.to_dict().items() if k in _RECORDED}
-            self._record(session, row, ChangeKind.CREATED, actor, reason, now, created)
-            return person
+            return _to_person(self.create_person(session, draft, nationality, actor, reason, homonym=homonym))
 
         return self._retrying(work)
+
+    def create_person(
+        self,
+        session: Session,
+        draft: PersonDraft,
+        nationality: str,
+        actor: str,
+        reason: str,
+        *,
+        homonym: str | None = None,
+    ) -> PersonRow:
+        """Insert a person with a fresh CURP and the creation history entry, in ``session``
+        (for use cases that enroll as part of a larger transaction, e.g. de-duplication)."""
+        now = _now()
+        curp = self._allocate_curp(session, draft.data, requested=homonym)
+        row = PersonRow(
+            curp=curp,
+            given_names=draft.data.given_names,
+            first_surname=draft.data.first_surname,
+            second_surname=draft.data.second_surname,
+            birth_date=draft.data.birth_date,
+            sex=draft.data.sex.value,
+            birth_state=draft.data.birth_state,
+            nationality=nationality,
+            status=Status.ACTIVE.value,
+            merged_into=None,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        session.add(CurpRow(curp=curp, stem=curp[:16], person_id=row.id, issued_at=now))
+        person = _to_person(row)
+        created = {k: [None, _json_value(v)] for k, v in person.to_dict().items() if k in _RECORDED}
+        self._record(session, row, ChangeKind.CREATED, actor, reason, now, created)
+        return row
 
     def update(
         self,
@@ -314,6 +328,7 @@ class Registry:
         actor, reason = _require_reason(actor, reason)
 
         def work(session: Session) -> Person:
+            lock_enrollment(session)  # the merged identity leaves the galleries (journal)
             source = self._row_by_curp(session, curp)
             try:
                 target = self._row_by_curp(session, into)
@@ -344,6 +359,7 @@ class Registry:
             self._record(
                 session, target, ChangeKind.MERGED, actor, reason, now, {"absorbed": [None, source.curp]}
             )
+            session.add(GalleryJournalRow(ref=f"p:{source.id}", op="remove", at=now))
             return _to_person(source)
 
         return self._retrying(work)

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -131,3 +131,15 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: key of the PostgreSQL advisory lock that serializes de-duplication and gallery-journal writes
+ENROLLMENT_LOCK_KEY = 7_201_126
+
+
+def lock_enrollment(session: Session) -> None:
+    """Serialize de-duplicating enrollments and every write to the gallery journal, across
+    threads and processes, until the transaction ends. SQLite needs nothing more: its write
+    transactions already start with BEGIN IMMEDIATE and exclude each other."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ENROLLMENT_LOCK_KEY})

@@ -1,0 +1,37 @@
+"""Matcher for fixed-length, L2-normalized vector templates (faces): similarity = cosine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from padron.domain.template import Modality, Template
+from padron.matching.backends.memory import payload_vector
+
+F32 = npt.NDArray[np.float32]
+
+
+class _PreparedVector:
+    def __init__(self, probe: F32) -> None:
+        self.probe = probe
+
+    def scores(self, candidates: Sequence[F32]) -> F32:
+        if not candidates:
+            return np.zeros(0, dtype=np.float32)
+        out: F32 = (np.stack(candidates) @ self.probe).astype(np.float32)
+        return out
+
+
+class CosineMatcher:
+    """Inner product of normalized vectors, the face comparison padron's galleries use."""
+
+    def __init__(self, modality: Modality = Modality.FACE) -> None:
+        self.modality = modality
+
+    def decode(self, template: Template) -> F32:
+        return payload_vector(template)
+
+    def prepare(self, probe: Template) -> _PreparedVector:
+        return _PreparedVector(self.decode(probe))

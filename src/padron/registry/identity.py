@@ -1,0 +1,766 @@
+"""One person, one identity: biometric enrollment with de-duplication, adjudication,
+verification (1:1) and identification (1:N).
+
+Enrollment, in one transaction that holds the enrollment lock (so two enrollments of the same
+person can never both pass the search):
+
+1. bring this process's galleries up to date from the gallery journal (other processes may have
+   enrolled since);
+2. search every submitted slot (face, fingers 1-10) and fuse the per-slot LLRs per subject;
+3. decide with thresholds from the likelihood-ratio bound (see :mod:`padron.matching.fusion`):
+   *sure duplicate* (fused LLR >= ln(N / fpir_sure)) -- refused and linked to the existing identity;
+   *grey zone* (>= ln(N / fpir_grey)) -- an adjudication case per candidate, the attempt's templates
+   join the gallery as ``a:<attempt>`` so that a second attempt meets the first;
+   otherwise *unique* -- the CURP is issued and the templates join the gallery as ``p:<person>``.
+
+Templates are sealed by the vault; every gallery change is a journal row written in the same
+transaction as the registry change, so a crash (kill -9) at any point leaves registry and journal
+in agreement, and galleries are rebuilt from them at start-up.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from padron.domain.curp import CurpData, Sex
+from padron.domain.errors import PadronError, ReasonRequiredError
+from padron.domain.person import Person, PersonDraft, Status, parse_nationality
+from padron.domain.template import Modality, Template
+from padron.matching.fusion import FusedScore, LlrModel, fuse, llr_threshold
+from padron.matching.gallery import FACE_SLOT, FINGER_SLOTS, Gallery, Matcher
+from padron.registry.service import Registry, _to_person
+from padron.registry.storage.database import lock_enrollment
+from padron.registry.storage.models import (
+    AdjudicationCaseRow,
+    EnrollmentAttemptRow,
+    GalleryJournalRow,
+    PersonRow,
+    TemplateRow,
+)
+from padron.registry.vault import Vault
+
+SLOTS = (FACE_SLOT, *FINGER_SLOTS)
+
+
+class SampleError(PadronError):
+    code = "PAD-ENR-001"
+    summary = "No usable sample, an unknown slot or a template of the wrong modality was submitted."
+
+
+class CaseNotFoundError(PadronError):
+    code = "PAD-ADJ-001"
+    summary = "No adjudication case with this number."
+
+
+class CaseClosedError(PadronError):
+    code = "PAD-ADJ-002"
+    summary = "The adjudication case was already decided or closed."
+
+
+class NoReferenceError(PadronError):
+    code = "PAD-VER-001"
+    summary = "The person has no enrolled template for any of the submitted slots."
+
+
+def slot_modality(slot: str) -> Modality:
+    if slot == FACE_SLOT:
+        return Modality.FACE
+    if slot in FINGER_SLOTS:
+        return Modality.FINGERPRINT
+    raise SampleError(f"unknown slot {slot!r}: use 'face' or finger positions 1-10", slot=slot)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DedupPolicy:
+    """Operating points, as false-positive identification rates (chance that a unique person is
+    refused automatically / sent to a human). Thresholds follow from these and the gallery size."""
+
+    fpir_sure: float = 1e-4
+    fpir_grey: float = 0.01
+    #: candidates examined per search
+    candidates: int = 10
+    #: 1:1 verification: false match rate of the decision
+    verify_fmr: float = 1e-4
+    #: 1:N identification: false positive identification rate of a returned candidate
+    identify_fpir: float = 0.01
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatchEvidence:
+    """One subject found by a search, with the evidence per slot."""
+
+    ref: str
+    llr: float
+    slot_scores: dict[str, float]
+    slot_llrs: dict[str, float]
+    curp: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "curp": self.curp,
+            "llr": round(self.llr, 4),
+            "slot_scores": {k: round(v, 6) for k, v in self.slot_scores.items()},
+            "slot_llrs": {k: round(v, 4) for k, v in self.slot_llrs.items()},
+        }
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    #: issued | refused | pending
+    status: str
+    attempt_id: int
+    person: Person | None = None
+    duplicate_of: str | None = None
+    cases: list[int] = field(default_factory=list)
+    candidates: list[MatchEvidence] = field(default_factory=list)
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "attempt_id": self.attempt_id,
+            "curp": self.person.curp if self.person else None,
+            "person": self.person.to_dict() if self.person else None,
+            "duplicate_of": self.duplicate_of,
+            "cases": self.cases,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "thresholds": self.thresholds,
+        }
+
+
+@dataclass(frozen=True)
+class Verification:
+    curp: str
+    match: bool
+    llr: float
+    threshold: float
+    fmr: float
+    slot_scores: dict[str, float]
+    slot_llrs: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "curp": self.curp,
+            "match": self.match,
+            "llr": round(self.llr, 4),
+            "threshold_llr": round(self.threshold, 4),
+            "fmr": self.fmr,
+            "slot_scores": {k: round(v, 6) for k, v in self.slot_scores.items()},
+            "slot_llrs": {k: round(v, 4) for k, v in self.slot_llrs.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    attempt_id: int
+    candidate_ref: str
+    candidate_curp: str | None
+    fused_llr: float
+    status: str
+    decision: str | None
+    adjudicator: str | None
+    reason: str | None
+    opened_at: datetime
+    decided_at: datetime | None
+    evidence: dict[str, Any]
+    applicant: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "attempt_id": self.attempt_id,
+            "candidate_ref": self.candidate_ref,
+            "candidate_curp": self.candidate_curp,
+            "fused_llr": round(self.fused_llr, 4),
+            "status": self.status,
+            "decision": self.decision,
+            "adjudicator": self.adjudicator,
+            "reason": self.reason,
+            "opened_at": self.opened_at.isoformat(),
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "applicant": self.applicant,
+            "evidence": self.evidence,
+        }
+
+
+# --- galleries kept in step with the registry ---------------------------------------------------
+
+
+class BiometricIndex:
+    """This process's galleries (one per modality), replaying the gallery journal."""
+
+    def __init__(self, galleries: Mapping[Modality, Gallery], vault: Vault) -> None:
+        self.galleries = dict(galleries)
+        self.vault = vault
+        self.last_seq = 0
+        self._lock = threading.RLock()
+
+    def rebuild(self, session: Session) -> int:
+        """Load every subject whose last journal entry is ``add``; returns how many."""
+        with self._lock:
+            last = session.scalar(select(func.max(GalleryJournalRow.seq))) or 0
+            latest = (
+                select(GalleryJournalRow.ref, func.max(GalleryJournalRow.seq).label("seq"))
+                .where(GalleryJournalRow.seq <= last)
+                .group_by(GalleryJournalRow.ref)
+                .subquery()
+            )
+            rows = session.execute(
+                select(GalleryJournalRow.ref)
+                .join(latest, GalleryJournalRow.seq == latest.c.seq)
+                .where(GalleryJournalRow.op == "add")
+            )
+            refs = [r for (r,) in rows]
+            for gallery in self.galleries.values():
+                for ref in list(gallery.refs()):
+                    gallery.remove(ref)
+            loaded = self._load(session, refs)
+            for ref, samples in loaded.items():
+                self._add(ref, samples)
+            self.last_seq = last
+            return len(loaded)
+
+    def sync(self, session: Session) -> int:
+        """Apply the journal entries this process has not seen yet; returns how many."""
+        with self._lock:
+            entries = list(
+                session.scalars(
+                    select(GalleryJournalRow)
+                    .where(GalleryJournalRow.seq > self.last_seq)
+                    .order_by(GalleryJournalRow.seq)
+                )
+            )
+            if not entries:
+                return 0
+            final: dict[str, str] = {}
+            for e in entries:
+                final[e.ref] = e.op
+            added = self._load(session, [ref for ref, op in final.items() if op == "add"])
+            for ref, op in final.items():
+                if op == "add" and ref in added:
+                    self._add(ref, added[ref])
+                else:
+                    self._remove(ref)
+            self.last_seq = entries[-1].seq
+            return len(entries)
+
+    def search(self, probe: Mapping[str, Template], k: int) -> dict[str, dict[str, float]]:
+        """ref -> slot -> score, over every gallery the probe has slots for."""
+        found: dict[str, dict[str, float]] = defaultdict(dict)
+        with self._lock:
+            for modality, gallery in self.galleries.items():
+                part = {slot: t for slot, t in probe.items() if slot_modality(slot) == modality}
+                if not part:
+                    continue
+                for candidate in gallery.search(part, k):
+                    found[candidate.ref].update(candidate.slot_scores)
+        return dict(found)
+
+    def size(self) -> int:
+        with self._lock:
+            refs: set[str] = set()
+            for gallery in self.galleries.values():
+                refs |= gallery.refs()
+            return len(refs)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "subjects": self.size(),
+                "journal_seq": self.last_seq,
+                "by_modality": {m.value: len(g) for m, g in self.galleries.items()},
+            }
+
+    def refs(self) -> set[str]:
+        with self._lock:
+            out: set[str] = set()
+            for gallery in self.galleries.values():
+                out |= gallery.refs()
+            return out
+
+    def _add(self, ref: str, samples: dict[str, list[Template]]) -> None:
+        for modality, gallery in self.galleries.items():
+            part = {slot: ts for slot, ts in samples.items() if slot_modality(slot) == modality}
+            if part:
+                gallery.add(ref, part)
+            else:
+                gallery.remove(ref)
+
+    def _remove(self, ref: str) -> None:
+        for gallery in self.galleries.values():
+            gallery.remove(ref)
+
+    def _load(self, session: Session, refs: list[str]) -> dict[str, dict[str, list[Template]]]:
+        """Open the sealed templates of these refs (``p:<person>`` / ``a:<attempt>``)."""
+        person_ids = {int(r[2:]): r for r in refs if r.startswith("p:")}
+        attempt_ids = {int(r[2:]): r for r in refs if r.startswith("a:")}
+        out: dict[str, dict[str, list[Template]]] = {}
+        for ids, column in ((person_ids, TemplateRow.person_id), (attempt_ids, TemplateRow.attempt_id)):
+            if not ids:
+                continue
+            keys = list(ids)
+            for start in range(0, len(keys), 5000):
+                chunk = keys[start : start + 5000]
+                query = select(TemplateRow).where(column.in_(chunk)).order_by(TemplateRow.id)
+                if column is TemplateRow.attempt_id:
+                    query = query.where(TemplateRow.person_id.is_(None))
+                for row in session.scalars(query):
+                    owner = row.person_id if column is TemplateRow.person_id else row.attempt_id
+                    assert owner is not None
+                    ref = ids[owner]
+                    template = open_template(self.vault, row)
+                    out.setdefault(ref, {}).setdefault(row.slot, []).append(template)
+        return out
+
+
+def seal_template(
+    vault: Vault, template: Template, slot: str, *, person_id: int | None, attempt_id: int | None
+) -> TemplateRow:
+    uid = str(uuid.uuid4())
+    return TemplateRow(
+        uid=uid,
+        person_id=person_id,
+        attempt_id=attempt_id,
+        slot=slot,
+        modality=template.modality.value,
+        algorithm=template.algorithm,
+        version=template.version,
+        quality=template.quality,
+        sealed=vault.seal(template.to_bytes(), f"template:{uid}/slot:{slot}"),
+        created_at=_now(),
+    )
+
+
+def open_template(vault: Vault, row: TemplateRow) -> Template:
+    return Template.from_bytes(vault.open(row.sealed, f"template:{row.uid}/slot:{row.slot}"))
+
+
+# --- the use cases --------------------------------------------------------------------------------
+
+
+class IdentityService:
+    """Biometric use cases over a :class:`Registry` and this process's galleries."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        index: BiometricIndex,
+        *,
+        matchers: Mapping[Modality, Matcher],
+        llr_models: Mapping[Modality, LlrModel],
+        policy: DedupPolicy | None = None,
+    ) -> None:
+        self.registry = registry
+        self.index = index
+        self.matchers = dict(matchers)
+        self.slot_models = {
+            slot: llr_models[slot_modality(slot)] for slot in SLOTS if slot_modality(slot) in llr_models
+        }
+        self.policy = policy or DedupPolicy()
+
+    def start(self) -> int:
+        """Rebuild the galleries from the registry (at start-up); returns the subjects loaded."""
+        with self.registry.db.session() as session:
+            return self.index.rebuild(session)
+
+    # --- enrollment -------------------------------------------------------------------------------
+
+    def enroll(
+        self, draft: PersonDraft, samples: Mapping[str, Template], *, actor: str, reason: str
+    ) -> EnrollmentResult:
+        actor, reason = _require(actor, reason)
+        samples = self._check_samples(samples)
+        nationality = parse_nationality(draft.nationality)
+        with self.registry.db.session() as session:
+            lock_enrollment(session)
+            self.index.sync(session)
+            gallery_size = max(1, self.index.size())
+            thresholds = {
+                "sure_llr": llr_threshold(gallery_size, self.policy.fpir_sure),
+                "grey_llr": llr_threshold(gallery_size, self.policy.fpir_grey),
+                "gallery_size": float(gallery_size),
+            }
+            candidates = self._candidates(session, samples)
+            demographic = _demographic_matches(session, draft.data)
+            best = candidates[0] if candidates else None
+            now = _now()
+            attempt = EnrollmentAttemptRow(
+                submitted_at=now,
+                actor=actor,
+                reason=reason,
+                demographics=_draft_json(draft, nationality),
+                status="pending",
+                best_llr=best.llr if best else None,
+                evidence={
+                    "thresholds": thresholds,
+                    "candidates": [c.to_dict() for c in candidates],
+                    "demographic_matches": demographic,
+                    "slots": sorted(samples),
+                },
+            )
+            session.add(attempt)
+            session.flush()
+            result = self._decide(
+                session, attempt, draft, nationality, samples, candidates, thresholds, demographic
+            )
+        self._sync()
+        return result
+
+    def _decide(
+        self,
+        session: Session,
+        attempt: EnrollmentAttemptRow,
+        draft: PersonDraft,
+        nationality: str,
+        samples: Mapping[str, Template],
+        candidates: list[MatchEvidence],
+        thresholds: dict[str, float],
+        demographic: list[dict[str, Any]],
+    ) -> EnrollmentResult:
+        now = _now()
+        best = candidates[0] if candidates else None
+        if best is not None and best.llr >= thresholds["sure_llr"]:
+            attempt.status = "refused"
+            attempt.resolved_at = now
+            attempt.duplicate_of = int(best.ref[2:]) if best.ref.startswith("p:") else None
+            self._store(session, samples, person_id=None, attempt_id=attempt.id)
+            return EnrollmentResult(
+                "refused",
+                attempt.id,
+                duplicate_of=best.curp or best.ref,
+                candidates=candidates,
+                thresholds=thresholds,
+            )
+        grey = [c for c in candidates if c.llr >= thresholds["grey_llr"]]
+        if grey:
+            attempt.status = "pending"
+            self._store(session, samples, person_id=None, attempt_id=attempt.id)
+            session.add(GalleryJournalRow(ref=f"a:{attempt.id}", op="add", at=now))
+            cases = []
+            for c in grey:
+                row = AdjudicationCaseRow(
+                    attempt_id=attempt.id,
+                    candidate_ref=c.ref,
+                    fused_llr=c.llr,
+                    evidence={
+                        "match": c.to_dict(),
+                        "thresholds": thresholds,
+                        "demographic_matches": demographic,
+                    },
+                    status="open",
+                    opened_at=now,
+                )
+                session.add(row)
+                session.flush()
+                cases.append(row.id)
+            return EnrollmentResult(
+                "pending", attempt.id, cases=cases, candidates=candidates, thresholds=thresholds
+            )
+        person = self._issue(session, attempt, draft, nationality, attempt.actor, attempt.reason)
+        self._store(session, samples, person_id=person.id, attempt_id=attempt.id)
+        return EnrollmentResult(
+            "issued", attempt.id, person=_to_person(person), candidates=candidates, thresholds=thresholds
+        )
+
+    def _issue(
+        self,
+        session: Session,
+        attempt: EnrollmentAttemptRow,
+        draft: PersonDraft,
+        nationality: str,
+        actor: str,
+        reason: str,
+    ) -> PersonRow:
+        person = self.registry.create_person(session, draft, nationality, actor, reason)
+        attempt.status = "issued"
+        attempt.person_id = person.id
+        attempt.resolved_at = _now()
+        session.add(GalleryJournalRow(ref=f"p:{person.id}", op="add", at=_now()))
+        return person
+
+    def _store(
+        self,
+        session: Session,
+        samples: Mapping[str, Template],
+        *,
+        person_id: int | None,
+        attempt_id: int | None,
+    ) -> None:
+        for slot, template in samples.items():
+            session.add(
+                seal_template(self.index.vault, template, slot, person_id=person_id, attempt_id=attempt_id)
+            )
+
+    # --- adjudication -----------------------------------------------------------------------------
+
+    def cases(self, *, status: str | None = "open", limit: int = 100) -> list[Case]:
+        query = select(AdjudicationCaseRow).order_by(AdjudicationCaseRow.id).limit(limit)
+        if status:
+            query = query.where(AdjudicationCaseRow.status == status)
+        with self.registry.db.session() as session:
+            return [self._case(session, row) for row in session.scalars(query)]
+
+    def case(self, case_id: int) -> Case:
+        with self.registry.db.session() as session:
+            return self._case(session, self._case_row(session, case_id))
+
+    def decide(self, case_id: int, *, same: bool, adjudicator: str, reason: str) -> Case:
+        """Record a human decision. "same": the attempt is merged into the candidate (no CURP).
+        "different": once every case of the attempt says different, its CURP is issued."""
+        adjudicator, reason = _require(adjudicator, reason)
+        with self.registry.db.session() as session:
+            lock_enrollment(session)
+            row = self._case_row(session, case_id)
+            if row.status != "open":
+                raise CaseClosedError(f"case {case_id} is {row.status} ({row.decision or 'no decision'})")
+            now = _now()
+            row.status, row.decision = "decided", "same" if same else "different"
+            row.adjudicator, row.reason, row.decided_at = adjudicator, reason, now
+            attempt = session.get(EnrollmentAttemptRow, row.attempt_id)
+            assert attempt is not None
+            siblings = list(
+                session.scalars(
+                    select(AdjudicationCaseRow).where(
+                        AdjudicationCaseRow.attempt_id == attempt.id, AdjudicationCaseRow.id != row.id
+                    )
+                )
+            )
+            if same:
+                attempt.status = "merged"
+                attempt.resolved_at = now
+                attempt.duplicate_of = (
+                    int(row.candidate_ref[2:]) if row.candidate_ref.startswith("p:") else None
+                )
+                for other in siblings:
+                    if other.status == "open":
+                        other.status = "closed"
+                session.add(GalleryJournalRow(ref=f"a:{attempt.id}", op="remove", at=now))
+            elif all(o.status == "decided" and o.decision == "different" for o in siblings):
+                draft = _draft_from_json(attempt.demographics)
+                person = self._issue(
+                    session,
+                    attempt,
+                    draft,
+                    attempt.demographics["nationality"],
+                    adjudicator,
+                    f"adjudication case {case_id}: {reason}",
+                )
+                for template in session.scalars(
+                    select(TemplateRow).where(TemplateRow.attempt_id == attempt.id)
+                ):
+                    template.person_id = person.id
+                session.add(GalleryJournalRow(ref=f"a:{attempt.id}", op="remove", at=now))
+            session.flush()
+            case = self._case(session, row)
+        self._sync()
+        return case
+
+    # --- verification and identification ----------------------------------------------------------
+
+    def verify(self, curp: str, samples: Mapping[str, Template]) -> Verification:
+        samples = self._check_samples(samples)
+        with self.registry.db.session() as session:
+            person = self.registry._row_by_curp(session, curp)
+            rows = session.scalars(
+                select(TemplateRow).where(
+                    TemplateRow.person_id == person.id, TemplateRow.slot.in_(list(samples))
+                )
+            )
+            references: dict[str, list[Template]] = defaultdict(list)
+            for row in rows:
+                references[row.slot].append(open_template(self.index.vault, row))
+            holder = person.curp
+        if not references:
+            raise NoReferenceError(
+                f"{holder} has no enrolled template for {', '.join(sorted(samples))}", slots=sorted(samples)
+            )
+        scores = {}
+        for slot, refs in references.items():
+            matcher = self.matchers[slot_modality(slot)]
+            prepared = matcher.prepare(samples[slot])
+            scores[slot] = float(max(prepared.scores([matcher.decode(t) for t in refs])))
+        fused = fuse(scores, self.slot_models)
+        threshold = llr_threshold(1, self.policy.verify_fmr)
+        return Verification(
+            curp=holder,
+            match=fused.llr >= threshold,
+            llr=fused.llr,
+            threshold=threshold,
+            fmr=self.policy.verify_fmr,
+            slot_scores=scores,
+            slot_llrs=fused.slot_llrs,
+        )
+
+    def identify(
+        self, samples: Mapping[str, Template], *, top: int = 10, fpir: float | None = None
+    ) -> tuple[list[MatchEvidence], float]:
+        """Ranked candidates whose fused LLR clears the threshold for ``fpir``; and that threshold."""
+        samples = self._check_samples(samples)
+        self._sync()
+        with self.registry.db.session() as session:
+            threshold = llr_threshold(max(1, self.index.size()), fpir or self.policy.identify_fpir)
+            found = [
+                c
+                for c in self._candidates(session, samples, k=max(top, self.policy.candidates))
+                if c.llr >= threshold
+            ]
+        return found[:top], threshold
+
+    def gallery_stats(self) -> dict[str, Any]:
+        self._sync()
+        return self.index.stats()
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _sync(self) -> None:
+        with self.registry.db.session() as session:
+            self.index.sync(session)
+
+    def _check_samples(self, samples: Mapping[str, Template]) -> dict[str, Template]:
+        if not samples:
+            raise SampleError("no biometric sample given: submit a face and/or fingers 1-10")
+        checked = {}
+        for slot, template in samples.items():
+            modality = slot_modality(str(slot))
+            if template.modality != modality:
+                raise SampleError(
+                    f"slot {slot} needs a {modality.value} template, got {template.modality.value}", slot=slot
+                )
+            if modality not in self.matchers:
+                raise SampleError(f"this registry has no {modality.value} matcher configured", slot=slot)
+            checked[str(slot)] = template
+        return checked
+
+    def _candidates(
+        self, session: Session, samples: Mapping[str, Template], *, k: int | None = None
+    ) -> list[MatchEvidence]:
+        found = self.index.search(samples, k or self.policy.candidates)
+        fused: list[tuple[str, dict[str, float], FusedScore]] = [
+            (ref, scores, fuse(scores, self.slot_models)) for ref, scores in found.items()
+        ]
+        fused.sort(key=lambda item: (-item[2].llr, item[0]))
+        person_ids = [int(ref[2:]) for ref, _, _ in fused if ref.startswith("p:")]
+        curps = (
+            {
+                pid: curp
+                for pid, curp in session.execute(
+                    select(PersonRow.id, PersonRow.curp).where(PersonRow.id.in_(person_ids))
+                )
+            }
+            if person_ids
+            else {}
+        )
+        return [
+            MatchEvidence(
+                ref=ref,
+                llr=f.llr,
+                slot_scores=scores,
+                slot_llrs=f.slot_llrs,
+                curp=curps.get(int(ref[2:])) if ref.startswith("p:") else None,
+            )
+            for ref, scores, f in fused
+        ]
+
+    def _case_row(self, session: Session, case_id: int) -> AdjudicationCaseRow:
+        row = session.get(AdjudicationCaseRow, case_id)
+        if row is None:
+            raise CaseNotFoundError(f"no adjudication case {case_id}", case=case_id)
+        return row
+
+    def _case(self, session: Session, row: AdjudicationCaseRow) -> Case:
+        attempt = session.get(EnrollmentAttemptRow, row.attempt_id)
+        assert attempt is not None
+        candidate_curp = None
+        if row.candidate_ref.startswith("p:"):
+            candidate = session.get(PersonRow, int(row.candidate_ref[2:]))
+            candidate_curp = candidate.curp if candidate else None
+        return Case(
+            id=row.id,
+            attempt_id=row.attempt_id,
+            candidate_ref=row.candidate_ref,
+            candidate_curp=candidate_curp,
+            fused_llr=row.fused_llr,
+            status=row.status,
+            decision=row.decision,
+            adjudicator=row.adjudicator,
+            reason=row.reason,
+            opened_at=row.opened_at,
+            decided_at=row.decided_at,
+            evidence=dict(row.evidence),
+            applicant={**attempt.demographics, "attempt_status": attempt.status},
+        )
+
+
+def _require(actor: str, reason: str) -> tuple[str, str]:
+    actor, reason = actor.strip(), reason.strip()
+    if not actor or not reason:
+        raise ReasonRequiredError("every decision needs an actor and a reason")
+    return actor, reason
+
+
+def _draft_json(draft: PersonDraft, nationality: str) -> dict[str, Any]:
+    d = draft.data
+    return {
+        "given_names": d.given_names,
+        "first_surname": d.first_surname,
+        "second_surname": d.second_surname,
+        "birth_date": d.birth_date.isoformat(),
+        "sex": d.sex.value,
+        "birth_state": d.birth_state,
+        "nationality": nationality,
+    }
+
+
+def _draft_from_json(data: Mapping[str, Any]) -> PersonDraft:
+    from datetime import date
+
+    return PersonDraft(
+        CurpData(
+            given_names=data["given_names"],
+            first_surname=data["first_surname"],
+            second_surname=data["second_surname"],
+            birth_date=date.fromisoformat(data["birth_date"]),
+            sex=Sex(data["sex"]),
+            birth_state=data["birth_state"],
+        ),
+        nationality=data["nationality"],
+    )
+
+
+def _demographic_matches(session: Session, data: CurpData) -> list[dict[str, Any]]:
+    """Persons whose CURP starts with the same ten characters: same name letters and birth date."""
+    from padron.domain.curp import curp_stem
+
+    stem10 = curp_stem(data)[:10]
+    rows = session.scalars(
+        select(PersonRow).where(PersonRow.curp >= stem10, PersonRow.curp < stem10 + "~").limit(20)
+    )
+    return [
+        {
+            "curp": r.curp,
+            "name": " ".join(p for p in (r.given_names, r.first_surname, r.second_surname) if p),
+            "birth_date": r.birth_date.isoformat(),
+            "birth_state": r.birth_state,
+            "status": r.status,
+        }
+        for r in rows
+        if r.status != Status.MERGED.value
+    ]
