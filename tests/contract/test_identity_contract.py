@@ -17,6 +17,8 @@ from padron.domain.errors import PersonNotFoundError
 from padron.domain.person import Status
 from padron.registry.identity import (
     CaseClosedError,
+    EnrollmentResult,
+    IdentityService,
     NoReferenceError,
     SampleError,
 )
@@ -28,12 +30,16 @@ from tests.support.synthetic import SyntheticIdentity, draft, identity_service
 OFFICER = "test:officer"
 
 
-def enroll_population(service, n: int, start: int = 0) -> list[str]:  # type: ignore[no-untyped-def]
+def issued_curp(result: EnrollmentResult) -> str:
+    assert result.status == "issued" and result.person is not None, result.to_dict()
+    return result.person.curp
+
+
+def enroll_population(service: IdentityService, n: int, start: int = 0) -> list[str]:
     curps = []
     for i in range(start, start + n):
         result = service.enroll(draft(i), SyntheticIdentity.make(i).capture(1), actor=OFFICER, reason="r")
-        assert result.status == "issued", result.to_dict()
-        curps.append(result.person.curp)
+        curps.append(issued_curp(result))
     return curps
 
 
@@ -78,10 +84,10 @@ def test_missing_modalities_still_match(registry: Registry) -> None:
     enroll_population(service, 4, start=1)
     assert first.status == "issued"
     found, _ = service.identify(SyntheticIdentity.make(0).capture(5, face=False, fingers=("7",)))
-    assert found[0].curp == first.person.curp and set(found[0].slot_scores) == {"7"}
+    assert found[0].curp == issued_curp(first) and set(found[0].slot_scores) == {"7"}
     # a face-only probe finds nobody for the person enrolled without a face
     face_only, _ = service.identify(SyntheticIdentity.make(0).capture(5, fingers=()))
-    assert all(c.curp != first.person.curp for c in face_only)
+    assert all(c.curp != issued_curp(first) for c in face_only)
 
 
 def test_grey_zone_goes_to_adjudication(registry: Registry) -> None:
@@ -204,14 +210,14 @@ def test_another_process_enrollment_is_seen(registry: Registry) -> None:
     first = one.enroll(draft(0), SyntheticIdentity.make(0).capture(1), actor=OFFICER, reason="r")
     again = two.enroll(draft(1), SyntheticIdentity.make(0).capture(2), actor=OFFICER, reason="r")
     assert first.status == "issued" and again.status == "refused"
-    assert again.duplicate_of == first.person.curp
+    assert again.duplicate_of == issued_curp(first)
 
 
 def test_simultaneous_enrollments_of_one_person_from_threads(registry: Registry) -> None:
     services = [identity_service(Registry(registry.db)) for _ in range(4)]
     barrier = threading.Barrier(4)
 
-    def attempt(k: int):  # type: ignore[no-untyped-def]
+    def attempt(k: int) -> EnrollmentResult:
         barrier.wait()
         return services[k].enroll(
             draft(k), SyntheticIdentity.make(7).capture(k), actor=f"t{k}", reason="race"
@@ -270,7 +276,7 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(database_url: str) -> Non
             owners = [r for (r,) in session.execute(select(TemplateRow.person_id))]
             attempts = list(session.scalars(select(EnrollmentAttemptRow)))
         # every issued person has all 11 templates and is in the gallery, nothing half-written
-        assert sorted({o for o in owners}) == sorted(p.id for p in persons)
+        assert {o for o in owners} == {p.id for p in persons}
         assert all(owners.count(p.id) == 11 for p in persons)
         assert service.index.refs() == {f"p:{p.id}" for p in persons}
         assert {a.status for a in attempts} == {"issued"} and len(attempts) == len(persons)

@@ -73,10 +73,9 @@ class SyntheticIdentity:
     def face_at(self, cosine: float, session: int) -> dict[str, Template]:
         """A face sample whose cosine to the true face is exactly ``cosine`` (grey-zone tests)."""
         rng = np.random.default_rng([self.seed, session, 7])
-        noise = rng.normal(size=FACE_DIM)
-        noise -= (noise @ self.face) * self.face
-        noise = unit(noise)
-        v = cosine * self.face + np.sqrt(1 - cosine**2) * noise
+        raw = rng.normal(size=FACE_DIM)
+        orthogonal = unit(raw - (raw @ self.face) * self.face)
+        v = cosine * self.face + np.sqrt(1 - cosine**2) * orthogonal
         return {FACE_SLOT: vector_template(Modality.FACE, unit(v))}
 
 
