@@ -33,8 +33,8 @@ class _Prepared:
     def __init__(self, probe: npt.NDArray[np.float32]) -> None:
         self.probe = probe
 
-    def scores(self, candidates: Sequence[Any]) -> npt.NDArray[np.float32]:
-        return np.asarray(np.stack(candidates) @ self.probe, dtype=np.float32)
+    def scores(self, candidates: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        return np.asarray(candidates @ self.probe, dtype=np.float32)
 
 
 class VectorMatcher:
@@ -44,6 +44,9 @@ class VectorMatcher:
 
     def decode(self, template: Template) -> npt.NDArray[np.float32]:
         return np.frombuffer(template.payload, dtype="<f4").copy()
+
+    def batch(self, decoded: Sequence[Any]) -> npt.NDArray[np.float32]:
+        return np.stack(decoded)
 
     def prepare(self, probe: Template) -> _Prepared:
         return _Prepared(self.decode(probe))

@@ -74,8 +74,8 @@ class Gallery(Protocol):
 class PreparedProbe(Protocol):
     """A probe template made ready for many comparisons (the hot path)."""
 
-    def scores(self, candidates: Sequence[Any]) -> npt.NDArray[np.float32]:
-        """One similarity per decoded candidate, in order."""
+    def scores(self, candidates: Any) -> npt.NDArray[np.floating[Any]]:
+        """One similarity per candidate of a batch made by :meth:`Matcher.batch`, in order."""
 
 
 class Matcher(Protocol):
@@ -86,5 +86,8 @@ class Matcher(Protocol):
     def decode(self, template: Template) -> Any:
         """The in-memory form of a stored template (done once, when it enters the gallery)."""
 
+    def batch(self, decoded: Sequence[Any]) -> Any:
+        """Many decoded candidates packed for one vectorized scoring call (cached by galleries)."""
+
     def prepare(self, probe: Template) -> PreparedProbe:
-        """Prepare a probe once, then score many decoded candidates."""
+        """Prepare a probe once, then score many candidates."""

@@ -17,10 +17,8 @@ class _PreparedVector:
     def __init__(self, probe: F32) -> None:
         self.probe = probe
 
-    def scores(self, candidates: Sequence[F32]) -> F32:
-        if not candidates:
-            return np.zeros(0, dtype=np.float32)
-        out: F32 = (np.stack(candidates) @ self.probe).astype(np.float32)
+    def scores(self, candidates: F32) -> F32:
+        out: F32 = (candidates @ self.probe).astype(np.float32)
         return out
 
 
@@ -32,6 +30,11 @@ class CosineMatcher:
 
     def decode(self, template: Template) -> F32:
         return payload_vector(template)
+
+    def batch(self, decoded: Sequence[F32]) -> F32:
+        if not decoded:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack(decoded)
 
     def prepare(self, probe: Template) -> _PreparedVector:
         return _PreparedVector(self.decode(probe))

@@ -596,7 +596,7 @@ class IdentityService:
         for slot, refs in references.items():
             matcher = self.matchers[slot_modality(slot)]
             prepared = matcher.prepare(samples[slot])
-            scores[slot] = float(max(prepared.scores([matcher.decode(t) for t in refs])))
+            scores[slot] = float(max(prepared.scores(matcher.batch([matcher.decode(t) for t in refs]))))
         fused = fuse(scores, self.slot_models)
         threshold = llr_threshold(1, self.policy.verify_fmr)
         return Verification(

@@ -250,6 +250,7 @@ class TemplateGallery:
         self._subjects: dict[str, dict[str, list[Any]]] = {}
         self._slot_refs: dict[str, list[str]] = defaultdict(list)
         self._slot_items: dict[str, list[Any]] = defaultdict(list)
+        self._slot_batch: dict[str, Any] = {}
         self._stale: set[str] = set()
 
     def __len__(self) -> int:
@@ -276,6 +277,7 @@ class TemplateGallery:
             return
         self._subjects[ref] = decoded
         for slot, items in decoded.items():
+            self._slot_batch.pop(slot, None)
             if slot in self._stale:
                 continue  # rebuilt from _subjects on the next search
             self._slot_refs[slot].extend([ref] * len(items))
@@ -285,16 +287,18 @@ class TemplateGallery:
         old = self._subjects.pop(ref, None)
         if old:
             self._stale.update(old)
+            for slot in old:
+                self._slot_batch.pop(slot, None)
 
     def search(self, probe: Mapping[str, Template], k: int) -> list[Candidate]:
         per_slot: dict[str, dict[str, float]] = {}
         for slot, template in probe.items():
             if slot not in self.slots:
                 raise GalleryError(f"unknown slot {slot!r}; slots are {list(self.slots)}")
-            refs, items = self._slot(slot)
-            if not items:
+            refs, batch = self._slot(slot)
+            if not refs:
                 continue
-            scores = np.asarray(self.matcher.prepare(template).scores(items), dtype=np.float64)
+            scores = np.asarray(self.matcher.prepare(template).scores(batch), dtype=np.float64)
             best: dict[str, float] = {}
             for ref, score in zip(refs, scores.tolist(), strict=True):
                 if score > best.get(ref, -np.inf):
@@ -309,7 +313,8 @@ class TemplateGallery:
             for ref in rank(totals, k)
         ]
 
-    def _slot(self, slot: str) -> tuple[list[str], list[Any]]:
+    def _slot(self, slot: str) -> tuple[list[str], Any]:
+        """The slot's subject refs and its packed candidate batch (rebuilt after changes)."""
         if slot in self._stale:
             refs: list[str] = []
             items: list[Any] = []
@@ -319,4 +324,6 @@ class TemplateGallery:
                     items.append(item)
             self._slot_refs[slot], self._slot_items[slot] = refs, items
             self._stale.discard(slot)
-        return self._slot_refs[slot], self._slot_items[slot]
+        if slot not in self._slot_batch and self._slot_items[slot]:
+            self._slot_batch[slot] = self.matcher.batch(self._slot_items[slot])
+        return self._slot_refs[slot], self._slot_batch.get(slot)
