@@ -46,4 +46,4 @@ def baseline_scores(probe: npt.ArrayLike, candidates: npt.ArrayLike) -> npt.NDAr
     """-Euclidean distance from one raw vector to each row of ``candidates``."""
     p = np.asarray(probe, dtype=np.float64)
     c = np.atleast_2d(np.asarray(candidates, dtype=np.float64))
-    return -np.linalg.norm(c - p, axis=1)
+    return np.asarray(-np.linalg.norm(c - p, axis=1), dtype=np.float64)

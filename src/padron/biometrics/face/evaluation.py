@@ -156,7 +156,9 @@ def extract_images(
     vectors = [np.full((n, 128), np.nan) for _ in chosen]
     ms = [np.full(n, np.nan) for _ in chosen]
     errors: list[dict[str, int]] = [{} for _ in chosen]
-    memo_owner = [getattr(p, "memo", None) or getattr(getattr(p, "extractor", None), "memo", None) for p in chosen]
+    memo_owner = [
+        getattr(p, "memo", None) or getattr(getattr(p, "extractor", None), "memo", None) for p in chosen
+    ]
     ids = [p.cache_id for p in chosen]
     for k, path in enumerate(paths):
         data = path.read_bytes()
@@ -205,7 +207,9 @@ def best_threshold(scores: FloatArray, labels: npt.NDArray[np.bool_]) -> float:
     return float((lo + hi) / 2.0) if np.isfinite(lo) else float(hi)
 
 
-def ten_fold_accuracy(scores: FloatArray, labels: npt.NDArray[np.bool_], folds: npt.NDArray[np.intp]) -> list[float]:
+def ten_fold_accuracy(
+    scores: FloatArray, labels: npt.NDArray[np.bool_], folds: npt.NDArray[np.intp]
+) -> list[float]:
     """LFW View 2: for each fold, the threshold that is best on the other nine, tested on it."""
     accuracies = []
     for f in np.unique(folds):
@@ -285,7 +289,8 @@ def lfw_image(root: Path, name: str, number: int) -> Path:
 
 
 def read_lfw_pairs(root: Path, limit: int | None = None) -> LfwPairs:
-    """Parse View 2 ``pairs.txt`` (10 folds x 300 matched + 300 mismatched pairs)."""
+    """Parse View 2 ``pairs.txt`` (10 folds x 300 matched + 300 mismatched pairs); with ``limit``,
+    keep only the first ``limit`` matched and ``limit`` mismatched pairs of each fold."""
     pairs_file = root / "pairs.txt"
     if not pairs_file.is_file() or not (root / "images_deepfunneled").is_dir():
         raise EvaluationDataError(
@@ -304,15 +309,29 @@ def read_lfw_pairs(root: Path, limit: int | None = None) -> LfwPairs:
         fold = k // (2 * per)
         try:
             if len(parts) == 3:
-                rows.append((lfw_image(root, parts[0], int(parts[1])), lfw_image(root, parts[0], int(parts[2])), True, fold))
+                rows.append(
+                    (
+                        lfw_image(root, parts[0], int(parts[1])),
+                        lfw_image(root, parts[0], int(parts[2])),
+                        True,
+                        fold,
+                    )
+                )
             elif len(parts) == 4:
-                rows.append((lfw_image(root, parts[0], int(parts[1])), lfw_image(root, parts[2], int(parts[3])), False, fold))
+                rows.append(
+                    (
+                        lfw_image(root, parts[0], int(parts[1])),
+                        lfw_image(root, parts[2], int(parts[3])),
+                        False,
+                        fold,
+                    )
+                )
             else:
                 raise ValueError(parts)
         except ValueError:
             raise EvaluationDataError(f"pairs.txt line {k + 2} is malformed: {' '.join(parts)}") from None
-    if limit is not None:
-        rows = rows[:limit]
+    if limit is not None:  # the first `limit` matched and mismatched pairs of every fold
+        rows = [r for k, r in enumerate(rows) if (k % per) < limit]
     paths = sorted({p for r in rows for p in r[:2]})
     missing = [p for p in paths if not p.is_file()]
     if missing:
@@ -348,7 +367,11 @@ class OpenSetDesign:
     nonmated: npt.NDArray[np.intp]
 
     def sizes(self) -> dict[str, int]:
-        return {"gallery": int(self.gallery.size), "mated_probes": int(self.mated.size), "nonmated_probes": int(self.nonmated.size)}
+        return {
+            "gallery": int(self.gallery.size),
+            "mated_probes": int(self.mated.size),
+            "nonmated_probes": int(self.nonmated.size),
+        }
 
 
 def lfw_open_set_design(people: dict[str, list[Path]], index: dict[Path, int]) -> OpenSetDesign:
@@ -385,9 +408,9 @@ def lfw_open_set_design(people: dict[str, list[Path]], index: dict[Path, int]) -
     )
 
 
-def first_vs_rest_pairs(people: dict[str, list[Path]], index: dict[Path, int]) -> tuple[
-    npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]
-]:
+def first_vs_rest_pairs(
+    people: dict[str, list[Path]], index: dict[Path, int]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """(first images, genuine i, genuine j): each identity's first image against each of its others."""
     firsts = np.array([index[imgs[0]] for imgs in people.values()], dtype=np.intp)
     gi = [index[imgs[0]] for imgs in people.values() for _ in imgs[1:]]
@@ -415,4 +438,132 @@ def all_first_impostors(t: Templates, firsts: npt.NDArray[np.intp]) -> FloatArra
             tail = s[r, row + 1 :]
             out[pos : pos + tail.size] = tail
             pos += tail.size
+    return out
+
+
+@dataclass
+class Outcome:
+    """Figures per pipeline (``padron`` first) and the score samples behind them, for plots."""
+
+    figures: dict[str, dict[str, Any]]
+    scores: dict[str, tuple[FloatArray, FloatArray]]  # "<pipeline> <set>" -> (genuine, impostor)
+    extended: dict[str, tuple[FloatArray, FloatArray]] = field(default_factory=dict)
+
+
+FPIRS = (0.01, 0.003)
+
+
+def run_lfw(
+    root: Path,
+    chosen: Sequence[Pipeline],
+    cache: TemplateCache,
+    progress: Progress | None = None,
+    *,
+    pair_limit: int | None = None,
+    open_set_experiment: bool = True,
+    extended: bool = False,
+) -> Outcome:
+    """LFW View 2 (10 folds) and, unless ``pair_limit`` restricts the run, the open-set 1:N experiment.
+
+    ``extended``: also score each identity's first image against its others (genuine) and every pair of
+    identities' first images (impostor, ~16.5 million pairs) -- the distributions the shipped
+    calibration comes from.
+    """
+    pairs = read_lfw_pairs(root, limit=pair_limit)
+    people = identity_folders(root / "images_deepfunneled") if (open_set_experiment or extended) else {}
+    paths = sorted(set(pairs.paths) | {p for imgs in people.values() for p in imgs})
+    index = {p: n for n, p in enumerate(paths)}
+    remap = np.array([index[p] for p in pairs.paths], dtype=np.intp)
+    pi, pj = remap[pairs.i], remap[pairs.j]
+    results = extract_images(paths, chosen, cache, progress)
+    design = lfw_open_set_design(people, index) if open_set_experiment else None
+    firsts_gi_gj = first_vs_rest_pairs(people, index) if extended else None
+    out = Outcome(figures={}, scores={})
+    for t in results:
+        scores = t.pair_scores(pi, pj)
+        accuracies = ten_fold_accuracy(scores, pairs.same, pairs.fold)
+        genuine, impostor = scores[pairs.same], scores[~pairs.same]
+        fig: dict[str, Any] = {
+            "accuracy_mean": float(np.mean(accuracies)),
+            "accuracy_std": float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else 0.0,
+            "tar_at_far_1e-3": 1.0 - fnmr_at_fmr(genuine, impostor, 1e-3),
+            "eer": eer(genuine, impostor),
+            "fold_accuracies": accuracies,
+            "pairs": int(scores.size),
+        }
+        if design is not None:
+            fig.update(
+                open_set(
+                    t,
+                    design.gallery,
+                    design.gallery_ids,
+                    design.mated,
+                    design.mated_ids,
+                    design.nonmated,
+                    FPIRS,
+                )
+            )
+            fig.update(design.sizes())
+        fig.update(t.summary())
+        fig["images"] = len(paths)
+        out.figures[t.pipeline.name] = fig
+        out.scores[f"{t.pipeline.name} (View 2)"] = (genuine, impostor)
+        if firsts_gi_gj is not None:
+            firsts, gi, gj = firsts_gi_gj
+            g_ext = t.pair_scores(gi, gj)
+            i_ext = all_first_impostors(t, firsts)
+            out.extended[t.pipeline.name] = (g_ext, i_ext)
+            fig["extended"] = {
+                "genuine_pairs": int(g_ext.size),
+                "impostor_pairs": int(i_ext.size),
+                "eer": eer(g_ext, i_ext),
+                **{
+                    f"fnmr_at_fmr_{f:.0e}".replace("e-0", "e-"): fnmr_at_fmr(g_ext, i_ext, f)
+                    for f in (1e-3, 1e-4, 1e-5)
+                },
+            }
+    return out
+
+
+def run_folders(
+    root: Path,
+    chosen: Sequence[Pipeline],
+    cache: TemplateCache,
+    progress: Progress | None = None,
+) -> Outcome:
+    """One sub-folder per identity: every genuine and impostor pair; closed-set rank 1 with each
+    identity's first image enrolled and its other images as probes."""
+    people = identity_folders(root)
+    if len(people) < 2 or not any(len(v) >= 2 for v in people.values()):
+        raise EvaluationDataError(
+            f"{root} needs at least two identity sub-folders, one of them with two or more images",
+            folder=str(root),
+        )
+    paths = [p for imgs in people.values() for p in imgs]
+    ids = np.array([n for n, imgs in enumerate(people.values()) for _ in imgs], dtype=np.intp)
+    first = np.array([k == 0 for imgs in people.values() for k in range(len(imgs))], dtype=bool)
+    iu, ju = np.triu_indices(len(paths), k=1)
+    iu, ju = iu.astype(np.intp), ju.astype(np.intp)
+    same = ids[iu] == ids[ju]
+    results = extract_images(paths, chosen, cache, progress)
+    out = Outcome(figures={}, scores={})
+    gallery = np.flatnonzero(first).astype(np.intp)
+    probes = np.flatnonzero(~first).astype(np.intp)
+    for t in results:
+        scores = t.pair_scores(iu, ju)
+        genuine, impostor = scores[same], scores[~same]
+        fig: dict[str, Any] = verification(genuine, impostor)
+        _, who = _top1(t, probes, gallery[t.ok[gallery]], ids[gallery][t.ok[gallery]])
+        fig["rank1"] = float(np.mean(who == ids[probes])) if probes.size else None
+        fig.update(
+            {
+                "genuine_pairs": int(genuine.size),
+                "impostor_pairs": int(impostor.size),
+                "identities": len(people),
+                "images": len(paths),
+            }
+        )
+        fig.update(t.summary())
+        out.figures[t.pipeline.name] = fig
+        out.scores[t.pipeline.name] = (genuine, impostor)
     return out

@@ -107,12 +107,12 @@ class DescriptorMemo:
     def __init__(self) -> None:
         self._memo: dict[tuple[str, tuple[int, int, int, int]], tuple[npt.NDArray[np.float64], float]] = {}
 
-    def get(
-        self, key: tuple[str, tuple[int, int, int, int]]
-    ) -> tuple[npt.NDArray[np.float64], float] | None:
+    def get(self, key: tuple[str, tuple[int, int, int, int]]) -> tuple[npt.NDArray[np.float64], float] | None:
         return self._memo.get(key)
 
-    def put(self, key: tuple[str, tuple[int, int, int, int]], vector: npt.NDArray[np.float64], ms: float) -> None:
+    def put(
+        self, key: tuple[str, tuple[int, int, int, int]], vector: npt.NDArray[np.float64], ms: float
+    ) -> None:
         self._memo[key] = (vector, ms)
 
     def clear(self) -> None:
@@ -132,14 +132,14 @@ def descriptor(
     r = shape.rect
     key = (image_key, (r.left(), r.top(), r.right(), r.bottom())) if image_key is not None else None
     if memo is not None and key is not None:
-        found = memo.get(key)  # type: ignore[arg-type]
+        found = memo.get(key)
         if found is not None:
             return found
     start = time.perf_counter()
     vector = np.asarray(m.resnet.compute_face_descriptor(pixels, shape, 0, CHIP_PADDING), dtype=np.float64)
     ms = 1000.0 * (time.perf_counter() - start)
     if memo is not None and key is not None:
-        memo.put(key, vector, ms)  # type: ignore[arg-type]
+        memo.put(key, vector, ms)
     return vector, ms
 
 
@@ -150,7 +150,9 @@ class FaceExtractor:
         self.params = params or ExtractorParameters()
         self.memo = memo
 
-    def extract(self, data: bytes, purpose: Purpose = Purpose.VERIFY, *, image_key: str | None = None) -> FaceSample:
+    def extract(
+        self, data: bytes, purpose: Purpose = Purpose.VERIFY, *, image_key: str | None = None
+    ) -> FaceSample:
         start = time.perf_counter()
         image = decode_image(data)
         sample = self.extract_decoded(image, start=start, image_key=image_key)

@@ -121,9 +121,7 @@ def geometry(points: npt.NDArray[np.float64]) -> tuple[float, float, float, floa
 
 
 def laplacian_variance(grey: npt.NDArray[np.float64]) -> float:
-    lap = (
-        grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4.0 * grey[1:-1, 1:-1]
-    )
+    lap = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4.0 * grey[1:-1, 1:-1]
     return float(lap.var())
 
 
@@ -214,7 +212,9 @@ def score(m: QualityMeasures, params: QualityParameters) -> QualityReport:
     }
     reasons: list[str] = []
     if factors["inter_eye"] < 1.0:
-        reasons.append(f"low resolution: {ied:.0f} px between the eyes ({params.inter_eye_px.good:.0f} wanted)")
+        reasons.append(
+            f"low resolution: {ied:.0f} px between the eyes ({params.inter_eye_px.good:.0f} wanted)"
+        )
     if factors["sharpness"] < 1.0:
         reasons.append(f"blurred: sharpness {sharp:.0f} ({params.sharpness.good:.0f} wanted)")
     if params.brightness_low(brightness) < 1.0:
