@@ -99,3 +99,35 @@ def test_folders_protocol_on_a_dozen_lfw_identities(tmp_path: Path) -> None:
     assert result["details"]["impostor_pairs"] == (48 * 47) // 2 - 72
     assert result["rank1"] >= 0.9
     assert result["eer"] <= 0.1
+
+
+def test_face_check_reports_each_bad_input_by_code(tmp_path: Path) -> None:
+    from padron.cli.face_cmd import app as face_app
+
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture")
+    cases = {empty: "PAD-FACE-001", text: "PAD-FACE-002", tmp_path / "missing.jpg": "PAD-GEN-002"}
+    for path, code in cases.items():
+        result = runner.invoke(face_app, ["check", str(path), "--json"])
+        assert result.exit_code == 1
+        assert json.loads(result.stdout)["error"]["code"] == code
+
+
+@pytest.mark.shared_data
+def test_face_check_accepts_a_real_photo_and_enroll_applies_the_floor() -> None:
+    lfw = needs_lfw()
+    from padron.cli.face_cmd import app as face_app
+
+    photo = lfw / "images_deepfunneled" / "Abel_Pacheco" / "Abel_Pacheco_0001.jpg"
+    ok = runner.invoke(face_app, ["check", str(photo), "--json"])
+    assert ok.exit_code == 0, ok.stdout
+    report = json.loads(ok.stdout)
+    assert report["faces_found"] == 1 and report["template_bytes"] > 512
+    score = report["quality"]["score"]
+    refused = runner.invoke(
+        face_app, ["check", str(photo), "--enroll", "--floor", str(min(100.0, score + 1)), "--json"]
+    )
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["error"]["code"] == "PAD-FACE-011"

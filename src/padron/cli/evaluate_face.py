@@ -164,7 +164,10 @@ def _run(
             modality="face",
             algorithm=ALGORITHM,
             template_version=TEMPLATE_VERSION,
-            dataset="LFW deep-funneled (13,233 images, 5,749 identities)",
+            dataset=(
+                f"LFW deep-funneled ({figures['padron']['images']:,} images, "
+                f"{figures['padron'].get('identities', 0):,} identities)"
+            ),
             protocol=(
                 "genuine: each identity's first image (by file name) against each of its other images; "
                 "impostor: the first images of every two different identities; cosine similarity; "

@@ -30,6 +30,7 @@ from padron.biometrics.face.baseline import baseline_vector
 from padron.biometrics.face.cache import Extraction, TemplateCache
 from padron.biometrics.face.errors import EvaluationDataError, FaceError
 from padron.biometrics.face.extract import DescriptorMemo, ExtractorParameters, FaceExtractor
+from padron.biometrics.face.quality import QualityMeasures, QualityParameters, score
 from padron.biometrics.face.template import ALGORITHM, TEMPLATE_VERSION
 from padron.biometrics.metrics import eer, fnmr_at_fmr, threshold_at_fmr
 
@@ -125,6 +126,7 @@ class Templates:
     ok: npt.NDArray[np.bool_]
     extract_ms: FloatArray  # NaN where not measured
     errors: dict[str, int] = field(default_factory=dict)
+    quality: FloatArray | None = None  # 0-100 (padron only; NaN where acquisition failed)
 
     def pair_scores(self, i: npt.NDArray[np.intp], j: npt.NDArray[np.intp]) -> FloatArray:
         """Scores of the pairs (i[k], j[k]); -inf where either side failed."""
@@ -155,6 +157,8 @@ def extract_images(
     n = len(paths)
     vectors = [np.full((n, 128), np.nan) for _ in chosen]
     ms = [np.full(n, np.nan) for _ in chosen]
+    quality = [np.full(n, np.nan) for _ in chosen]
+    quality_params = QualityParameters()
     errors: list[dict[str, int]] = [{} for _ in chosen]
     memo_owner = [
         getattr(p, "memo", None) or getattr(getattr(p, "extractor", None), "memo", None) for p in chosen
@@ -171,6 +175,8 @@ def extract_images(
             if found.vector is not None:
                 vectors[p][k] = found.vector
                 ms[p][k] = found.extract_ms
+                if found.measures is not None:
+                    quality[p][k] = score(QualityMeasures.from_dict(found.measures), quality_params).score
             else:
                 code = found.error_code or "unknown"
                 errors[p][code] = errors[p].get(code, 0) + 1
@@ -181,8 +187,15 @@ def extract_images(
             progress(k + 1, n)
     cache.commit()
     return [
-        Templates(pipeline=pl, vectors=v, ok=np.isfinite(v[:, 0]), extract_ms=t, errors=e)
-        for pl, v, t, e in zip(chosen, vectors, ms, errors, strict=True)
+        Templates(
+            pipeline=pl,
+            vectors=v,
+            ok=np.isfinite(v[:, 0]),
+            extract_ms=t,
+            errors=e,
+            quality=q if np.isfinite(q).any() else None,
+        )
+        for pl, v, t, e, q in zip(chosen, vectors, ms, errors, quality, strict=True)
     ]
 
 
@@ -270,6 +283,30 @@ def verification(genuine: FloatArray, impostor: FloatArray) -> dict[str, float]:
         "fmr100": fnmr_at_fmr(genuine, impostor, 1e-2),
         "fmr1000": fnmr_at_fmr(genuine, impostor, 1e-3),
     }
+
+
+def quality_effect(
+    quality: FloatArray,
+    i: npt.NDArray[np.intp],
+    j: npt.NDArray[np.intp],
+    same: npt.NDArray[np.bool_],
+    genuine: FloatArray,
+    impostor: FloatArray,
+) -> dict[str, Any]:
+    """Does the quality score predict errors? FNMR at the FMR-1e-3 threshold (set on all impostor
+    pairs) for genuine pairs whose worse image is at or above the enrollment floor, and below it."""
+    floor = QualityParameters().enrollment_floor
+    worse = np.fmin(quality[i], quality[j])[same]
+    threshold = threshold_at_fmr(impostor, 1e-3)
+    out: dict[str, Any] = {
+        "floor": floor,
+        "image_quality_median": float(np.nanmedian(quality)),
+        "images_at_or_above_floor": float(np.mean(quality[np.isfinite(quality)] >= floor)),
+    }
+    for label, mask in (("at_or_above_floor", worse >= floor), ("below_floor", ~(worse >= floor))):
+        out[f"genuine_pairs_{label}"] = int(mask.sum())
+        out[f"fnmr_at_fmr_1e-3_{label}"] = float(np.mean(genuine[mask] < threshold)) if mask.any() else None
+    return out
 
 
 # --- protocols ----------------------------------------------------------------------------------
@@ -491,6 +528,8 @@ def run_lfw(
             "fold_accuracies": accuracies,
             "pairs": int(scores.size),
         }
+        if t.quality is not None:
+            fig["quality"] = quality_effect(t.quality, pi, pj, pairs.same, genuine, impostor)
         if design is not None:
             fig.update(
                 open_set(
@@ -506,6 +545,8 @@ def run_lfw(
             fig.update(design.sizes())
         fig.update(t.summary())
         fig["images"] = len(paths)
+        if people:
+            fig["identities"] = len(people)
         out.figures[t.pipeline.name] = fig
         out.scores[f"{t.pipeline.name} (View 2)"] = (genuine, impostor)
         if firsts_gi_gj is not None:
