@@ -111,3 +111,18 @@ def test_compressed_text_chunk_bomb_refused() -> None:
 def test_tiny_image_refused() -> None:
     with pytest.raises(ImageTooSmallError):
         decode_image(encode(noise_image(20, 20), "PNG"))
+
+
+def test_only_the_first_frame_of_an_animated_gif_is_decoded() -> None:
+    frames = [Image.new("RGB", (40, 40), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    decoded = decode_image(data)
+    assert decoded.pixels[0, 0, 0] > 200 and decoded.pixels[0, 0, 2] < 50
+
+
+def test_jpeg_exif_orientation_is_applied() -> None:
+    wide = noise_image(80, 40)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    decoded = decode_image(encode(wide, "JPEG", exif=exif.tobytes()))
+    assert decoded.pixels.shape[:2] == (80, 40)

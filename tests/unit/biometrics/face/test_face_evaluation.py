@@ -23,7 +23,7 @@ from padron.biometrics.face.evaluation import (
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.asarray(rows / np.linalg.norm(rows, axis=1, keepdims=True))
 
 
 def templates(vectors: np.ndarray, ok: np.ndarray | None = None) -> Templates:
