@@ -113,6 +113,8 @@ def test_face_check_reports_each_bad_input_by_code(tmp_path: Path) -> None:
         result = runner.invoke(face_app, ["check", str(path), "--json"])
         assert result.exit_code == 1
         assert json.loads(result.stdout)["error"]["code"] == code
+    bad = runner.invoke(face_app, ["check", str(empty), "--detector", "yolo", "--json"])
+    assert json.loads(bad.stdout)["error"]["code"] == "PAD-FACE-021"
 
 
 @pytest.mark.shared_data
@@ -131,3 +133,6 @@ def test_face_check_accepts_a_real_photo_and_enroll_applies_the_floor() -> None:
     )
     assert refused.exit_code == 1
     assert json.loads(refused.stdout)["error"]["code"] == "PAD-FACE-011"
+    cnn = runner.invoke(face_app, ["check", str(photo), "--detector", "mmod", "--json"])
+    assert cnn.exit_code == 0
+    assert json.loads(cnn.stdout)["detector"] == "mmod"

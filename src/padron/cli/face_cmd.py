@@ -29,11 +29,14 @@ def check(
     floor: Annotated[
         float | None, typer.Option("--floor", help="Enrollment floor, 0-100 [default: 50].")
     ] = None,
+    detector: Annotated[
+        str, typer.Option("--detector", help="hog (CNN fallback) or mmod (CNN only).")
+    ] = "hog",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
     """Decode, find the face, score its quality and make its template."""
     try:
-        result = _check(image, enroll=enroll, floor=floor)
+        result = _check(image, enroll=enroll, floor=floor, detector=detector)
     except PadronError as error:
         report_error(error, as_json=as_json)
         raise typer.Exit(1) from None
@@ -48,15 +51,25 @@ def check(
     console.print(f"template {result['template_bytes']} bytes ({result['algorithm']} v{result['version']})")
 
 
-def _check(image: Path, *, enroll: bool, floor: float | None) -> dict[str, Any]:
-    from padron.biometrics.face import ExtractorParameters, FaceExtractor, Purpose, QualityParameters
+def _check(image: Path, *, enroll: bool, floor: float | None, detector: str) -> dict[str, Any]:
+    from padron.biometrics.face import (
+        Detector,
+        ExtractorParameters,
+        FaceExtractor,
+        Purpose,
+        QualityParameters,
+    )
+    from padron.biometrics.face.errors import FaceParameterError
+
+    if detector not in {d.value for d in Detector}:
+        raise FaceParameterError(f"unknown detector {detector!r}; use hog or mmod", field="detector")
 
     try:
         data = image.read_bytes()
     except OSError as error:
         raise InvalidInputError(f"cannot read {image}: {error.strerror}", path=str(image)) from None
     quality = QualityParameters() if floor is None else QualityParameters(enrollment_floor=floor)
-    extractor = FaceExtractor(ExtractorParameters(quality=quality))
+    extractor = FaceExtractor(ExtractorParameters(detector=Detector(detector), quality=quality))
     sample = extractor.extract(data, Purpose.ENROLL if enroll else Purpose.VERIFY)
     return {
         "image": str(image),
