@@ -7,6 +7,7 @@ FMR(t) is the share of impostor scores >= t, FNMR(t) the share of genuine scores
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -149,9 +150,21 @@ def calibrate(
     )
 
 
+def _thin(x: FloatArray, y: FloatArray, max_points: int = 4000) -> npt.NDArray[np.intp]:
+    """Indices of at most ~2 x max_points curve points that draw the same line (for millions of scores):
+    one point per cell of a max_points x max_points grid the curve passes through, in order."""
+    if x.size <= max_points:
+        return np.arange(x.size)
+    step = max(float(np.ptp(x)), float(np.ptp(y)), 1e-9) / max_points
+    cx, cy = np.floor(x / step), np.floor(y / step)
+    change = np.concatenate([[True], (cx[1:] != cx[:-1]) | (cy[1:] != cy[:-1])])
+    change[-1] = True
+    return np.flatnonzero(change).astype(np.intp)
+
+
 def plot_det(
     path: Path,
-    curves: dict[str, tuple[npt.ArrayLike, npt.ArrayLike]],
+    curves: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]],
     *,
     title: str,
 ) -> None:
@@ -174,15 +187,17 @@ def plot_det(
     ticks = np.array([1e-4, 1e-3, 1e-2, 5e-2, 0.2, 0.5])
     for name, (genuine, impostor) in curves.items():
         c = error_curve(genuine, impostor)
-        eps = 1e-6
-        det_ax.plot(
-            probit(np.clip(c.fmr, eps, 1 - eps)),
-            probit(np.clip(c.fnmr, eps, 1 - eps)),
-            label=f"{name} (EER {100 * eer(genuine, impostor):.2f}%)",
-        )
+        eps = 1e-7
+        x = probit(np.clip(c.fmr, eps, 1 - eps))
+        y = probit(np.clip(c.fnmr, eps, 1 - eps))
+        keep = _thin(x, y)
+        det_ax.plot(x[keep], y[keep], label=f"{name} (EER {100 * eer(genuine, impostor):.2f}%)")
     det_ax.set_xticks(probit(ticks), [f"{t:g}" for t in ticks])
     det_ax.set_yticks(probit(ticks), [f"{t:g}" for t in ticks])
-    det_ax.set_xlim(probit(5e-5), probit(0.6))
+    lowest = min(1.0 / np.asarray(imp, dtype=np.float64).size for _, imp in curves.values())
+    ticks = np.array([t for t in (1e-6, 1e-5) if t >= lowest] + list(ticks))
+    det_ax.set_xticks(probit(ticks), [f"{t:g}" for t in ticks])
+    det_ax.set_xlim(probit(min(5e-5, lowest / 2)), probit(0.6))
     det_ax.set_ylim(probit(5e-5), probit(0.6))
     det_ax.set_xlabel("False match rate")
     det_ax.set_ylabel("False non-match rate")
@@ -190,8 +205,11 @@ def plot_det(
     det_ax.grid(True, alpha=0.3)
     det_ax.legend(fontsize=8)
     for ax, (name, (genuine, impostor)) in zip(axes[1:], curves.items(), strict=True):
-        ax.hist(np.asarray(impostor), bins=60, alpha=0.6, density=True, label="impostor")
-        ax.hist(np.asarray(genuine), bins=60, alpha=0.6, density=True, label="genuine")
+        # scores of -inf (failures to acquire) count in the DET curve but cannot be binned
+        imp = np.asarray(impostor, dtype=np.float64)
+        gen = np.asarray(genuine, dtype=np.float64)
+        ax.hist(imp[np.isfinite(imp)], bins=60, alpha=0.6, density=True, label="impostor")
+        ax.hist(gen[np.isfinite(gen)], bins=60, alpha=0.6, density=True, label="genuine")
         ax.set_title(f"scores: {name}")
         ax.set_xlabel("similarity")
         ax.legend(fontsize=8)
