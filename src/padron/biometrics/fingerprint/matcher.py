@@ -1,0 +1,253 @@
+"""padron's fingerprint comparator: MCC bit cylinders + LSS-R relaxation, vectorized with numpy.
+
+Local similarity of probe cylinder a and candidate cylinder b (bit version of MCC)::
+
+    m_ab   = mask_a AND mask_b                                 (cells valid in both)
+    n_a    = popcount(bits_a AND m_ab),  n_b = popcount(bits_b AND m_ab)
+    x_ab   = popcount((bits_a XOR bits_b) AND m_ab) = n_a + n_b - 2 popcount(bits_a AND bits_b)
+    gamma  = 1 - sqrt(x_ab) / (sqrt(n_a) + sqrt(n_b))
+
+and 0 when the two minutiae's directions differ by more than ``max_direction_difference`` or fewer
+than ``min_common_cells_ratio`` of the disc's cells are valid in both. Popcounts of ANDs of 0/1
+vectors are dot products, so one probe is scored against the cylinders of many candidates at once
+with four matrix products (BLAS); the results are exactly the popcounts (tests check this against
+a direct bit-by-bit popcount).
+
+Global consolidation (LSS-R): the ``relaxation_pairs`` best local pairs go through
+``relaxation_iterations`` rounds of relaxation, where each pair's score is reinforced by the pairs
+geometrically compatible with it (distance, relative direction and radial angle agree); the
+candidate's score is the mean relaxed score of the ``n_P`` most efficient pairs. Scores are
+similarities in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from padron.biometrics.fingerprint.cylinders import angle_difference
+from padron.biometrics.fingerprint.params import CylinderParameters, MatchParameters
+from padron.biometrics.fingerprint.template import FingerprintTemplate, from_envelope
+from padron.domain.template import Template
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """Unpacked cylinders (valid ones only) of one or many templates, as float32 0/1 matrices."""
+
+    bits: F32  # (n, Nd*S)
+    spatial: F32  # (n, S) bits per spatial cell summed over directions
+    mask: F32  # (n, S)
+    x: F64
+    y: F64
+    angle: F64
+
+    @classmethod
+    def of(cls, templates: Sequence[FingerprintTemplate]) -> _Side:
+        bits, mask, x, y, angle = [], [], [], [], []
+        for t in templates:
+            v = t.valid
+            bits.append(t.bits[v])
+            mask.append(t.mask[v])
+            x.append(t.minutiae.x[v])
+            y.append(t.minutiae.y[v])
+            angle.append(t.minutiae.angle[v])
+        p = templates[0].params if templates else CylinderParameters()
+        nbits, nsp = p.bits, p.spatial_bits
+        packed_bits = np.concatenate(bits) if bits else np.zeros((0, nbits // 8), np.uint8)
+        packed_mask = np.concatenate(mask) if mask else np.zeros((0, nsp // 8), np.uint8)
+        ub = np.unpackbits(packed_bits, axis=1, bitorder="little", count=nbits).astype(np.float32)
+        um = np.unpackbits(packed_mask, axis=1, bitorder="little", count=nsp).astype(np.float32)
+        spatial = ub.reshape(-1, p.directional_cells, nsp).sum(axis=1, dtype=np.float32)
+        return cls(
+            bits=np.ascontiguousarray(ub),
+            spatial=np.ascontiguousarray(spatial),
+            mask=np.ascontiguousarray(um),
+            x=np.concatenate(x).astype(np.float64) if x else np.zeros(0),
+            y=np.concatenate(y).astype(np.float64) if y else np.zeros(0),
+            angle=np.concatenate(angle).astype(np.float64) if angle else np.zeros(0),
+        )
+
+    @property
+    def count(self) -> int:
+        return int(self.x.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedProbe:
+    side: _Side
+    params: CylinderParameters
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateSet:
+    """Many candidates' cylinders stacked for one-call scoring (build once, scan many probes)."""
+
+    side: _Side
+    counts: npt.NDArray[np.int64]  # valid cylinders per candidate
+    starts: npt.NDArray[np.int64]
+    params: CylinderParameters
+
+    def __len__(self) -> int:
+        return int(self.counts.shape[0])
+
+
+def _as_template(t: FingerprintTemplate | Template) -> FingerprintTemplate:
+    return from_envelope(t) if isinstance(t, Template) else t
+
+
+def _sigmoid(v: F64, mu: float, tau: float) -> F64:
+    return np.asarray(1.0 / (1.0 + np.exp(-tau * (v - mu))))
+
+
+class FingerprintComparator:
+    """``prepare(probe)`` once, then ``scores(probe, candidates)`` for many candidates in one call."""
+
+    def __init__(
+        self, cylinder_params: CylinderParameters | None = None, match_params: MatchParameters | None = None
+    ) -> None:
+        self.cylinder_params = cylinder_params or CylinderParameters()
+        self.params = match_params or MatchParameters()
+        cp = self.cylinder_params
+        offsets = (np.arange(cp.spatial_cells) - (cp.spatial_cells - 1) / 2.0) * cp.cell_size
+        oi, oj = np.meshgrid(offsets, offsets, indexing="ij")
+        self._disc_cells = int(((oi * oi + oj * oj) <= cp.radius * cp.radius).sum())
+
+    def prepare(self, probe: FingerprintTemplate | Template) -> PreparedProbe:
+        t = _as_template(probe)
+        return PreparedProbe(side=_Side.of([t]), params=t.params)
+
+    def candidates(self, templates: Sequence[FingerprintTemplate | Template]) -> CandidateSet:
+        ts = [_as_template(t) for t in templates]
+        counts = np.asarray([t.cylinder_count for t in ts], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        return CandidateSet(side=_Side.of(ts), counts=counts, starts=starts, params=self.cylinder_params)
+
+    def compare(self, probe: FingerprintTemplate | Template, candidate: FingerprintTemplate | Template) -> float:
+        return float(self.scores(self.prepare(probe), self.candidates([candidate]))[0])
+
+    def scores(
+        self, probe: PreparedProbe, candidates: CandidateSet | Sequence[FingerprintTemplate | Template]
+    ) -> F64:
+        """Similarity of the probe to every candidate, in candidate order."""
+        if not isinstance(candidates, CandidateSet):
+            candidates = self.candidates(candidates)
+        out = np.zeros(len(candidates), dtype=np.float64)
+        if probe.side.count < 2 or len(candidates) == 0:
+            return out
+        # blocks of whole candidates holding at most ~batch_cylinders cylinders
+        limit = max(self.params.batch_cylinders, int(candidates.counts.max(initial=0)))
+        ends = candidates.starts + candidates.counts
+        first = 0
+        n = len(candidates)
+        while first < n:
+            last = int(np.searchsorted(ends, candidates.starts[first] + limit, side="right"))
+            last = max(last, first + 1)
+            out[first:last] = self._block(probe.side, candidates, first, last)
+            first = last
+        return out
+
+    # -- the hot path -------------------------------------------------------------------------------
+
+    def local_similarities(self, a: _Side, b: _Side, lo: int = 0, hi: int | None = None) -> F32:
+        """gamma for every probe cylinder (rows) and candidate cylinder ``lo:hi`` (columns)."""
+        sl = slice(lo, hi)
+        common = a.bits @ b.bits[sl].T
+        n_a = a.spatial @ b.mask[sl].T
+        n_b = a.mask @ b.spatial[sl].T
+        both = a.mask @ b.mask[sl].T
+        xor = np.maximum(n_a + n_b - 2.0 * common, 0.0)
+        denom = np.sqrt(n_a) + np.sqrt(n_b)
+        p = self.params
+        ok = (both >= p.min_common_cells_ratio * self._disc_cells) & (denom > 0)
+        ok &= np.abs(angle_difference(a.angle[:, None], b.angle[None, sl])) <= p.max_direction_difference
+        gamma = np.where(ok, 1.0 - np.sqrt(xor) / np.where(denom > 0, denom, 1.0), 0.0)
+        return np.asarray(gamma, dtype=np.float32)
+
+    def _block(self, a: _Side, cs: CandidateSet, first: int, last: int) -> F64:
+        p = self.params
+        counts = cs.counts[first:last]
+        lo = int(cs.starts[first])
+        hi = int(cs.starts[last - 1] + cs.counts[last - 1])
+        c = last - first
+        n_a = a.count
+        bmax = int(counts.max(initial=0))
+        scores = np.zeros(c, dtype=np.float64)
+        if bmax < 2:
+            return scores
+        gamma = self.local_similarities(a, cs.side, lo, hi)  # (n_a, hi-lo)
+        owner = np.repeat(np.arange(c), counts)
+        slot = np.arange(hi - lo) - np.repeat(cs.starts[first:last] - lo, counts)
+        padded = np.zeros((c, n_a, bmax), dtype=np.float32)
+        padded[owner, :, slot] = gamma.T
+        # candidate geometry, padded
+        bx = np.zeros((c, bmax))
+        by = np.zeros((c, bmax))
+        ba = np.zeros((c, bmax))
+        bx[owner, slot] = cs.side.x[lo:hi]
+        by[owner, slot] = cs.side.y[lo:hi]
+        ba[owner, slot] = cs.side.angle[lo:hi]
+
+        n_r = min(p.relaxation_pairs, n_a * bmax)
+        flat = padded.reshape(c, -1)
+        top = np.argpartition(-flat, n_r - 1, axis=1)[:, :n_r]
+        top_values = np.take_along_axis(flat, top, axis=1)
+        order = np.argsort(-top_values, axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        lam0 = np.take_along_axis(top_values, order, axis=1).astype(np.float64)  # (c, n_r)
+        per_candidate_r = np.minimum(np.minimum(counts, n_a), p.relaxation_pairs)  # nR for each
+        rank = np.arange(n_r)[None, :]
+        active = (rank < per_candidate_r[:, None]) & (lam0 > 0)
+        lam0 = np.where(active, lam0, 0.0)
+
+        ia, ib = np.divmod(top, bmax)
+        ax, ay, aa = a.x[ia], a.y[ia], a.angle[ia]
+        cx = np.take_along_axis(bx, ib, axis=1)
+        cy = np.take_along_axis(by, ib, axis=1)
+        ca = np.take_along_axis(ba, ib, axis=1)
+        rho = self._compatibility(ax, ay, aa, cx, cy, ca)
+        pair_ok = active[:, :, None] & active[:, None, :]
+        rho = np.where(pair_ok, rho, 0.0)
+        idx = np.arange(n_r)
+        rho[:, idx, idx] = 0.0
+        divisor = np.maximum(per_candidate_r - 1, 1).astype(np.float64)[:, None]
+        lam = lam0
+        w = p.relaxation_weight
+        for _ in range(p.relaxation_iterations):
+            lam = w * lam + (1.0 - w) * np.einsum("ctk,ck->ct", rho, lam) / divisor
+        efficiency = np.where(lam0 > 0, lam / np.where(lam0 > 0, lam0, 1.0), -1.0)
+        best = np.argsort(-efficiency, axis=1, kind="stable")
+        relaxed = np.take_along_axis(lam, best, axis=1)
+        cumulative = np.cumsum(relaxed, axis=1)
+        m = np.minimum(counts, n_a).astype(np.float64)
+        n_p = p.min_np + np.rint(_sigmoid(m, p.mu_p, p.tau_p) * (p.max_np - p.min_np)).astype(np.int64)
+        n_p = np.clip(np.minimum(n_p, per_candidate_r), 1, n_r)
+        scores = cumulative[np.arange(c), n_p - 1] / n_p
+        scores[per_candidate_r < 2] = 0.0
+        return np.asarray(np.clip(scores, 0.0, 1.0), dtype=np.float64)
+
+    def _compatibility(self, ax: F64, ay: F64, aa: F64, bx: F64, by: F64, ba: F64) -> F64:
+        p = self.params
+
+        def geometry(x: F64, y: F64, ang: F64) -> tuple[F64, F64, F64]:
+            dx = x[:, None, :] - x[:, :, None]  # [c, t, k] = x_k - x_t
+            dy = y[:, None, :] - y[:, :, None]
+            dist = np.hypot(dx, dy)
+            rel = angle_difference(ang[:, :, None], ang[:, None, :])
+            radial = angle_difference(ang[:, :, None], np.arctan2(-dy, dx))
+            return dist, rel, radial
+
+        da, ra, rada = geometry(ax, ay, aa)
+        db, rb, radb = geometry(bx, by, ba)
+        d1 = np.abs(da - db)
+        d2 = np.abs(angle_difference(ra, rb))
+        d3 = np.abs(angle_difference(rada, radb))
+        return (
+            _sigmoid(d1, p.mu_1, p.tau_1) * _sigmoid(d2, p.mu_2, p.tau_2) * _sigmoid(d3, p.mu_3, p.tau_3)
+        )
