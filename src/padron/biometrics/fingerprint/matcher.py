@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from padron.biometrics.fingerprint.cylinders import angle_difference
 from padron.biometrics.fingerprint.params import CylinderParameters, MatchParameters
 from padron.biometrics.fingerprint.template import FingerprintTemplate, from_envelope
 from padron.domain.template import Template
@@ -44,20 +43,25 @@ class _Side:
     bits: F32  # (n, Nd*S)
     spatial: F32  # (n, S) bits per spatial cell summed over directions
     mask: F32  # (n, S)
-    x: F64
-    y: F64
-    angle: F64
+    angle: F32
+    # pairwise geometry of each template's valid minutiae, flattened template by template:
+    # entry geo_start[t] + i * n_t + k holds (distance, relative direction, radial angle) of (i, k)
+    distance: F32
+    relative: F32
+    radial: F32
 
     @classmethod
     def of(cls, templates: Sequence[FingerprintTemplate]) -> _Side:
-        bits, mask, x, y, angle = [], [], [], [], []
+        bits, mask, angle, dist, rel, rad = [], [], [], [], [], []
         for t in templates:
             v = t.valid
             bits.append(t.bits[v])
             mask.append(t.mask[v])
-            x.append(t.minutiae.x[v])
-            y.append(t.minutiae.y[v])
             angle.append(t.minutiae.angle[v])
+            d, r1, r2 = _geometry(t.minutiae.x[v], t.minutiae.y[v], t.minutiae.angle[v])
+            dist.append(d.reshape(-1))
+            rel.append(r1.reshape(-1))
+            rad.append(r2.reshape(-1))
         p = templates[0].params if templates else CylinderParameters()
         nbits, nsp = p.bits, p.spatial_bits
         packed_bits = np.concatenate(bits) if bits else np.zeros((0, nbits // 8), np.uint8)
@@ -69,14 +73,38 @@ class _Side:
             bits=np.ascontiguousarray(ub),
             spatial=np.ascontiguousarray(spatial),
             mask=np.ascontiguousarray(um),
-            x=np.concatenate(x).astype(np.float64) if x else np.zeros(0),
-            y=np.concatenate(y).astype(np.float64) if y else np.zeros(0),
-            angle=np.concatenate(angle).astype(np.float64) if angle else np.zeros(0),
+            angle=np.concatenate(angle).astype(np.float32) if angle else np.zeros(0, np.float32),
+            distance=np.concatenate(dist) if dist else np.zeros(0, np.float32),
+            relative=np.concatenate(rel) if rel else np.zeros(0, np.float32),
+            radial=np.concatenate(rad) if rad else np.zeros(0, np.float32),
         )
 
     @property
     def count(self) -> int:
-        return int(self.x.shape[0])
+        return int(self.angle.shape[0])
+
+
+def _wrap(a: npt.NDArray[np.floating]) -> F32:
+    """Angles wrapped to [-pi, pi), float32."""
+    a32 = np.asarray(a, dtype=np.float32)
+    return np.asarray(np.mod(a32 + np.float32(np.pi), np.float32(2 * np.pi)) - np.float32(np.pi))
+
+
+def _abs_angle(a: F32) -> F32:
+    """|a| wrapped, for a in (-2pi, 2pi): the smaller way round."""
+    d = np.abs(a)
+    return np.asarray(np.minimum(d, np.float32(2 * np.pi) - d))
+
+
+def _geometry(x: F32, y: F32, angle: F32) -> tuple[F32, F32, F32]:
+    """Distance, relative direction and radial angle of every ordered pair (i, k) of minutiae."""
+    xf, yf, af = x.astype(np.float64), y.astype(np.float64), angle.astype(np.float64)
+    dx = xf[None, :] - xf[:, None]  # [i, k] = x_k - x_i
+    dy = yf[None, :] - yf[:, None]
+    distance = np.hypot(dx, dy).astype(np.float32)
+    relative = _wrap(af[:, None] - af[None, :])
+    radial = _wrap(af[:, None] - np.arctan2(-dy, dx))
+    return distance, relative, radial
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +120,7 @@ class CandidateSet:
     side: _Side
     counts: npt.NDArray[np.int64]  # valid cylinders per candidate
     starts: npt.NDArray[np.int64]
+    geo_starts: npt.NDArray[np.int64]
     params: CylinderParameters
 
     def __len__(self) -> int:
@@ -127,7 +156,10 @@ class FingerprintComparator:
         ts = [_as_template(t) for t in templates]
         counts = np.asarray([t.cylinder_count for t in ts], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        return CandidateSet(side=_Side.of(ts), counts=counts, starts=starts, params=self.cylinder_params)
+        geo_starts = np.concatenate([[0], np.cumsum(counts * counts)[:-1]]).astype(np.int64)
+        return CandidateSet(
+            side=_Side.of(ts), counts=counts, starts=starts, geo_starts=geo_starts, params=self.cylinder_params
+        )
 
     def compare(self, probe: FingerprintTemplate | Template, candidate: FingerprintTemplate | Template) -> float:
         return float(self.scores(self.prepare(probe), self.candidates([candidate]))[0])
@@ -166,7 +198,7 @@ class FingerprintComparator:
         denom = np.sqrt(n_a) + np.sqrt(n_b)
         p = self.params
         ok = (both >= p.min_common_cells_ratio * self._disc_cells) & (denom > 0)
-        ok &= np.abs(angle_difference(a.angle[:, None], b.angle[None, sl])) <= p.max_direction_difference
+        ok &= _abs_angle(a.angle[:, None] - b.angle[None, sl]) <= np.float32(p.max_direction_difference)
         gamma = np.where(ok, 1.0 - np.sqrt(xor) / np.where(denom > 0, denom, 1.0), 0.0)
         return np.asarray(gamma, dtype=np.float32)
 
@@ -186,41 +218,35 @@ class FingerprintComparator:
         slot = np.arange(hi - lo) - np.repeat(cs.starts[first:last] - lo, counts)
         padded = np.zeros((c, n_a, bmax), dtype=np.float32)
         padded[owner, :, slot] = gamma.T
-        # candidate geometry, padded
-        bx = np.zeros((c, bmax))
-        by = np.zeros((c, bmax))
-        ba = np.zeros((c, bmax))
-        bx[owner, slot] = cs.side.x[lo:hi]
-        by[owner, slot] = cs.side.y[lo:hi]
-        ba[owner, slot] = cs.side.angle[lo:hi]
-
         n_r = min(p.relaxation_pairs, n_a * bmax)
         flat = padded.reshape(c, -1)
         top = np.argpartition(-flat, n_r - 1, axis=1)[:, :n_r]
         top_values = np.take_along_axis(flat, top, axis=1)
         order = np.argsort(-top_values, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
-        lam0 = np.take_along_axis(top_values, order, axis=1).astype(np.float64)  # (c, n_r)
+        lam0 = np.take_along_axis(top_values, order, axis=1)  # (c, n_r)
         per_candidate_r = np.minimum(np.minimum(counts, n_a), p.relaxation_pairs)  # nR for each
         rank = np.arange(n_r)[None, :]
         active = (rank < per_candidate_r[:, None]) & (lam0 > 0)
-        lam0 = np.where(active, lam0, 0.0)
+        lam0 = np.where(active, lam0, np.float32(0.0))
 
         ia, ib = np.divmod(top, bmax)
-        ax, ay, aa = a.x[ia], a.y[ia], a.angle[ia]
-        cx = np.take_along_axis(bx, ib, axis=1)
-        cy = np.take_along_axis(by, ib, axis=1)
-        ca = np.take_along_axis(ba, ib, axis=1)
-        rho = self._compatibility(ax, ay, aa, cx, cy, ca)
+        a_index = ia[:, :, None] * n_a + ia[:, None, :]  # (c, n_r, n_r) into the probe's geometry
+        b_index = (
+            cs.geo_starts[first:last, None, None] + ib[:, :, None] * counts[:, None, None] + ib[:, None, :]
+        )
+        b_index = np.minimum(b_index, cs.side.distance.shape[0] - 1)  # padded slots: masked below
+        rho = self._compatibility(a, cs.side, a_index, b_index)
         pair_ok = active[:, :, None] & active[:, None, :]
-        rho = np.where(pair_ok, rho, 0.0)
+        rho = np.where(pair_ok, rho, np.float32(0.0))
         idx = np.arange(n_r)
         rho[:, idx, idx] = 0.0
-        divisor = np.maximum(per_candidate_r - 1, 1).astype(np.float64)[:, None]
+        divisor = np.maximum(per_candidate_r - 1, 1).astype(np.float32)[:, None]
+        lam0 = lam0.astype(np.float32)
         lam = lam0
         w = p.relaxation_weight
         for _ in range(p.relaxation_iterations):
-            lam = w * lam + (1.0 - w) * np.einsum("ctk,ck->ct", rho, lam) / divisor
+            lam = np.float32(w) * lam + np.float32(1.0 - w) * np.matmul(rho, lam[:, :, None])[:, :, 0] / divisor
         efficiency = np.where(lam0 > 0, lam / np.where(lam0 > 0, lam0, 1.0), -1.0)
         best = np.argsort(-efficiency, axis=1, kind="stable")
         relaxed = np.take_along_axis(lam, best, axis=1)
@@ -232,22 +258,16 @@ class FingerprintComparator:
         scores[per_candidate_r < 2] = 0.0
         return np.asarray(np.clip(scores, 0.0, 1.0), dtype=np.float64)
 
-    def _compatibility(self, ax: F64, ay: F64, aa: F64, bx: F64, by: F64, ba: F64) -> F64:
+    def _compatibility(
+        self, a: _Side, b: _Side, a_index: npt.NDArray[np.int64], b_index: npt.NDArray[np.int64]
+    ) -> F32:
         p = self.params
-
-        def geometry(x: F64, y: F64, ang: F64) -> tuple[F64, F64, F64]:
-            dx = x[:, None, :] - x[:, :, None]  # [c, t, k] = x_k - x_t
-            dy = y[:, None, :] - y[:, :, None]
-            dist = np.hypot(dx, dy)
-            rel = angle_difference(ang[:, :, None], ang[:, None, :])
-            radial = angle_difference(ang[:, :, None], np.arctan2(-dy, dx))
-            return dist, rel, radial
-
-        da, ra, rada = geometry(ax, ay, aa)
-        db, rb, radb = geometry(bx, by, ba)
-        d1 = np.abs(da - db)
-        d2 = np.abs(angle_difference(ra, rb))
-        d3 = np.abs(angle_difference(rada, radb))
-        return (
-            _sigmoid(d1, p.mu_1, p.tau_1) * _sigmoid(d2, p.mu_2, p.tau_2) * _sigmoid(d3, p.mu_3, p.tau_3)
-        )
+        d1 = np.abs(a.distance[a_index] - b.distance[b_index])
+        d2 = _abs_angle(a.relative[a_index] - b.relative[b_index])
+        d3 = _abs_angle(a.radial[a_index] - b.radial[b_index])
+        # product of three sigmoids 1 / (1 + exp(-tau (d - mu))) as one division
+        cap = np.float32(25.0)  # exp(25)**3 stays finite in float32; the product is ~0 there anyway
+        e = np.exp(np.minimum(np.float32(-p.tau_1) * (d1 - np.float32(p.mu_1)), cap))
+        e2 = np.exp(np.minimum(np.float32(-p.tau_2) * (d2 - np.float32(p.mu_2)), cap))
+        e3 = np.exp(np.minimum(np.float32(-p.tau_3) * (d3 - np.float32(p.mu_3)), cap))
+        return np.asarray(1.0 / ((1.0 + e) * (1.0 + e2) * (1.0 + e3)), dtype=np.float32)

@@ -24,8 +24,8 @@ class CylinderParameters:
     min_minutiae: int = 2  # other minutiae that must contribute for a cylinder to be valid
 
     def __post_init__(self) -> None:
-        if self.spatial_cells % 8 or not 8 <= self.spatial_cells <= 32:
-            raise ValueError("spatial_cells must be 8, 16, 24 or 32 (bit packing)")
+        if (self.spatial_cells * self.spatial_cells) % 8 or not 4 <= self.spatial_cells <= 32:
+            raise ValueError("spatial_cells must be 4-32 with spatial_cells**2 a multiple of 8 (bit packing)")
         if not 1 <= self.directional_cells <= 16:
             raise ValueError("directional_cells must be 1-16")
         if self.radius <= 0 or self.sigma_s <= 0 or self.sigma_d <= 0:
