@@ -29,7 +29,7 @@ def cache_key(data: bytes, chain: Chain, dpi: float | None) -> str:
     return f"{digest}-{hashlib.sha256(tag.encode()).hexdigest()[:12]}"
 
 
-def load(key: str) -> tuple[Extraction, int] | None:
+def load(key: str) -> tuple[Extraction, int | None] | None:
     path = cache_dir() / f"{key}.npz"
     if not path.exists():
         return None
@@ -46,12 +46,13 @@ def load(key: str) -> tuple[Extraction, int] | None:
                 foreground=foreground,
                 seconds=float(z["seconds"]),
             )
-            return extraction, int(z["nfiq2"])
+            score = int(z["nfiq2"])
+            return extraction, None if score < 0 else score
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
 
 
-def store(key: str, extraction: Extraction, nfiq2: int) -> None:
+def store(key: str, extraction: Extraction, nfiq2: int | None) -> None:
     directory = cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
     m = extraction.minutiae
@@ -67,6 +68,6 @@ def store(key: str, extraction: Extraction, nfiq2: int) -> None:
         foreground=np.packbits(extraction.foreground.reshape(-1)),
         chain=np.asarray(extraction.chain.value),
         seconds=np.asarray(extraction.seconds),
-        nfiq2=np.asarray(nfiq2),
+        nfiq2=np.asarray(-1 if nfiq2 is None else nfiq2),
     )
     tmp.replace(directory / f"{key}.npz")

@@ -10,7 +10,7 @@ from padron.biometrics.fingerprint.quality import nfiq2
 
 def extract_bytes(
     data: bytes, chain: Chain | str = DEFAULT_CHAIN, dpi: float | None = None, *, use_cache: bool = True
-) -> tuple[Extraction, int]:
+) -> tuple[Extraction, int | None]:
     """Decode, extract with ``chain`` and score NFIQ 2; cached by content when ``use_cache``."""
     chain = parse_chain(chain)
     key = cache.cache_key(data, chain, dpi)

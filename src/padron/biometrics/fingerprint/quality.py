@@ -35,9 +35,15 @@ def _nfiq2_extractor() -> Any:
         return _extractor
 
 
-def nfiq2(image: FingerprintImage) -> int:
-    """The NFIQ 2 unified quality score of a 500-dpi impression."""
-    result = _nfiq2_extractor().extract_minutiae(encode_png(image)).quality()
+def nfiq2(image: FingerprintImage) -> int | None:
+    """The NFIQ 2 unified quality score of a 500-dpi impression, None when NFIQ 2 cannot compute one
+    (it refuses some images, e.g. small sweep-sensor reconstructions)."""
+    import nbis
+
+    try:
+        result = _nfiq2_extractor().extract_minutiae(encode_png(image)).quality()
+    except nbis.NbisError:
+        return None
     return int(result.score)
 
 
@@ -49,7 +55,14 @@ class QualityGate:
             raise ValueError(f"NFIQ 2 floor must be 0-100, got {floor}")
         self.floor = floor
 
-    def check(self, score: int) -> None:
+    def check(self, score: int | None) -> None:
+        if score is None:
+            raise FingerprintQualityError(
+                "NFIQ 2 could not score this impression (too small or no ridge structure found); "
+                "capture it again",
+                nfiq2=None,
+                floor=self.floor,
+            )
         if score < self.floor:
             raise FingerprintQualityError(
                 f"NFIQ 2 score {score} is below the enrollment floor {self.floor}: "
