@@ -6,7 +6,9 @@ import typer
 
 from padron.cli.evaluate_fingerprint import fingerprint
 
-app = typer.Typer(help="Measure accuracy on public protocols (LFW, FVC) with DET plots.", no_args_is_help=True)
+app = typer.Typer(
+    help="Measure accuracy on public protocols (LFW, FVC) with DET plots.", no_args_is_help=True
+)
 
 
 @app.callback()

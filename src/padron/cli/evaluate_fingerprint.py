@@ -6,6 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy.typing as npt
 import typer
 from rich.table import Table
 
@@ -30,21 +31,30 @@ class ChainName(StrEnum):
 
 
 def fingerprint(
-    directory: Annotated[Path, typer.Argument(help="Folder of <finger>_<impression>.tif images (an FVC set).")],
+    directory: Annotated[
+        Path, typer.Argument(help="Folder of <finger>_<impression>.tif images (an FVC set).")
+    ],
     protocol: Annotated[
         Protocol, typer.Option("--protocol", help="fvc: all same-finger pairs vs all different-finger pairs.")
     ] = Protocol.FVC,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Write DET curves and score histograms (PNG).")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write DET curves and score histograms (PNG).")
+    ] = None,
     baseline: Annotated[
-        Baseline, typer.Option("--baseline", help="Also run NBIS (mindtct + bozorth3-style) on the same images.")
+        Baseline,
+        typer.Option("--baseline", help="Also run NBIS (mindtct + bozorth3-style) on the same images."),
     ] = Baseline.NONE,
-    chain: Annotated[ChainName, typer.Option("--chain", help="padron's extraction chain.")] = ChainName.CLASSIC,
+    chain: Annotated[
+        ChainName, typer.Option("--chain", help="padron's extraction chain.")
+    ] = ChainName.CLASSIC,
     dpi: Annotated[
         float | None,
         typer.Option("--dpi", help="Scan resolution of the images (default: the file's, else 500)."),
     ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Extract again instead of using the cache.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Extract again instead of using the cache.")
+    ] = False,
 ) -> None:
     """EER, FMR100, FMR1000, ZeroFMR, FTE, extraction time and matching speed on an FVC-style set."""
     from padron.biometrics.fingerprint.evaluation import evaluate_nbis, evaluate_padron, fvc_images
@@ -60,7 +70,9 @@ def fingerprint(
         genuine_pairs=ours.genuine_pairs,
         impostor_pairs=ours.impostor_pairs,
     )
-    curves = {f"padron ({chain.value})": (ours.genuine, ours.impostor)}
+    curves: dict[str, tuple[npt.ArrayLike, npt.ArrayLike]] = {
+        f"padron ({chain.value})": (ours.genuine, ours.impostor)
+    }
     if baseline is Baseline.NBIS:
         theirs = evaluate_nbis(images, dpi=dpi)
         result["baseline"] = {"name": "nbis", **{k: theirs.as_dict()[k] for k in KEYS}}
@@ -85,8 +97,10 @@ def _cell(key: str, value: float) -> str:
 
 
 def _print_table(result: dict[str, Any]) -> None:
-    table = Table(title=f"{result['dataset']}: {result['genuine_pairs']} genuine, "
-                  f"{result['impostor_pairs']} impostor comparisons")
+    table = Table(
+        title=f"{result['dataset']}: {result['genuine_pairs']} genuine, "
+        f"{result['impostor_pairs']} impostor comparisons"
+    )
     table.add_column("figure")
     table.add_column(f"padron ({result['chain']})", justify="right")
     if "baseline" in result:

@@ -37,9 +37,7 @@ def load(key: str) -> tuple[Extraction, int | None] | None:
         with np.load(path, allow_pickle=False) as z:
             shape = tuple(int(v) for v in z["shape"])
             foreground = np.unpackbits(z["foreground"])[: shape[0] * shape[1]].reshape(shape).astype(bool)
-            minutiae = Minutiae(
-                x=z["x"], y=z["y"], angle=z["angle"], kind=z["kind"], quality=z["quality"]
-            )
+            minutiae = Minutiae(x=z["x"], y=z["y"], angle=z["angle"], kind=z["kind"], quality=z["quality"])
             extraction = Extraction(
                 chain=Chain(str(z["chain"])),
                 minutiae=minutiae,

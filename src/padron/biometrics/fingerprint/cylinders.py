@@ -32,7 +32,9 @@ class Cylinders:
     mask: BoolArray
 
 
-def angle_difference(a: npt.NDArray[np.floating] | float, b: npt.NDArray[np.floating] | float) -> npt.NDArray[np.float64]:
+def angle_difference(
+    a: npt.NDArray[np.floating] | float, b: npt.NDArray[np.floating] | float
+) -> npt.NDArray[np.float64]:
     """a - b wrapped to [-pi, pi)."""
     return np.asarray(np.mod(np.asarray(a, dtype=np.float64) - b + np.pi, 2 * np.pi) - np.pi)
 
@@ -50,7 +52,9 @@ def _directional_weights(d_theta: npt.NDArray[np.float64], p: CylinderParameters
     )
 
 
-def hull_distance_map(minutiae: Minutiae, shape: tuple[int, int], margin: float) -> tuple[npt.NDArray[np.float32], int]:
+def hull_distance_map(
+    minutiae: Minutiae, shape: tuple[int, int], margin: float
+) -> tuple[npt.NDArray[np.float32], int]:
     """Distance (pixels) from each point of an image padded by ``margin`` to the minutiae's hull."""
     import cv2
 
@@ -105,5 +109,7 @@ def build(minutiae: Minutiae, shape: tuple[int, int], p: CylinderParameters) -> 
 
     ring = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) <= p.radius + 3 * p.sigma_s
     np.fill_diagonal(ring, False)
-    valid = (mask.sum(axis=1) >= p.min_valid_cells_ratio * in_disc.sum()) & (ring.sum(axis=1) >= p.min_minutiae)
+    valid = (mask.sum(axis=1) >= p.min_valid_cells_ratio * in_disc.sum()) & (
+        ring.sum(axis=1) >= p.min_minutiae
+    )
     return Cylinders(valid=valid, bits=bits.reshape(n, nd * ns * ns), mask=mask)

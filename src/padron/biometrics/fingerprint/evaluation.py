@@ -20,11 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from padron.biometrics import metrics
+from padron.biometrics.fingerprint.api import MIN_MINUTIAE
 from padron.biometrics.fingerprint.errors import FvcLayoutError
 from padron.domain.errors import PadronError
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg")
-MIN_MINUTIAE = 6
+
 _NAME = re.compile(r"^(\d+)_(\d+)$")
 
 F64 = npt.NDArray[np.float64]
@@ -55,7 +56,8 @@ def fvc_images(folder: Path) -> list[FvcImage]:
 
 
 def fvc_pairs(images: list[FvcImage]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    genuine, impostor = [], []
+    genuine: list[tuple[int, int]] = []
+    impostor: list[tuple[int, int]] = []
     for i in range(len(images)):
         for j in range(i + 1, len(images)):
             (genuine if images[i].finger == images[j].finger else impostor).append((i, j))

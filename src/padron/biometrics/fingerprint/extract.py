@@ -35,7 +35,13 @@ class Chain(StrEnum):
 DEFAULT_CHAIN = Chain.CLASSIC
 
 #: Bumped whenever a chain's output changes (it keys the extraction cache).
-EXTRACTOR_VERSIONS: dict[Chain, str] = {Chain.CLASSIC: "pyfing-0.7.3-classic-fftgabor-2", Chain.LEADER: "pyfing-0.7.3-leader-1"}
+EXTRACTOR_VERSIONS: dict[Chain, str] = {
+    Chain.CLASSIC: "pyfing-0.7.3-classic-fftgabor-q10-3",
+    Chain.LEADER: "pyfing-0.7.3-leader-1",
+}
+
+#: SBMEX's minutia quality threshold in the classic chain.
+SBMEX_QUALITY = 0.1
 
 _TYPES = {"E": MinutiaType.ENDING, "B": MinutiaType.BIFURCATION}
 
@@ -84,7 +90,9 @@ class _Engines:
             "gbfoe": pyfing.Gbfoe,
             "xsffe": pyfing.Xsffe,
             "gbfen": pyfing.Gbfen,
-            "sbmex": pyfing.Sbmex,
+            # SBMEX keeps minutiae of quality >= 0.1 (pyfing's default 0.3): MCC profits from the
+            # extra minutiae (FVC2002 DB1_B EER 2.15% -> 1.16%, DB3_B 6.43% -> 4.65%)
+            "sbmex": lambda: pyfing.Sbmex(pyfing.SbmexParameters(minutia_quality_threshold=SBMEX_QUALITY)),
             "leader": pyfing.Leader,
         }
         return factories[name]()

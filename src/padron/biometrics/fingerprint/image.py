@@ -10,7 +10,9 @@ coordinates are in 500-dpi pixels.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,7 +44,7 @@ class FingerprintImage:
         return int(self.pixels.shape[0])
 
 
-def _file_dpi(info: dict[str, object]) -> float | None:
+def _file_dpi(info: Mapping[Any, Any]) -> float | None:
     dpi = info.get("dpi")
     if isinstance(dpi, tuple) and dpi:
         try:
@@ -61,7 +63,7 @@ def decode(data: bytes, dpi: float | None = None) -> FingerprintImage:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
-            file_dpi = _file_dpi(dict(image.info))
+            file_dpi = _file_dpi(image.info)
             if image.mode in ("I;16", "I;16B", "I;16L", "I"):
                 raise FingerprintImageError(
                     f"fingerprint images must be 8-bit grey, this one is mode {image.mode}", mode=image.mode

@@ -96,11 +96,16 @@ def write(record: IsoRecord) -> bytes:
         _check(len(view.minutiae) <= 255, f"{len(view.minutiae)} minutiae; a view holds at most 255")
         _check(len(view.extended_data) <= 0xFFFF, "extended data longer than 65,535 bytes")
         body += _VIEW.pack(
-            view.finger_position, (view.view_number << 4) | view.impression_type, view.quality, len(view.minutiae)
+            view.finger_position,
+            (view.view_number << 4) | view.impression_type,
+            view.quality,
+            len(view.minutiae),
         )
         for m in view.minutiae:
             _check(m.kind in (0, 1, 2), f"minutia type {m.kind} is not 0, 1 or 2")
-            _check(0 <= m.x <= _MAX_COORD and 0 <= m.y <= _MAX_COORD, f"minutia at ({m.x}, {m.y}) out of range")
+            _check(
+                0 <= m.x <= _MAX_COORD and 0 <= m.y <= _MAX_COORD, f"minutia at ({m.x}, {m.y}) out of range"
+            )
             _check(0 <= m.angle <= 255 and 0 <= m.quality <= 100, "minutia angle 0-255 and quality 0-100")
             body += _MINUTIA.pack((m.kind << 14) | m.x, m.y, m.angle, m.quality)
         body += struct.pack(">H", len(view.extended_data)) + view.extended_data
@@ -122,7 +127,9 @@ def write(record: IsoRecord) -> bytes:
 
 def read(data: bytes) -> IsoRecord:
     try:
-        fmt, version, length, equipment, width, height, xres, yres, n_views, reserved = _HEADER.unpack_from(data, 0)
+        fmt, version, length, equipment, width, height, xres, yres, n_views, reserved = _HEADER.unpack_from(
+            data, 0
+        )
     except struct.error:
         raise IsoRecordError("record shorter than the 24-byte header") from None
     _check(fmt == FORMAT_ID, f"format identifier {fmt!r} is not FMR")

@@ -158,10 +158,16 @@ class FingerprintComparator:
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         geo_starts = np.concatenate([[0], np.cumsum(counts * counts)[:-1]]).astype(np.int64)
         return CandidateSet(
-            side=_Side.of(ts), counts=counts, starts=starts, geo_starts=geo_starts, params=self.cylinder_params
+            side=_Side.of(ts),
+            counts=counts,
+            starts=starts,
+            geo_starts=geo_starts,
+            params=self.cylinder_params,
         )
 
-    def compare(self, probe: FingerprintTemplate | Template, candidate: FingerprintTemplate | Template) -> float:
+    def compare(
+        self, probe: FingerprintTemplate | Template, candidate: FingerprintTemplate | Template
+    ) -> float:
         return float(self.scores(self.prepare(probe), self.candidates([candidate]))[0])
 
     def scores(
@@ -246,7 +252,9 @@ class FingerprintComparator:
         lam = lam0
         w = p.relaxation_weight
         for _ in range(p.relaxation_iterations):
-            lam = np.float32(w) * lam + np.float32(1.0 - w) * np.matmul(rho, lam[:, :, None])[:, :, 0] / divisor
+            lam = (
+                np.float32(w) * lam + np.float32(1.0 - w) * np.matmul(rho, lam[:, :, None])[:, :, 0] / divisor
+            )
         efficiency = np.where(lam0 > 0, lam / np.where(lam0 > 0, lam0, 1.0), -1.0)
         best = np.argsort(-efficiency, axis=1, kind="stable")
         relaxed = np.take_along_axis(lam, best, axis=1)

@@ -36,7 +36,9 @@ class Minutiae:
         n = self.x.shape[0]
         for name in ("y", "angle", "kind", "quality"):
             if getattr(self, name).shape != (n,):
-                raise ValueError(f"minutiae field {name} has shape {getattr(self, name).shape}, expected ({n},)")
+                raise ValueError(
+                    f"minutiae field {name} has shape {getattr(self, name).shape}, expected ({n},)"
+                )
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -66,6 +68,9 @@ class Minutiae:
 
     def take(self, index: npt.NDArray[np.intp]) -> Minutiae:
         return Minutiae(
-            x=self.x[index], y=self.y[index], angle=self.angle[index], kind=self.kind[index],
+            x=self.x[index],
+            y=self.y[index],
+            angle=self.angle[index],
+            kind=self.kind[index],
             quality=self.quality[index],
         )

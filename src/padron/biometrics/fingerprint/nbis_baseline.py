@@ -19,7 +19,10 @@ class NbisBaseline:
         except ImportError as error:  # pragma: no cover - depends on the installed extra
             raise FingerprintDependencyError(f"nbis-py is not installed: {error}") from None
         settings = nbis.NbisExtractorSettings(
-            min_quality=0.0, get_center=False, check_fingerprint=False, compute_nfiq2=False,
+            min_quality=0.0,
+            get_center=False,
+            check_fingerprint=False,
+            compute_nfiq2=False,
             ppi=float(NOMINAL_DPI),
         )
         self._extractor: Any = nbis.new_nbis_extractor(settings)

@@ -79,7 +79,9 @@ def create(
     stored = Minutiae(
         x=minutiae.x.astype(np.float32),
         y=minutiae.y.astype(np.float32),
-        angle=(np.rint(minutiae.angle / _ANGLE_UNIT).astype(np.int64) % 65536 * _ANGLE_UNIT).astype(np.float32),
+        angle=(np.rint(minutiae.angle / _ANGLE_UNIT).astype(np.int64) % 65536 * _ANGLE_UNIT).astype(
+            np.float32
+        ),
         kind=minutiae.kind,
         quality=minutiae.quality,
     )
