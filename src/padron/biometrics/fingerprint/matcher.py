@@ -195,18 +195,31 @@ class FingerprintComparator:
 
     def local_similarities(self, a: _Side, b: _Side, lo: int = 0, hi: int | None = None) -> F32:
         """gamma for every probe cylinder (rows) and candidate cylinder ``lo:hi`` (columns)."""
+        return self._gamma_t(a, b, lo, hi).T
+
+    def _gamma_t(self, a: _Side, b: _Side, lo: int = 0, hi: int | None = None) -> F32:
+        """gamma transposed: candidate cylinders ``lo:hi`` (rows) x probe cylinders (columns)."""
         sl = slice(lo, hi)
-        common = a.bits @ b.bits[sl].T
-        n_a = a.spatial @ b.mask[sl].T
-        n_b = a.mask @ b.spatial[sl].T
-        both = a.mask @ b.mask[sl].T
-        xor = np.maximum(n_a + n_b - 2.0 * common, 0.0)
-        denom = np.sqrt(n_a) + np.sqrt(n_b)
+        common = b.bits[sl] @ a.bits.T
+        n_a = b.mask[sl] @ a.spatial.T
+        n_b = b.spatial[sl] @ a.mask.T
+        both = b.mask[sl] @ a.mask.T
         p = self.params
-        ok = (both >= p.min_common_cells_ratio * self._disc_cells) & (denom > 0)
-        ok &= _abs_angle(a.angle[:, None] - b.angle[None, sl]) <= np.float32(p.max_direction_difference)
-        gamma = np.where(ok, 1.0 - np.sqrt(xor) / np.where(denom > 0, denom, 1.0), 0.0)
-        return np.asarray(gamma, dtype=np.float32)
+        ok = both >= np.float32(p.min_common_cells_ratio * self._disc_cells)
+        ok &= _abs_angle(b.angle[sl, None] - a.angle[None, :]) <= np.float32(p.max_direction_difference)
+        xor = n_a + n_b
+        xor -= 2.0 * common
+        np.maximum(xor, 0.0, out=xor)
+        np.sqrt(xor, out=xor)
+        np.sqrt(n_a, out=n_a)
+        np.sqrt(n_b, out=n_b)
+        n_a += n_b  # the denominator
+        ok &= n_a > 0
+        np.maximum(n_a, np.float32(1e-6), out=n_a)
+        xor /= n_a
+        np.subtract(np.float32(1.0), xor, out=xor)
+        xor *= ok
+        return np.asarray(xor, dtype=np.float32)
 
     def _block(self, a: _Side, cs: CandidateSet, first: int, last: int) -> F64:
         p = self.params
@@ -219,14 +232,14 @@ class FingerprintComparator:
         scores = np.zeros(c, dtype=np.float64)
         if bmax < 2:
             return scores
-        gamma = self.local_similarities(a, cs.side, lo, hi)  # (n_a, hi-lo)
-        owner = np.repeat(np.arange(c), counts)
-        slot = np.arange(hi - lo) - np.repeat(cs.starts[first:last] - lo, counts)
-        padded = np.zeros((c, n_a, bmax), dtype=np.float32)
-        padded[owner, :, slot] = gamma.T
+        gamma_t = self._gamma_t(a, cs.side, lo, hi)  # (hi-lo, n_a)
+        # candidate k's cylinders go to rows k*bmax .. k*bmax+count-1 of a (c*bmax, n_a) array
+        shift = np.repeat(np.arange(c) * bmax - (cs.starts[first:last] - lo), counts)
+        padded = np.zeros((c * bmax, n_a), dtype=np.float32)
+        padded[np.arange(hi - lo) + shift] = gamma_t
         n_r = min(p.relaxation_pairs, n_a * bmax)
-        flat = padded.reshape(c, -1)
-        top = np.argpartition(-flat, n_r - 1, axis=1)[:, :n_r]
+        flat = padded.reshape(c, bmax * n_a)  # entry ib * n_a + ia
+        top = np.argpartition(np.negative(flat), n_r - 1, axis=1)[:, :n_r]
         top_values = np.take_along_axis(flat, top, axis=1)
         order = np.argsort(-top_values, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
@@ -236,7 +249,7 @@ class FingerprintComparator:
         active = (rank < per_candidate_r[:, None]) & (lam0 > 0)
         lam0 = np.where(active, lam0, np.float32(0.0))
 
-        ia, ib = np.divmod(top, bmax)
+        ib, ia = np.divmod(top, n_a)
         a_index = ia[:, :, None] * n_a + ia[:, None, :]  # (c, n_r, n_r) into the probe's geometry
         b_index = (
             cs.geo_starts[first:last, None, None] + ib[:, :, None] * counts[:, None, None] + ib[:, None, :]
