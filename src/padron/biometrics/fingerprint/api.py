@@ -33,7 +33,8 @@ class FingerprintExtractor:
         extraction, nfiq2 = extract_bytes(image, self.chain, dpi, use_cache=self.use_cache)
         if len(extraction.minutiae) < MIN_MINUTIAE:
             raise TooFewMinutiaeError(
-                f"only {len(extraction.minutiae)} minutiae found (need {MIN_MINUTIAE}); capture the finger again",
+                f"only {len(extraction.minutiae)} minutiae found (need {MIN_MINUTIAE}); "
+                "capture the finger again",
                 minutiae=len(extraction.minutiae),
                 required=MIN_MINUTIAE,
             )
