@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
-EXTRAS ?= face,test
+EXTRAS ?= face,fingerprint,test
 
 .PHONY: setup demo test lint typecheck check clean
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from padron.cli.evaluate_face import face
+from padron.cli.evaluate_fingerprint import fingerprint
 
 app = typer.Typer(
     help="Measure accuracy on public protocols (LFW, FVC) with DET plots.", no_args_is_help=True
@@ -18,3 +19,4 @@ def evaluate() -> None:
 
 
 app.command("face")(face)
+app.command("fingerprint")(fingerprint)
