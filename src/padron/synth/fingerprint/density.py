@@ -18,7 +18,9 @@ def period_map(
 ) -> tuple[float, FloatImage]:
     """(the finger's mean period, the per-pixel period)."""
     h, w = params.height, params.width
-    mean = float(np.clip(rng.normal(params.period_mean, params.period_sd), params.period_min, params.period_max))
+    mean = float(
+        np.clip(rng.normal(params.period_mean, params.period_sd), params.period_min, params.period_max)
+    )
     y = np.arange(h, dtype=np.float32)[:, None]
     top = min((c[1] for c in singularities.cores), default=centre_y)
     bottom = max((d[1] for d in singularities.deltas), default=centre_y + 0.25 * h)

@@ -41,17 +41,19 @@ from padron.synth.fingerprint.shape import Silhouette, random_silhouette
 
 @dataclass(frozen=True, slots=True, eq=False)
 class MasterPrint:
-    """One synthetic finger. ``pattern`` is in [-1, 1], ridges positive, 0 outside ``mask``."""
+    """One synthetic finger. ``pattern`` is in [-1, 1] in steps of 1/127 (so that it survives the
+    8-bit cache exactly), ridges positive, 0 outside ``mask``. ``orientation`` and ``period`` (the
+    fields it was grown from) are kept only when it was just generated, not when read from a cache."""
 
     seed: int
     position: FingerPosition
     finger_class: FingerClass
     pattern: FloatImage
     mask: NDArray[np.bool_]
-    orientation: FloatImage
-    period: FloatImage
     mean_period: float
     singularities: Singularities
+    orientation: FloatImage | None = None
+    period: FloatImage | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -98,7 +100,9 @@ class _Filter:
         self.lower = (lower % bins)[None]
         self.upper = ((lower + 1) % bins)[None]
 
-    def __call__(self, spectrum: NDArray[np.complex64], bank: NDArray[np.float32], shape: tuple[int, int]) -> FloatImage:
+    def __call__(
+        self, spectrum: NDArray[np.complex64], bank: NDArray[np.float32], shape: tuple[int, int]
+    ) -> FloatImage:
         responses = scipy.fft.irfft2(spectrum[None] * bank, s=shape, axes=(-2, -1), workers=1)
         lo = np.take_along_axis(responses, self.lower, axis=0)[0]
         hi = np.take_along_axis(responses, self.upper, axis=0)[0]
@@ -193,11 +197,18 @@ def generate_master(
     mask = silhouette.mask(h, w)
     singularities = place_singularities(cls, silhouette, rng)
     theta = orientation_field(
-        cls, silhouette, singularities, h, w, rng, noise=p.orientation_noise, smoothing=p.orientation_smoothing
+        cls,
+        silhouette,
+        singularities,
+        h,
+        w,
+        rng,
+        noise=p.orientation_noise,
+        smoothing=p.orientation_smoothing,
     )
     mean_period, period = period_map(p, singularities, silhouette.centre_y, rng)
 
-    pattern = _grow(p, rng, mask, theta, mean_period, period)
+    pattern = (np.rint(_grow(p, rng, mask, theta, mean_period, period) * 127) / 127).astype(np.float32)
     return MasterPrint(
         seed=seed,
         position=position,

@@ -10,14 +10,13 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 
-def ridge_period(image: NDArray[np.floating] | NDArray[np.uint8], mask: NDArray[np.bool_] | None = None) -> float:
+def ridge_period(
+    image: NDArray[np.floating] | NDArray[np.uint8], mask: NDArray[np.bool_] | None = None
+) -> float:
     """Dominant ridge period in px: the radius of the peak of the radially summed power spectrum
     (8-bit images are read with dark ridges; any mean is removed first)."""
     a = np.asarray(image, dtype=np.float64)
-    if mask is not None:
-        a = np.where(mask, a - a[mask].mean(), 0.0)
-    else:
-        a = a - a.mean()
+    a = np.where(mask, a - a[mask].mean(), 0.0) if mask is not None else a - a.mean()
     power = np.abs(np.fft.fftshift(np.fft.fft2(a))) ** 2
     h, w = a.shape
     fy = np.fft.fftshift(np.fft.fftfreq(h))[:, None]

@@ -144,7 +144,9 @@ class MasterParams:
 
     def __post_init__(self) -> None:
         _check(64 <= self.height <= 2048 and 64 <= self.width <= 2048, "image size must be 64..2048 px")
-        _check(4.0 <= self.period_min <= self.period_mean <= self.period_max <= 20.0, "bad ridge period range")
+        _check(
+            4.0 <= self.period_min <= self.period_mean <= self.period_max <= 20.0, "bad ridge period range"
+        )
         _check(4 <= self.orientation_bins <= 64, "orientation_bins must be 4..64")
         _check(self.growth_iterations >= 1 and self.refine_iterations >= 0, "bad iteration counts")
         _check(self.growth_scale in (1, 2) and self.final_iterations >= 0, "growth_scale must be 1 or 2")
@@ -172,9 +174,9 @@ class ImpressionParams:
     contact_min: float = 0.70
     contact_max: float = 1.05
     #: grey levels and noise
-    ridge_grey: tuple[int, int] = (30, 90)
-    valley_grey: tuple[int, int] = (185, 225)
-    background_grey: tuple[int, int] = (225, 250)
+    ridge_grey: tuple[int, int] = (5, 70)
+    valley_grey: tuple[int, int] = (205, 245)
+    background_grey: tuple[int, int] = (220, 252)
     blur_sigma: tuple[float, float] = (0.6, 1.1)
     noise_sd: tuple[float, float] = (4.0, 11.0)
     spots: int = 6
