@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from padron.synth.errors import SynthParameterError
 from padron.synth.fingerprint.cache import MasterCache
 from padron.synth.fingerprint.impression import render_impression
 from padron.synth.fingerprint.master import MasterPrint, generate_master
@@ -29,7 +30,6 @@ from padron.synth.fingerprint.params import (
     GeneratorParams,
     ImpressionParams,
     MasterParams,
-    SynthParameterError,
 )
 
 __all__ = [

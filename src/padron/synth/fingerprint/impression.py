@@ -17,9 +17,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from padron.synth.errors import SynthParameterError
 from padron.synth.fingerprint.master import MasterPrint
 from padron.synth.fingerprint.orientation import FloatImage, smooth_noise, upsample
-from padron.synth.fingerprint.params import ImpressionParams, SynthParameterError
+from padron.synth.fingerprint.params import ImpressionParams
 
 #: random-stream offset of impressions (stream 0 is the master)
 _IMPRESSION_STREAM = 1

@@ -22,6 +22,7 @@ import scipy.fft
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from padron.synth.errors import SynthParameterError
 from padron.synth.fingerprint.density import period_map
 from padron.synth.fingerprint.orientation import (
     FloatImage,
@@ -33,7 +34,6 @@ from padron.synth.fingerprint.params import (
     FingerClass,
     FingerPosition,
     MasterParams,
-    SynthParameterError,
     class_probabilities,
 )
 from padron.synth.fingerprint.shape import Silhouette, random_silhouette

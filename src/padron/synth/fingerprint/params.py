@@ -25,17 +25,12 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
 
-from padron.domain.errors import PadronError
+from padron.synth.errors import SynthParameterError
 
 #: bump when a change alters the pixels of a master for the same seed (keys the master cache)
 GENERATOR_VERSION = 1
 
 DPI = 500
-
-
-class SynthParameterError(PadronError):
-    code = "PAD-SYNTH-001"
-    summary = "A synthetic-data parameter is out of its valid range (image size, counts, seeds)."
 
 
 class FingerClass(StrEnum):

@@ -1,0 +1,376 @@
+"""A synthetic population with ten fingerprints per person and planted duplicates.
+
+``generate_population(out, people=N, duplicates=D, seed=S)`` (``padron synth population``) writes::
+
+    DIR/persons.jsonl       one enrollment record per line, in enrollment order: record number,
+                            CURP, demographics, and per finger position (1-10, ISO/ANSI codes)
+                            the image paths relative to DIR (null with images=False)
+    DIR/fingers/<CURP>/<PP>_<k>.png
+                            finger position PP (01-10), impression k (1..impressions), 8-bit grey,
+                            500 dpi, 400 x 480 px
+    DIR/ground_truth.json   which records are planted duplicates of which original record (with
+                            both names and what the fraudster changed), every record's identity,
+                            finger seed, impression set and finger classes, and the parameters
+    DIR/registry.db         the SQLite registry that issued the CURPs (homonyms resolved exactly
+                            as in production: the lowest free position-17 differentiator)
+
+N original persons come from :class:`~padron.synth.demographics.DemographicGenerator` (Faker
+``es_MX`` names, census-weighted states, age pyramid). D of them, chosen at random, enroll a second
+time later in the sequence under another Faker name (same sex), keeping the real birth date with
+probability 0.4 (else shifted by up to three years) and the real state with probability 0.5 --
+as a fraudster might. A duplicate's fingerprints are other impressions (another impression set)
+of the SAME master fingers, so only biometrics can find it. Everything is deterministic from
+``seed`` and the reference date (``today``; fixed by default so that a seed always gives the same
+birth dates).
+
+For very large N, ``images=False`` writes demographics and ground truth only: the images stay
+reproducible from each record's finger seed and impression set (``render_record_fingers``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from padron.domain.curp import CurpData
+from padron.domain.person import PersonDraft
+from padron.domain.states import STATE_POPULATION
+from padron.synth.demographics import DemographicGenerator, SyntheticPerson
+from padron.synth.errors import SynthDuplicatesError, SynthOutputExistsError, SynthParameterError
+
+#: the default reference date for ages (so that a seed always gives the same population)
+REFERENCE_DATE = date(2026, 1, 1)
+#: what a fraudster enrolling again keeps of their real data
+P_KEEP_BIRTH_DATE = 0.4
+P_KEEP_STATE = 0.5
+MAX_BIRTH_SHIFT_DAYS = 3 * 365
+ACTOR = "synth:population"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One enrollment: a person as the registry saw them."""
+
+    number: int  # 1-based enrollment order
+    identity: int  # 0-based index of the biological person
+    data: CurpData
+    nationality: str
+    impression_set: int  # 0 for the original enrollment, 1.. for planted duplicates
+    duplicate_of: int | None  # record number of the original
+    changed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationSummary:
+    out: Path
+    people: int
+    duplicates: int
+    records: int
+    images: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out),
+            "people": self.people,
+            "duplicates": self.duplicates,
+            "records": self.records,
+            "images": self.images,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def finger_seed(seed: int, identity: int) -> int:
+    """The seed of identity ``identity``'s ten master fingers (a 31-bit integer)."""
+    return int(np.random.SeedSequence([seed, identity, 0x5F1]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def _fraudster(
+    original: SyntheticPerson, alias: SyntheticPerson, rng: random.Random, today: date
+) -> tuple[CurpData, tuple[str, ...]]:
+    """The original person's second identity: another name, perhaps another birth date/state."""
+    real = original.data
+    changed = ["name"]
+    birth = real.birth_date
+    if rng.random() >= P_KEEP_BIRTH_DATE:
+        for _ in range(20):
+            shifted = real.birth_date + timedelta(
+                days=rng.randint(-MAX_BIRTH_SHIFT_DAYS, MAX_BIRTH_SHIFT_DAYS)
+            )
+            if shifted != real.birth_date and date(1900, 1, 1) <= shifted <= today:
+                birth = shifted
+                changed.append("birth_date")
+                break
+    state = real.birth_state
+    if rng.random() >= P_KEEP_STATE:
+        others = [s for s in STATE_POPULATION if s != real.birth_state]
+        state = rng.choices(others, [STATE_POPULATION[s] for s in others])[0]
+        changed.append("birth_state")
+    data = CurpData(
+        given_names=alias.data.given_names,
+        first_surname=alias.data.first_surname,
+        second_surname=alias.data.second_surname,
+        birth_date=birth,
+        sex=real.sex,
+        birth_state=state,
+    )
+    return data, tuple(changed)
+
+
+def plan_records(people: int, duplicates: int, seed: int, today: date = REFERENCE_DATE) -> list[Record]:
+    """The enrollment sequence: originals in order, each duplicate somewhere after its original."""
+    if people < 1:
+        raise SynthParameterError(f"a population needs at least one person, not {people}", people=people)
+    if not 0 <= duplicates <= people:
+        raise SynthDuplicatesError(
+            f"cannot plant {duplicates} duplicates among {people} persons (one per person at most)",
+            people=people,
+            duplicates=duplicates,
+        )
+    originals = DemographicGenerator(seed, today=today).people(people)
+    aliases = DemographicGenerator(seed + 1_000_003, today=today)
+    rng = random.Random(f"padron-population-{seed}")
+    duplicated = sorted(rng.sample(range(people), duplicates))
+    # sort keys: original i at i; its duplicate at a random later place
+    entries: list[tuple[float, int, int]] = [(float(i), i, 0) for i in range(people)]
+    for identity in duplicated:
+        entries.append((rng.uniform(identity + 0.5, people), identity, 1))
+    entries.sort()
+    number_of_original: dict[int, int] = {}
+    records: list[Record] = []
+    for number, (_, identity, impression_set) in enumerate(entries, start=1):
+        person = originals[identity]
+        if impression_set == 0:
+            number_of_original[identity] = number
+            records.append(Record(number, identity, person.data, person.nationality, 0, None))
+            continue
+        alias = aliases.person()
+        while alias.data.sex is not person.data.sex:
+            alias = aliases.person()
+        data, changed = _fraudster(person, alias, rng, today)
+        records.append(
+            Record(
+                number,
+                identity,
+                data,
+                person.nationality,
+                impression_set,
+                number_of_original[identity],
+                changed,
+            )
+        )
+    return records
+
+
+def _check_output(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SynthOutputExistsError(f"{out} already exists and is not an empty folder", out=str(out))
+
+
+def _enroll(records: list[Record], url: str) -> list[str]:
+    from padron.registry.service import Registry  # the registry issues the CURPs
+
+    registry = Registry.open(url, migrate=True)
+    try:
+        return [
+            registry.enroll(
+                PersonDraft(r.data, r.nationality), actor=ACTOR, reason="synthetic population"
+            ).curp
+            for r in records
+        ]
+    finally:
+        registry.close()
+
+
+def render_record_fingers(
+    seed: int, record: Record, impressions: int, cache_dir: Path | None = None
+) -> Iterator[tuple[int, int, Any, str]]:
+    """(position, impression number 1.., 8-bit image, finger class) for the record's ten fingers."""
+    from padron.synth.fingerprint import FingerPosition, MasterCache, generate_finger
+    from padron.synth.fingerprint import impressions as render
+
+    cache = MasterCache(cache_dir) if cache_dir is not None else None
+    individual = finger_seed(seed, record.identity)
+    for position in FingerPosition:
+        master = cache.get(individual, position) if cache else generate_finger(individual, position)
+        for k, image in enumerate(render(master, impressions, seed=record.impression_set), start=1):
+            yield int(position), k, image, master.finger_class.value
+
+
+def generate_population(
+    out: Path,
+    *,
+    people: int,
+    duplicates: int = 0,
+    seed: int = 0,
+    impressions: int = 1,
+    images: bool = True,
+    today: date = REFERENCE_DATE,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> PopulationSummary:
+    """Write the population described in the module docstring to ``out`` (empty or new)."""
+    import time
+
+    from PIL import Image
+
+    from padron.synth.fingerprint import FingerPosition, MasterCache, generate_finger
+
+    started = time.perf_counter()
+    if not 1 <= impressions <= 16:
+        raise SynthParameterError(
+            f"impressions per finger must be 1..16, not {impressions}", impressions=impressions
+        )
+    out = Path(out)
+    _check_output(out)
+    records = plan_records(people, duplicates, seed, today)
+    out.mkdir(parents=True, exist_ok=True)
+    curps = _enroll(records, f"sqlite:///{(out / 'registry.db').resolve()}")
+    if progress:
+        progress("enrolled", len(records), len(records))
+
+    cache = MasterCache(cache_dir) if cache_dir is not None else None
+    by_identity: dict[int, list[int]] = {}
+    for i, r in enumerate(records):
+        by_identity.setdefault(r.identity, []).append(i)
+    paths: dict[int, dict[str, list[str]]] = {}
+    classes: dict[int, dict[str, str]] = {}
+    written = 0
+    for done, (identity, indices) in enumerate(sorted(by_identity.items()), start=1):
+        individual = finger_seed(seed, identity)
+        masters = (
+            [
+                cache.get(individual, position) if cache else generate_finger(individual, position)
+                for position in FingerPosition
+            ]
+            if images
+            else []
+        )
+        if not images:  # classes only: cheap to draw, same draw as the master's
+            from padron.synth.fingerprint.master import choose_class, finger_rng
+
+            classes[identity] = {
+                str(int(p)): choose_class(p, finger_rng(individual, p)).value for p in FingerPosition
+            }
+        else:
+            classes[identity] = {str(int(m.position)): m.finger_class.value for m in masters}
+        for i in indices:
+            record = records[i]
+            fingers: dict[str, list[str]] = {}
+            if images:
+                from padron.synth.fingerprint import impressions as render
+
+                folder = out / "fingers" / curps[i]
+                folder.mkdir(parents=True, exist_ok=True)
+                for master in masters:
+                    names = []
+                    for k, image in enumerate(
+                        render(master, impressions, seed=record.impression_set), start=1
+                    ):
+                        name = f"{int(master.position):02d}_{k}.png"
+                        Image.fromarray(image).save(folder / name, dpi=(500, 500))
+                        names.append(f"fingers/{curps[i]}/{name}")
+                        written += 1
+                    fingers[str(int(master.position))] = names
+            paths[i] = fingers
+        if progress:
+            progress("fingers", done, len(by_identity))
+
+    _write_persons(out, records, curps, paths, images)
+    _write_ground_truth(
+        out,
+        records,
+        curps,
+        classes,
+        seed=seed,
+        people=people,
+        duplicates=duplicates,
+        impressions=impressions,
+        images=images,
+        today=today,
+    )
+    return PopulationSummary(out, people, duplicates, len(records), written, time.perf_counter() - started)
+
+
+def _person_json(record: Record, curp: str) -> dict[str, Any]:
+    d = record.data
+    return {
+        "record": record.number,
+        "curp": curp,
+        "given_names": d.given_names,
+        "first_surname": d.first_surname,
+        "second_surname": d.second_surname,
+        "birth_date": d.birth_date.isoformat(),
+        "sex": d.sex.value,
+        "birth_state": d.birth_state,
+        "nationality": record.nationality,
+    }
+
+
+def _write_persons(
+    out: Path, records: list[Record], curps: list[str], paths: dict[int, dict[str, list[str]]], images: bool
+) -> None:
+    with (out / "persons.jsonl").open("w", encoding="utf-8") as handle:
+        for i, record in enumerate(records):
+            line = _person_json(record, curps[i]) | {"fingers": paths[i] if images else None}
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def _full_name(data: CurpData) -> str:
+    return " ".join(p for p in (data.given_names, data.first_surname, data.second_surname) if p)
+
+
+def _write_ground_truth(
+    out: Path,
+    records: list[Record],
+    curps: list[str],
+    classes: dict[int, dict[str, str]],
+    **parameters: Any,
+) -> None:
+    from padron.synth.fingerprint import GENERATOR_VERSION
+
+    by_number = {r.number: i for i, r in enumerate(records)}
+    duplicates = []
+    for i, record in enumerate(records):
+        if record.duplicate_of is None:
+            continue
+        j = by_number[record.duplicate_of]
+        duplicates.append(
+            {
+                "record": record.number,
+                "curp": curps[i],
+                "name": _full_name(record.data),
+                "original_record": record.duplicate_of,
+                "original_curp": curps[j],
+                "original_name": _full_name(records[j].data),
+                "changed": list(record.changed),
+            }
+        )
+    truth = {
+        "generator_version": GENERATOR_VERSION,
+        "parameters": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in parameters.items()},
+        "duplicates": duplicates,
+        "records": [
+            {
+                "record": r.number,
+                "curp": curps[i],
+                "identity": r.identity,
+                "finger_seed": finger_seed(int(parameters["seed"]), r.identity),
+                "impression_set": r.impression_set,
+                "finger_classes": classes[r.identity],
+            }
+            for i, r in enumerate(records)
+        ],
+    }
+    (out / "ground_truth.json").write_text(
+        json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
