@@ -1,6 +1,6 @@
 """The ridge-period map (inverse of the ridge-frequency map), in pixels at 500 dpi.
 
-Each finger draws a mean period (about 9.2 px, i.e. ~2.7 ridges per mm, sd 0.45 px) and a smooth
+Each finger draws a mean period (about 8.9 px, i.e. ~2.9 ridges per mm, sd 0.45 px) and a smooth
 random variation of a few percent. Following SFinGe's density model (ridges are sparser above the
 northernmost core and below the southernmost delta), the period grows by up to 6% in those regions.
 """

@@ -79,3 +79,47 @@ def minutiae(
 def master_minutiae_count(pattern: NDArray[np.floating], mask: NDArray[np.bool_]) -> int:
     endings, bifurcations = minutiae(pattern > 0, mask)
     return int(len(endings) + len(bifurcations))
+
+
+def estimate_orientation(
+    image: NDArray[np.floating] | NDArray[np.uint8], sigma: float = 8.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Ridge orientation (radians in [0, pi), image coordinates) and coherence in [0, 1] from the
+    gradient structure tensor smoothed with a Gaussian of ``sigma`` px."""
+    a = np.asarray(image, dtype=np.float64)
+    gy = ndimage.sobel(a, axis=0)
+    gx = ndimage.sobel(a, axis=1)
+    gxx = ndimage.gaussian_filter(gx * gx, sigma)
+    gyy = ndimage.gaussian_filter(gy * gy, sigma)
+    gxy = ndimage.gaussian_filter(gx * gy, sigma)
+    # the gradient is across the ridges: ridge direction = gradient direction + 90 degrees
+    theta = np.mod(0.5 * np.arctan2(2 * gxy, gxx - gyy) + np.pi / 2, np.pi)
+    coherence = np.hypot(gxx - gyy, 2 * gxy) / (gxx + gyy + 1e-9)
+    return theta, coherence
+
+
+def foreground(image: NDArray[np.uint8], block: int = 16, threshold: float = 12.0) -> NDArray[np.bool_]:
+    """Blocks whose grey-level standard deviation exceeds ``threshold`` (ridges present)."""
+    a = np.asarray(image, dtype=np.float64)
+    h, w = (a.shape[0] // block) * block, (a.shape[1] // block) * block
+    blocks = a[:h, :w].reshape(h // block, block, w // block, block)
+    std = blocks.std(axis=(1, 3))
+    fg = np.zeros(a.shape, dtype=bool)
+    fg[:h, :w] = np.repeat(np.repeat(std > threshold, block, axis=0), block, axis=1)
+    return fg
+
+
+def ridge_correlation(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> float:
+    """Pearson correlation of the band-passed grey levels (ridge periods 6-14 px) where both
+    images show ridges, without any alignment: meaningful for impressions taken in the same pose
+    (the tests fix the pose to check that the ridge pattern survives distortion, dryness and noise)."""
+
+    def band(image: NDArray[np.uint8]) -> NDArray[np.float64]:
+        x = np.asarray(image, dtype=np.float64)
+        result: NDArray[np.float64] = ndimage.gaussian_filter(x, 1.5) - ndimage.gaussian_filter(x, 4.0)
+        return result
+
+    both = foreground(a) & foreground(b)
+    if both.sum() < 100:
+        return 0.0
+    return float(np.corrcoef(band(a)[both], band(b)[both])[0, 1])

@@ -112,7 +112,7 @@ class MasterParams:
     height: int = 480
     width: int = 400
     #: mean ridge period in px (inter-ridge distance); real fingers at 500 dpi: about 8-11 px
-    period_mean: float = 9.2
+    period_mean: float = 8.9
     period_sd: float = 0.45
     period_min: float = 8.0
     period_max: float = 10.8
