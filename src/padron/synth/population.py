@@ -176,7 +176,7 @@ def _check_output(out: Path) -> None:
         raise SynthOutputExistsError(f"{out} already exists and is not an empty folder", out=str(out))
 
 
-def _enroll(records: list[Record], url: str) -> list[str]:
+def enroll_records(records: list[Record], url: str) -> list[str]:
     from padron.registry.service import Registry  # the registry issues the CURPs
 
     registry = Registry.open(url, migrate=True)
@@ -234,7 +234,7 @@ def generate_population(
     _check_output(out)
     records = plan_records(people, duplicates, seed, today)
     out.mkdir(parents=True, exist_ok=True)
-    curps = _enroll(records, f"sqlite:///{(out / 'registry.db').resolve()}")
+    curps = enroll_records(records, f"sqlite:///{(out / 'registry.db').resolve()}")
     if progress:
         progress("enrolled", len(records), len(records))
 
