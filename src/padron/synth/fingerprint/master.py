@@ -90,7 +90,7 @@ def gabor_bank(
     return bank
 
 
-class _Filter:
+class OrientedFilter:
     """Applies the bank with per-pixel orientation selection."""
 
     def __init__(self, theta: FloatImage, bins: int) -> None:
@@ -147,7 +147,7 @@ def _grow(
     image = np.zeros(shape, dtype=np.float32)
     image[ys[chosen], xs[chosen]] = rng.choice((-1.0, 1.0), size=chosen.size)
 
-    apply = _Filter(small_theta, p.orientation_bins)
+    apply = OrientedFilter(small_theta, p.orientation_bins)
     base = gabor_bank(*shape, p.orientation_bins, _quantized(mean_period / k), p.sigma_across, p.sigma_along)
     for _ in range(p.growth_iterations):
         image = _saturate(apply(scipy.fft.rfft2(image, workers=1), base, shape), small_mask)
@@ -166,7 +166,7 @@ def _grow(
         h, w = mask.shape
         image = ndimage.zoom(image, k, order=3, mode="nearest")[:h, :w].astype(np.float32)
         image = np.pad(image, ((0, h - image.shape[0]), (0, w - image.shape[1])), mode="edge")
-        apply = _Filter(theta, p.orientation_bins)
+        apply = OrientedFilter(theta, p.orientation_bins)
         full = gabor_bank(h, w, p.orientation_bins, _quantized(mean_period), p.sigma_across, p.sigma_along)
         for _ in range(p.final_iterations):
             image = _saturate(apply(scipy.fft.rfft2(image, workers=1), full, (h, w)), mask)
