@@ -164,7 +164,7 @@ class ImpressionParams:
     dryness_mean: float = 0.0
     dryness_sd: float = 0.22
     #: share of the ridge pixels broken by dryness at the driest setting
-    dry_breaks: float = 0.35
+    dry_breaks: float = 0.25
     #: contact region: ellipse half-axes as a fraction of the fingertip's, uniform in this range
     contact_min: float = 0.70
     contact_max: float = 1.05
