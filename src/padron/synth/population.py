@@ -31,19 +31,24 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from padron.domain.curp import CurpData
 from padron.domain.person import PersonDraft
 from padron.domain.states import STATE_POPULATION
 from padron.synth.demographics import DemographicGenerator, SyntheticPerson
 from padron.synth.errors import SynthDuplicatesError, SynthOutputExistsError, SynthParameterError
+
+if TYPE_CHECKING:
+    from padron.synth.fingerprint.master import MasterPrint
 
 #: the default reference date for ages (so that a seed always gives the same population)
 REFERENCE_DATE = date(2026, 1, 1)
@@ -191,19 +196,54 @@ def enroll_records(records: list[Record], url: str) -> list[str]:
         registry.close()
 
 
-def render_record_fingers(
-    seed: int, record: Record, impressions: int, cache_dir: Path | None = None
-) -> Iterator[tuple[int, int, Any, str]]:
-    """(position, impression number 1.., 8-bit image, finger class) for the record's ten fingers."""
+def _masters(individual: int, cache_dir: Path | None) -> Iterator[MasterPrint]:
+    """The ten master fingers, grown (or read from the cache) one at a time."""
     from padron.synth.fingerprint import FingerPosition, MasterCache, generate_finger
-    from padron.synth.fingerprint import impressions as render
 
     cache = MasterCache(cache_dir) if cache_dir is not None else None
-    individual = finger_seed(seed, record.identity)
     for position in FingerPosition:
-        master = cache.get(individual, position) if cache else generate_finger(individual, position)
+        yield cache.get(individual, position) if cache else generate_finger(individual, position)
+
+
+def finger_classes(individual: int) -> dict[str, str]:
+    """The classes of an individual's ten fingers without growing them (the class is the first
+    draw of each finger's random stream, exactly as ``generate_finger`` draws it)."""
+    from padron.synth.fingerprint import FingerPosition
+    from padron.synth.fingerprint.master import choose_class, finger_rng
+
+    return {str(int(p)): choose_class(p, finger_rng(individual, p)).value for p in FingerPosition}
+
+
+def render_record_fingers(
+    seed: int, record: Record, impressions: int, cache_dir: Path | None = None
+) -> Iterator[tuple[int, int, NDArray[np.uint8]]]:
+    """(position, impression number 1.., 8-bit image) of a record's ten fingers: the images a
+    population written with ``images=False`` would have held."""
+    from padron.synth.fingerprint import impressions as render
+
+    for master in _masters(finger_seed(seed, record.identity), cache_dir):
         for k, image in enumerate(render(master, impressions, seed=record.impression_set), start=1):
-            yield int(position), k, image, master.finger_class.value
+            yield int(master.position), k, image
+
+
+def _write_images(
+    out: Path, curp: str, masters: list[MasterPrint], impressions: int, impression_set: int
+) -> dict[str, list[str]]:
+    from PIL import Image
+
+    from padron.synth.fingerprint import impressions as render
+
+    folder = out / "fingers" / curp
+    folder.mkdir(parents=True, exist_ok=True)
+    fingers: dict[str, list[str]] = {}
+    for master in masters:
+        names = []
+        for k, image in enumerate(render(master, impressions, seed=impression_set), start=1):
+            name = f"{int(master.position):02d}_{k}.png"
+            Image.fromarray(image).save(folder / name, dpi=(500, 500))
+            names.append(f"fingers/{curp}/{name}")
+        fingers[str(int(master.position))] = names
+    return fingers
 
 
 def generate_population(
@@ -219,12 +259,6 @@ def generate_population(
     progress: Progress | None = None,
 ) -> PopulationSummary:
     """Write the population described in the module docstring to ``out`` (empty or new)."""
-    import time
-
-    from PIL import Image
-
-    from padron.synth.fingerprint import FingerPosition, MasterCache, generate_finger
-
     started = time.perf_counter()
     if not 1 <= impressions <= 16:
         raise SynthParameterError(
@@ -238,7 +272,6 @@ def generate_population(
     if progress:
         progress("enrolled", len(records), len(records))
 
-    cache = MasterCache(cache_dir) if cache_dir is not None else None
     by_identity: dict[int, list[int]] = {}
     for i, r in enumerate(records):
         by_identity.setdefault(r.identity, []).append(i)
@@ -247,45 +280,16 @@ def generate_population(
     written = 0
     for done, (identity, indices) in enumerate(sorted(by_identity.items()), start=1):
         individual = finger_seed(seed, identity)
-        masters = (
-            [
-                cache.get(individual, position) if cache else generate_finger(individual, position)
-                for position in FingerPosition
-            ]
-            if images
-            else []
-        )
-        if not images:  # classes only: cheap to draw, same draw as the master's
-            from padron.synth.fingerprint.master import choose_class, finger_rng
-
-            classes[identity] = {
-                str(int(p)): choose_class(p, finger_rng(individual, p)).value for p in FingerPosition
-            }
-        else:
-            classes[identity] = {str(int(m.position)): m.finger_class.value for m in masters}
-        for i in indices:
-            record = records[i]
-            fingers: dict[str, list[str]] = {}
-            if images:
-                from padron.synth.fingerprint import impressions as render
-
-                folder = out / "fingers" / curps[i]
-                folder.mkdir(parents=True, exist_ok=True)
-                for master in masters:
-                    names = []
-                    for k, image in enumerate(
-                        render(master, impressions, seed=record.impression_set), start=1
-                    ):
-                        name = f"{int(master.position):02d}_{k}.png"
-                        Image.fromarray(image).save(folder / name, dpi=(500, 500))
-                        names.append(f"fingers/{curps[i]}/{name}")
-                        written += 1
-                    fingers[str(int(master.position))] = names
-            paths[i] = fingers
+        classes[identity] = finger_classes(individual)
+        if images:  # the masters are grown once; the original and its duplicate share them
+            masters = list(_masters(individual, cache_dir))
+            for i in indices:
+                paths[i] = _write_images(out, curps[i], masters, impressions, records[i].impression_set)
+                written += 10 * impressions
         if progress:
             progress("fingers", done, len(by_identity))
 
-    _write_persons(out, records, curps, paths, images)
+    _write_persons(out, records, curps, paths if images else None)
     _write_ground_truth(
         out,
         records,
@@ -317,11 +321,11 @@ def _person_json(record: Record, curp: str) -> dict[str, Any]:
 
 
 def _write_persons(
-    out: Path, records: list[Record], curps: list[str], paths: dict[int, dict[str, list[str]]], images: bool
+    out: Path, records: list[Record], curps: list[str], paths: dict[int, dict[str, list[str]]] | None
 ) -> None:
     with (out / "persons.jsonl").open("w", encoding="utf-8") as handle:
         for i, record in enumerate(records):
-            line = _person_json(record, curps[i]) | {"fingers": paths[i] if images else None}
+            line = _person_json(record, curps[i]) | {"fingers": paths[i] if paths is not None else None}
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 

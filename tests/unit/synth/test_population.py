@@ -16,7 +16,14 @@ from PIL import Image
 from padron.domain.curp import validate_curp
 from padron.registry.service import Registry
 from padron.synth.errors import SynthDuplicatesError, SynthOutputExistsError, SynthParameterError
-from padron.synth.population import enroll_records, generate_population, plan_records
+from padron.synth.population import (
+    enroll_records,
+    finger_classes,
+    finger_seed,
+    generate_population,
+    plan_records,
+    render_record_fingers,
+)
 
 
 def read(out: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -101,6 +108,19 @@ def test_every_record_has_ten_finger_images_and_duplicates_reuse_the_fingers(sma
         a = np.asarray(Image.open(small / copy["fingers"]["1"][0]))
         b = np.asarray(Image.open(small / original["fingers"]["1"][0]))
         assert a.tobytes() != b.tobytes()  # other impressions of the same finger
+
+
+def test_ground_truth_classes_and_images_can_be_reproduced_from_the_seeds(small: Path) -> None:
+    persons, truth = read(small)
+    records = plan_records(2, 2, seed=11)
+    for record, entry, person in zip(records, truth["records"], persons, strict=True):
+        assert entry["record"] == person["record"] == record.number
+        assert entry["finger_classes"] == finger_classes(entry["finger_seed"])
+        assert entry["finger_seed"] == finger_seed(11, record.identity)
+    duplicate = next(r for r in records if r.duplicate_of is not None)
+    position, k, image = next(render_record_fingers(11, duplicate, 1))
+    stored = persons[duplicate.number - 1]["fingers"][str(position)][k - 1]
+    assert np.asarray(Image.open(small / stored)).tobytes() == image.tobytes()
 
 
 def test_the_same_seed_gives_the_same_files(tmp_path: Path, large: Path) -> None:
