@@ -67,6 +67,40 @@ def test_synth_fingerprints_writes_an_fvc_style_folder(capsys, tmp_path: Path) -
         == 0
     )
     assert (again / "1_1.png").read_bytes() == (out / "1_1.png").read_bytes()
+    tif = tmp_path / "tif"
+    assert (
+        run(
+            capsys,
+            "synth",
+            "fingerprints",
+            "--fingers",
+            "1",
+            "--impressions",
+            "1",
+            "--out",
+            str(tif),
+            "--seed",
+            "9",
+            "--format",
+            "tif",
+            "--json",
+        )[0]
+        == 0
+    )
+    assert np.array_equal(np.asarray(Image.open(tif / "1_1.tif")), np.asarray(Image.open(out / "1_1.png")))
+    code, stdout, _ = run(
+        capsys,
+        "synth",
+        "fingerprints",
+        "--fingers",
+        "1",
+        "--out",
+        str(tmp_path / "bmp"),
+        "--format",
+        "bmp",
+        "--json",
+    )
+    assert code == 1 and json.loads(stdout)["error"]["code"] == "PAD-SYNTH-001"
     assert not np.array_equal(
         np.asarray(Image.open(out / "1_1.png")), np.asarray(Image.open(out / "2_1.png"))
     )

@@ -56,6 +56,10 @@ def population(
         ),
     ] = "2026-01-01",
     cache: CacheOption = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=1, max=256, help="Processes rendering fingers (same bytes for any)."),
+    ] = 1,
     as_json: JsonOption = False,
 ) -> None:
     """N persons with CURPs issued by a registry, ten fingerprints each, D planted duplicates."""
@@ -78,6 +82,7 @@ def population(
             images=images,
             today=reference,
             cache_dir=cache,
+            workers=workers,
             progress=step,
         )
     result = summary.to_dict()
@@ -100,6 +105,9 @@ def fingerprints(
     ] = 8,
     seed: SeedOption = 0,
     cache: CacheOption = None,
+    image_format: Annotated[
+        str, typer.Option("--format", help="png, or tif (lossless deflate, as the FVC copies).")
+    ] = "png",
     as_json: JsonOption = False,
 ) -> None:
     """An FVC-style folder <finger>_<impression>.png of synthetic fingerprints."""
@@ -113,6 +121,7 @@ def fingerprints(
             impressions=impressions,
             seed=seed,
             cache_dir=cache,
+            image_format=image_format,
             progress=lambda done, total: bar.update(task, completed=done),
         )
     if as_json:

@@ -1,7 +1,7 @@
 """An FVC-style folder of synthetic fingerprints: ``<finger>_<impression>.png``.
 
 ``generate_fingerprint_set(out, fingers=N, impressions=K, seed=S)`` (``padron synth fingerprints``)
-writes fingers 1..N, impressions 1..K, 8-bit grey PNG at 500 dpi, the layout of the FVC
+writes fingers 1..N, impressions 1..K, 8-bit grey PNG (or deflate TIFF) at 500 dpi, the layout of the FVC
 databases (``101_1.tif`` ...) so that the FVC evaluation protocol (genuine = all pairs of
 impressions of one finger, impostor = pairs of different fingers) runs on a generated folder.
 Finger i is finger position ((i - 1) mod 10) + 1 of synthetic individual ``finger_seed(S, i)``.
@@ -20,6 +20,12 @@ from typing import Any
 from padron.synth.errors import SynthOutputExistsError, SynthParameterError
 from padron.synth.population import finger_seed
 
+#: Pillow save options: PNG, or TIFF with lossless deflate as the FVC copies in ../shared/data
+IMAGE_FORMATS: dict[str, dict[str, Any]] = {
+    "png": {"dpi": (500, 500)},
+    "tif": {"dpi": (500, 500), "compression": "tiff_adobe_deflate"},
+}
+
 
 def generate_fingerprint_set(
     out: Path,
@@ -28,6 +34,7 @@ def generate_fingerprint_set(
     impressions: int,
     seed: int = 0,
     cache_dir: Path | None = None,
+    image_format: str = "png",
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     from PIL import Image
@@ -41,6 +48,11 @@ def generate_fingerprint_set(
             fingers=fingers,
             impressions=impressions,
         )
+    if image_format not in IMAGE_FORMATS:
+        raise SynthParameterError(
+            f"image format must be one of {', '.join(IMAGE_FORMATS)}, not {image_format!r}",
+            image_format=image_format,
+        )
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SynthOutputExistsError(f"{out} already exists and is not an empty folder", out=str(out))
@@ -53,7 +65,7 @@ def generate_fingerprint_set(
         position = FingerPosition((finger - 1) % 10 + 1)
         master = cache.get(individual, position) if cache else generate_finger(individual, position)
         for k, image in enumerate(render(master, impressions, seed=0), start=1):
-            Image.fromarray(image).save(out / f"{finger}_{k}.png", dpi=(500, 500))
+            Image.fromarray(image).save(out / f"{finger}_{k}.{image_format}", **IMAGE_FORMATS[image_format])
         manifest.append(
             {
                 "finger": finger,
@@ -72,6 +84,7 @@ def generate_fingerprint_set(
         "impressions": impressions,
         "images": fingers * impressions,
         "seed": seed,
+        "format": image_format,
         "generator_version": GENERATOR_VERSION,
         "seconds": round(time.perf_counter() - started, 3),
     }

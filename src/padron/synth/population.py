@@ -246,6 +246,41 @@ def _write_images(
     return fingers
 
 
+@dataclass(frozen=True, slots=True)
+class _IdentityJob:
+    """Render every enrollment of one person: the masters are grown once and shared by the
+    original and its planted duplicate."""
+
+    out: Path
+    individual: int
+    enrollments: list[tuple[int, str, int]]  # (record index, CURP, impression set)
+    impressions: int
+    cache_dir: Path | None
+
+    def __call__(self) -> dict[int, dict[str, list[str]]]:
+        masters = list(_masters(self.individual, self.cache_dir))
+        return {
+            index: _write_images(self.out, curp, masters, self.impressions, impression_set)
+            for index, curp, impression_set in self.enrollments
+        }
+
+
+def _call(job: _IdentityJob) -> dict[int, dict[str, list[str]]]:
+    return job()
+
+
+def _run_jobs(jobs: list[_IdentityJob], workers: int) -> Iterator[dict[int, dict[str, list[str]]]]:
+    if workers == 1 or len(jobs) < 2:
+        yield from (job() for job in jobs)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding a database
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(_call, jobs, chunksize=1)
+
+
 def generate_population(
     out: Path,
     *,
@@ -256,10 +291,15 @@ def generate_population(
     images: bool = True,
     today: date = REFERENCE_DATE,
     cache_dir: Path | None = None,
+    workers: int = 1,
     progress: Progress | None = None,
 ) -> PopulationSummary:
-    """Write the population described in the module docstring to ``out`` (empty or new)."""
+    """Write the population described in the module docstring to ``out`` (empty or new). With
+    ``workers`` > 1 the fingers of different persons are rendered in that many processes; the
+    files are the same bytes whatever the number of workers."""
     started = time.perf_counter()
+    if not 1 <= workers <= 256:
+        raise SynthParameterError(f"workers must be 1..256, not {workers}", workers=workers)
     if not 1 <= impressions <= 16:
         raise SynthParameterError(
             f"impressions per finger must be 1..16, not {impressions}", impressions=impressions
@@ -278,16 +318,24 @@ def generate_population(
     paths: dict[int, dict[str, list[str]]] = {}
     classes: dict[int, dict[str, str]] = {}
     written = 0
-    for done, (identity, indices) in enumerate(sorted(by_identity.items()), start=1):
-        individual = finger_seed(seed, identity)
-        classes[identity] = finger_classes(individual)
-        if images:  # the masters are grown once; the original and its duplicate share them
-            masters = list(_masters(individual, cache_dir))
-            for i in indices:
-                paths[i] = _write_images(out, curps[i], masters, impressions, records[i].impression_set)
-                written += 10 * impressions
-        if progress:
-            progress("fingers", done, len(by_identity))
+    for identity in by_identity:
+        classes[identity] = finger_classes(finger_seed(seed, identity))
+    if images:
+        jobs = [
+            _IdentityJob(
+                out,
+                finger_seed(seed, identity),
+                [(i, curps[i], records[i].impression_set) for i in indices],
+                impressions,
+                cache_dir,
+            )
+            for identity, indices in sorted(by_identity.items())
+        ]
+        for done, result in enumerate(_run_jobs(jobs, workers), start=1):
+            paths.update(result)
+            written += 10 * impressions * len(result)
+            if progress:
+                progress("fingers", done, len(jobs))
 
     _write_persons(out, records, curps, paths if images else None)
     _write_ground_truth(

@@ -123,6 +123,17 @@ def test_ground_truth_classes_and_images_can_be_reproduced_from_the_seeds(small:
     assert np.asarray(Image.open(small / stored)).tobytes() == image.tobytes()
 
 
+@pytest.mark.slow
+def test_worker_processes_write_the_same_bytes(tmp_path: Path, small: Path) -> None:
+    parallel = tmp_path / "parallel"
+    generate_population(parallel, people=2, duplicates=2, seed=11, workers=2)
+    assert (parallel / "persons.jsonl").read_bytes() == (small / "persons.jsonl").read_bytes()
+    images = sorted(p.relative_to(small) for p in small.rglob("*.png"))
+    assert len(images) == 40
+    assert sorted(p.relative_to(parallel) for p in parallel.rglob("*.png")) == images
+    assert all((parallel / p).read_bytes() == (small / p).read_bytes() for p in images)
+
+
 def test_the_same_seed_gives_the_same_files(tmp_path: Path, large: Path) -> None:
     again = tmp_path / "again"
     generate_population(again, people=300, duplicates=30, seed=5, images=False)
