@@ -19,7 +19,7 @@ from padron.domain.errors import InternalError, PadronError
 
 def build_app() -> typer.Typer:
     """The command tree (built on demand, so `import padron.cli.main` stays light)."""
-    from padron.cli import curp_cmd, demo_cmd, evaluate_cmd, person_cmd
+    from padron.cli import curp_cmd, demo_cmd, evaluate_cmd, person_cmd, synth_cmd
 
     app = typer.Typer(
         name="padron",
@@ -31,6 +31,7 @@ def build_app() -> typer.Typer:
     app.add_typer(curp_cmd.app, name="curp")
     app.add_typer(person_cmd.app, name="person")
     app.add_typer(evaluate_cmd.app, name="evaluate")
+    app.add_typer(synth_cmd.app, name="synth")
     app.command("init")(person_cmd.init)
     app.command("demo")(demo_cmd.demo)
     return app

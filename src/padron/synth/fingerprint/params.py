@@ -1,0 +1,194 @@
+"""Finger classes, finger positions and every tuning constant of the synthetic generator.
+
+All figures in pixels are at 500 dpi (1 px = 50.8 um). Parameters are immutable dataclasses that
+validate themselves at construction; an invalid value raises :class:`SynthParameterError`.
+
+Class frequencies (assumption, stated here so that it can be audited)
+---------------------------------------------------------------------
+The marginal frequencies of the five Henry classes in NIST Special Database 4 / 14, as quoted by
+Cappelli, Maio & Maltoni for SFinGe ("Synthetic fingerprint generation", Handbook of Fingerprint
+Recognition, 2nd ed., ch. 6) are about arch 3.7%, tented arch 2.9%, left loop 33.8%, right loop
+31.7%, whorl 27.9%. Those databases mix fingers without recording the position. A person's ten
+fingers are not alike: whorls are most frequent on thumbs and ring fingers, arches and radial
+loops on index fingers, ulnar loops (right loops on the right hand, left loops on the left hand,
+as the print is seen on the sensor) dominate middle and little fingers (Cummins & Midlo,
+"Finger prints, palms and soles", 1943; Henry's classification statistics). The per-position table
+below is our own rounding of those qualitative tendencies, tuned so that its average over the ten
+positions is arch 3.8%, tented arch 2.8%, left loop 32.2%, right loop 32.2%, whorl 29.0% --
+within 2 points of the NIST marginals (a unit test checks this). The fingers of one person are
+drawn independently: the real correlation between a person's fingers is not modelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from types import MappingProxyType
+
+from padron.synth.errors import SynthParameterError
+
+#: bump when a change alters the pixels of a master for the same seed (keys the master cache)
+GENERATOR_VERSION = 1
+
+DPI = 500
+
+
+class FingerClass(StrEnum):
+    ARCH = "arch"
+    TENTED_ARCH = "tented_arch"
+    LEFT_LOOP = "left_loop"
+    RIGHT_LOOP = "right_loop"
+    WHORL = "whorl"
+
+
+class FingerPosition(IntEnum):
+    """Finger position codes of ANSI/NIST-ITL and ISO/IEC 19794-2 (1-10)."""
+
+    RIGHT_THUMB = 1
+    RIGHT_INDEX = 2
+    RIGHT_MIDDLE = 3
+    RIGHT_RING = 4
+    RIGHT_LITTLE = 5
+    LEFT_THUMB = 6
+    LEFT_INDEX = 7
+    LEFT_MIDDLE = 8
+    LEFT_RING = 9
+    LEFT_LITTLE = 10
+
+    @property
+    def is_right_hand(self) -> bool:
+        return self.value <= 5
+
+    @property
+    def digit(self) -> int:
+        """1 = thumb ... 5 = little finger, on either hand."""
+        return (self.value - 1) % 5 + 1
+
+
+#: right hand, by digit (thumb..little): P(arch, tented arch, left loop, right loop, whorl).
+#: The left hand mirrors it (left and right loops swap). See the module docstring.
+_RIGHT_HAND_CLASS_P: dict[int, tuple[float, float, float, float, float]] = {
+    1: (0.02, 0.01, 0.04, 0.55, 0.38),
+    2: (0.08, 0.08, 0.16, 0.36, 0.32),
+    3: (0.05, 0.03, 0.03, 0.70, 0.19),
+    4: (0.02, 0.01, 0.02, 0.55, 0.40),
+    5: (0.02, 0.01, 0.01, 0.80, 0.16),
+}
+_CLASS_ORDER = (
+    FingerClass.ARCH,
+    FingerClass.TENTED_ARCH,
+    FingerClass.LEFT_LOOP,
+    FingerClass.RIGHT_LOOP,
+    FingerClass.WHORL,
+)
+
+
+def class_probabilities(position: FingerPosition) -> MappingProxyType[FingerClass, float]:
+    """P(class | finger position)."""
+    a, ta, ll, rl, w = _RIGHT_HAND_CLASS_P[position.digit]
+    if not position.is_right_hand:
+        ll, rl = rl, ll
+    return MappingProxyType(dict(zip(_CLASS_ORDER, (a, ta, ll, rl, w), strict=True)))
+
+
+def marginal_class_probabilities() -> dict[FingerClass, float]:
+    """P(class) averaged over the ten finger positions."""
+    total = dict.fromkeys(_CLASS_ORDER, 0.0)
+    for position in FingerPosition:
+        for cls, p in class_probabilities(position).items():
+            total[cls] += p / len(FingerPosition)
+    return total
+
+
+def _check(condition: bool, message: str, **details: object) -> None:
+    if not condition:
+        raise SynthParameterError(message, **details)
+
+
+@dataclass(frozen=True, slots=True)
+class MasterParams:
+    """How a master fingerprint (the finger's ridge pattern, before any contact) is made."""
+
+    height: int = 480
+    width: int = 400
+    #: mean ridge period in px (inter-ridge distance); real fingers at 500 dpi: about 8-11 px
+    period_mean: float = 8.9
+    period_sd: float = 0.45
+    period_min: float = 8.0
+    period_max: float = 10.8
+    #: relative amplitude of the smooth random variation of the period inside one finger
+    period_variation: float = 0.07
+    #: Gabor bank: orientation bins (responses are interpolated between the two nearest bins)
+    orientation_bins: int = 12
+    #: Gabor spatial standard deviations across / along the ridges, as fractions of the period
+    sigma_across: float = 0.5
+    sigma_along: float = 0.8
+    #: growth iterations with one frequency, then refinement iterations following the period map
+    growth_iterations: int = 8
+    refine_iterations: int = 4
+    #: growth and refinement run at 1/growth_scale resolution (4x fewer FFT operations for 2),
+    #: then final_iterations passes at full resolution restore smooth ridge edges
+    growth_scale: int = 2
+    final_iterations: int = 1
+    #: initial random seeds: one per this many square px of fingertip area
+    seed_area: float = 900.0
+    #: smoothing of the orientation field (std of the Gaussian on the doubled-angle vectors, px)
+    orientation_smoothing: float = 6.0
+    #: amplitude (rad) of the smooth random perturbation that individualizes the flow
+    orientation_noise: float = 0.12
+
+    def __post_init__(self) -> None:
+        _check(64 <= self.height <= 2048 and 64 <= self.width <= 2048, "image size must be 64..2048 px")
+        _check(
+            4.0 <= self.period_min <= self.period_mean <= self.period_max <= 20.0, "bad ridge period range"
+        )
+        _check(4 <= self.orientation_bins <= 64, "orientation_bins must be 4..64")
+        _check(self.growth_iterations >= 1 and self.refine_iterations >= 0, "bad iteration counts")
+        _check(self.growth_scale in (1, 2) and self.final_iterations >= 0, "growth_scale must be 1 or 2")
+        _check(self.period_min / self.growth_scale >= 3.0, "the period at growth scale must stay >= 3 px")
+        _check(self.seed_area > 0 and self.period_sd >= 0 and self.period_variation >= 0, "bad densities")
+
+
+@dataclass(frozen=True, slots=True)
+class ImpressionParams:
+    """How one impression (one contact of the finger with a sensor) is simulated from a master."""
+
+    #: translation (px, uniform in +-) and rotation (degrees, uniform in +-) of the finger
+    max_shift: float = 25.0
+    max_rotation: float = 15.0
+    #: non-linear skin distortion: number of Gaussian bumps and their displacement (px)
+    distortion_bumps: int = 5
+    distortion_amplitude: float = 6.0
+    distortion_radius: float = 90.0
+    #: ridge thickness: threshold on the master pattern (-1..1); >0 dry/light, <0 wet/heavy
+    dryness_mean: float = 0.0
+    dryness_sd: float = 0.22
+    #: share of the ridge pixels broken by dryness at the driest setting
+    dry_breaks: float = 0.25
+    #: contact region: ellipse half-axes as a fraction of the fingertip's, uniform in this range
+    contact_min: float = 0.70
+    contact_max: float = 1.05
+    #: grey levels and noise
+    ridge_grey: tuple[int, int] = (5, 70)
+    valley_grey: tuple[int, int] = (205, 245)
+    background_grey: tuple[int, int] = (220, 252)
+    blur_sigma: tuple[float, float] = (0.6, 1.1)
+    noise_sd: tuple[float, float] = (4.0, 11.0)
+    spots: int = 6
+
+    def __post_init__(self) -> None:
+        _check(self.max_shift >= 0 and 0 <= self.max_rotation <= 90, "bad pose range")
+        _check(self.distortion_bumps >= 0 and self.distortion_amplitude >= 0, "bad distortion")
+        _check(self.distortion_radius > 0, "distortion_radius must be positive")
+        _check(0 < self.contact_min <= self.contact_max <= 2.0, "bad contact range")
+        _check(0 <= self.dry_breaks <= 1 and self.dryness_sd >= 0, "bad dryness")
+        for lo, hi in (self.ridge_grey, self.valley_grey, self.background_grey):
+            _check(0 <= lo <= hi <= 255, "grey ranges must lie in 0..255")
+        _check(0 <= self.blur_sigma[0] <= self.blur_sigma[1], "bad blur range")
+        _check(0 <= self.noise_sd[0] <= self.noise_sd[1], "bad noise range")
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratorParams:
+    master: MasterParams = field(default_factory=MasterParams)
+    impression: ImpressionParams = field(default_factory=ImpressionParams)

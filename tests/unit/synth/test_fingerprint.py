@@ -1,0 +1,201 @@
+"""Synthetic fingerprints: determinism, image properties a user would notice, class structure,
+identity preserved across impressions, parameters and cache."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from padron.synth.errors import SynthParameterError
+from padron.synth.fingerprint import (
+    FingerClass,
+    FingerPosition,
+    ImpressionParams,
+    MasterCache,
+    MasterParams,
+    generate_finger,
+    impressions,
+    render_impression,
+)
+from padron.synth.fingerprint.master import choose_class, finger_rng
+from padron.synth.fingerprint.measure import (
+    estimate_orientation,
+    foreground,
+    minutiae,
+    ridge_correlation,
+    ridge_period,
+)
+from padron.synth.fingerprint.orientation import (
+    orientation_field,
+    place_singularities,
+    poincare_singularities,
+)
+from padron.synth.fingerprint.params import class_probabilities, marginal_class_probabilities
+from padron.synth.fingerprint.shape import random_silhouette
+
+#: (cores, deltas) each class must show
+EXPECTED_SINGULARITIES = {
+    FingerClass.ARCH: (0, 0),
+    FingerClass.TENTED_ARCH: (1, 1),
+    FingerClass.LEFT_LOOP: (1, 1),
+    FingerClass.RIGHT_LOOP: (1, 1),
+    FingerClass.WHORL: (2, 2),
+}
+
+
+@pytest.fixture(scope="module")
+def masters():
+    """One master of each class (seed 40 + i, right middle finger)."""
+    return {
+        cls: generate_finger(40 + i, FingerPosition.RIGHT_MIDDLE, finger_class=cls)
+        for i, cls in enumerate(FingerClass)
+    }
+
+
+def test_same_seed_gives_the_same_bytes_and_other_seeds_differ(masters) -> None:
+    again = generate_finger(41, FingerPosition.RIGHT_MIDDLE, finger_class=FingerClass.TENTED_ARCH)
+    master = masters[FingerClass.TENTED_ARCH]
+    assert np.array_equal(again.pattern, master.pattern)
+    first, second = impressions(master, 2, seed=0), impressions(again, 2, seed=0)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(first, second, strict=True))
+    assert first[0].tobytes() != first[1].tobytes()  # two impressions of one set
+    assert impressions(master, 1, seed=1)[0].tobytes() != first[0].tobytes()  # another set
+    other = generate_finger(42, FingerPosition.RIGHT_MIDDLE, finger_class=FingerClass.TENTED_ARCH)
+    assert not np.array_equal(other.pattern, master.pattern)
+    # impression i of a set does not depend on how many were asked for
+    assert impressions(master, 3, seed=0)[1].tobytes() == first[1].tobytes()
+
+
+def test_impressions_are_8_bit_500_dpi_images_with_dark_ridges_on_light_background(masters) -> None:
+    for master in masters.values():
+        image = render_impression(master, 0)
+        assert image.dtype == np.uint8 and image.shape == (480, 400)
+        assert np.percentile(image, 2) < 90 and np.percentile(image, 98) > 200
+        # the border (no finger) is light background
+        assert np.median(np.concatenate([image[:, :8].ravel(), image[:, -8:].ravel()])) > 200
+
+
+def test_ridge_period_is_about_9_px_as_at_500_dpi(masters) -> None:
+    """Measured by FFT as on real prints: FVC2002 DB1 and FVC2004 DB1 (500 dpi) give 7.9-11.8 px,
+    medians 8.7 and 9.3 (benchmarks/synth_fingerprints.py --fvc)."""
+    measured = []
+    for master in masters.values():
+        assert abs(ridge_period(master.pattern, master.mask) - master.mean_period) < 0.8
+        for image in impressions(master, 2):
+            measured.append(ridge_period(255 - image.astype(np.float64), foreground(image)))
+    assert all(7.5 <= p <= 12.0 for p in measured), measured
+    assert 8.5 <= float(np.median(measured)) <= 10.0, measured
+
+
+def test_foreground_covers_a_realistic_share_of_the_image(masters) -> None:
+    for master in masters.values():
+        assert 0.55 <= master.mask.mean() <= 0.85  # the fingertip silhouette
+        shares = [foreground(image).mean() for image in impressions(master, 4)]
+        assert all(0.15 <= s <= 0.9 for s in shares), shares
+        assert len({round(s, 2) for s in shares}) > 1  # contact varies between impressions
+
+
+def test_each_class_has_its_cores_and_deltas_in_the_orientation_field() -> None:
+    for cls, (cores, deltas) in EXPECTED_SINGULARITIES.items():
+        for seed in range(8):
+            rng = np.random.default_rng(seed)
+            silhouette = random_silhouette(rng, 480, 400)
+            placed = place_singularities(cls, silhouette, rng)
+            theta = orientation_field(cls, silhouette, placed, 480, 400, rng, noise=0.12, smoothing=6.0)
+            found = poincare_singularities(theta)
+            assert (len(found.cores), len(found.deltas)) == (cores, deltas), (cls, seed, found)
+
+
+def test_the_ridges_of_each_master_follow_the_class_of_the_finger(masters) -> None:
+    """The orientation measured on the rendered ridges (not the model field) has the class's
+    singularities inside the fingertip."""
+    for cls, master in masters.items():
+        theta, _ = estimate_orientation(master.pattern)
+        inner = ndimage.binary_erosion(master.mask, iterations=20)
+        found = poincare_singularities(theta, step=12, mask=inner)
+        assert (len(found.cores), len(found.deltas)) == EXPECTED_SINGULARITIES[cls], (cls, found)
+
+
+def test_loops_open_on_the_side_their_name_says(masters) -> None:
+    """A right loop's ridges enter and leave on the right of the image: its delta is on the left."""
+    right = masters[FingerClass.RIGHT_LOOP].singularities
+    left = masters[FingerClass.LEFT_LOOP].singularities
+    assert right.deltas[0][0] < right.cores[0][0]
+    assert left.deltas[0][0] > left.cores[0][0]
+
+
+def test_masters_have_ridge_endings_and_bifurcations(masters) -> None:
+    for master in masters.values():
+        endings, bifurcations = minutiae(master.pattern > 0, master.mask)
+        assert len(endings) >= 10 and len(bifurcations) >= 10
+        assert 30 <= len(endings) + len(bifurcations) <= 160
+
+
+def test_impressions_of_one_finger_share_its_ridges_and_other_fingers_do_not() -> None:
+    """With the pose fixed (no alignment needed), impressions of one master -- each with its own
+    distortion, dryness, contact and noise -- correlate; impressions of other masters of the same
+    class do not."""
+    still = ImpressionParams(max_shift=0, max_rotation=0)
+    sets = [
+        impressions(generate_finger(200 + s, 3, finger_class=FingerClass.RIGHT_LOOP), 3, params=still)
+        for s in range(3)
+    ]
+    genuine = [ridge_correlation(a, b) for images in sets for a, b in itertools.combinations(images, 2)]
+    impostor = [ridge_correlation(a[0], b[1]) for a, b in itertools.permutations(sets, 2)]
+    assert min(genuine) > 0.15, genuine
+    assert max(abs(r) for r in impostor) < 0.1, impostor
+
+
+def test_class_frequencies_follow_the_table_and_the_nist_marginals() -> None:
+    nist = {
+        FingerClass.ARCH: 0.037,
+        FingerClass.TENTED_ARCH: 0.029,
+        FingerClass.LEFT_LOOP: 0.338,
+        FingerClass.RIGHT_LOOP: 0.317,
+        FingerClass.WHORL: 0.279,
+    }
+    marginal = marginal_class_probabilities()
+    assert all(abs(marginal[c] - nist[c]) <= 0.02 for c in FingerClass), marginal
+    for position in FingerPosition:
+        assert abs(sum(class_probabilities(position).values()) - 1.0) < 1e-9
+    # ulnar loops dominate: right loops on the right hand, left loops on the left
+    assert class_probabilities(FingerPosition.RIGHT_LITTLE)[FingerClass.RIGHT_LOOP] > 0.5
+    assert class_probabilities(FingerPosition.LEFT_LITTLE)[FingerClass.LEFT_LOOP] > 0.5
+    drawn = Counter(
+        choose_class(FingerPosition.RIGHT_INDEX, finger_rng(s, FingerPosition.RIGHT_INDEX))
+        for s in range(3000)
+    )
+    for cls, p in class_probabilities(FingerPosition.RIGHT_INDEX).items():
+        assert abs(drawn[cls] / 3000 - p) < 0.03, (cls, drawn)
+
+
+def test_invalid_parameters_raise_a_coded_error() -> None:
+    with pytest.raises(SynthParameterError) as error:
+        MasterParams(height=10)
+    assert error.value.code == "PAD-SYNTH-001"
+    with pytest.raises(SynthParameterError):
+        ImpressionParams(contact_min=0.9, contact_max=0.5)
+    with pytest.raises(SynthParameterError):
+        generate_finger(1, 11)
+    with pytest.raises(SynthParameterError):
+        generate_finger(-1, 1)
+
+
+def test_cached_masters_give_the_same_impressions(tmp_path: Path, masters) -> None:
+    cache = MasterCache(tmp_path)
+    fresh = generate_finger(7, FingerPosition.LEFT_THUMB)
+    stored = cache.get(7, FingerPosition.LEFT_THUMB)
+    path = cache.path(7, FingerPosition.LEFT_THUMB)
+    assert path.exists() and path.suffix == ".npz"
+    with np.load(path, allow_pickle=False) as data:  # no pickled objects inside
+        assert set(data.files) == {"pattern", "mask", "meta"}
+    loaded = cache.get(7, FingerPosition.LEFT_THUMB)
+    assert loaded.orientation is None  # really read back from disk
+    assert loaded.finger_class is fresh.finger_class and loaded.singularities == fresh.singularities
+    assert render_impression(loaded, 3).tobytes() == render_impression(fresh, 3).tobytes()
+    assert np.array_equal(stored.pattern, loaded.pattern)
