@@ -199,6 +199,9 @@ def test_cached_masters_give_the_same_impressions(tmp_path: Path, masters) -> No
     assert loaded.finger_class is fresh.finger_class and loaded.singularities == fresh.singularities
     assert render_impression(loaded, 3).tobytes() == render_impression(fresh, 3).tobytes()
     assert np.array_equal(stored.pattern, loaded.pattern)
+    scaled = MasterCache(tmp_path, MasterParams(scale=0.8)).path(7, FingerPosition.LEFT_THUMB)
+    assert scaled.parent == path.parent and scaled.name == "7-06-s0.800.npz"
+    assert MasterCache(tmp_path, MasterParams(period_mean=9.5)).path(7, FingerPosition.LEFT_THUMB) != path
 
 
 def test_a_smaller_finger_has_closer_ridges_and_a_smaller_tip() -> None:

@@ -148,8 +148,10 @@ def test_records_carry_the_finger_size_of_the_real_person(large: Path) -> None:
 
 @pytest.mark.slow
 def test_worker_processes_write_the_same_bytes(tmp_path: Path, small: Path) -> None:
+    """...also when the masters go through the disk cache."""
     parallel = tmp_path / "parallel"
-    generate_population(parallel, people=2, duplicates=2, seed=11, workers=2)
+    generate_population(parallel, people=2, duplicates=2, seed=11, workers=2, cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 20
     assert (parallel / "persons.jsonl").read_bytes() == (small / "persons.jsonl").read_bytes()
     images = sorted(p.relative_to(small) for p in small.rglob("*.png"))
     assert len(images) == 40
