@@ -15,13 +15,14 @@
                             as in production: the lowest free position-17 differentiator)
 
 N original persons come from :class:`~padron.synth.demographics.DemographicGenerator` (Faker
-``es_MX`` names, census-weighted states, age pyramid). D of them, chosen at random, enroll a second
-time later in the sequence under another Faker name (same sex), keeping the real birth date with
-probability 0.4 (else shifted by up to three years) and the real state with probability 0.5 --
-as a fraudster might. A duplicate's fingerprints are other impressions (another impression set)
-of the SAME master fingers, so only biometrics can find it. Everything is deterministic from
-``seed`` and the reference date (``today``; fixed by default so that a seed always gives the same
-birth dates).
+``es_MX`` names, census-weighted states, age pyramid). Each person's fingers are sized by their
+age and sex (:func:`finger_scale`: a child's ridges are closer together, women's slightly
+finer). D of them, chosen at random, enroll a second time later in the sequence under another
+Faker name (same sex), keeping the real birth date with probability 0.4 (else shifted by up to
+three years) and the real state with probability 0.5 -- as a fraudster might. A duplicate's
+fingerprints are other impressions (another impression set) of the SAME master fingers, so only
+biometrics can find it. Everything is deterministic from ``seed`` and the reference date
+(``today``; fixed by default so that a seed always gives the same birth dates).
 
 For very large N, ``images=False`` writes demographics and ground truth only: the images stay
 reproducible from each record's finger seed and impression set (``render_record_fingers``).
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from padron.domain.curp import CurpData
+from padron.domain.curp import CurpData, Sex
 from padron.domain.person import PersonDraft
 from padron.domain.states import STATE_POPULATION
 from padron.synth.demographics import DemographicGenerator, SyntheticPerson
@@ -72,6 +73,8 @@ class Record:
     impression_set: int  # 0 for the original enrollment, 1.. for planted duplicates
     duplicate_of: int | None  # record number of the original
     changed: tuple[str, ...] = ()
+    #: the person's finger size (from their real age and sex, also for a duplicate's alias)
+    finger_scale: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,28 @@ class PopulationSummary:
             "images": self.images,
             "seconds": round(self.seconds, 3),
         }
+
+
+#: (age in years, finger size relative to an adult's): median stature for age over adult stature
+#: (CDC growth charts, sexes averaged), since fingerprints grow isotropically with the body
+#: (Gottschlich et al., "Modeling the growth of fingerprints improves matching for adolescents",
+#: IEEE TIFS 2011). Floored at 0.45 for infants: below ~4 px of ridge period a 500-dpi sensor no
+#: longer resolves the ridges, and no registry captures newborns' fingerprints at that resolution.
+GROWTH: tuple[tuple[float, float], ...] = (
+    (0, 0.45), (1, 0.46), (2, 0.52), (3, 0.58), (4, 0.62), (5, 0.66), (6, 0.70),
+    (8, 0.77), (10, 0.84), (12, 0.91), (14, 0.97), (16, 1.0),
+)  # fmt: skip
+#: women's ridges are finer than men's (Acree, "Is there a gender difference in fingerprint ridge
+#: density?", Forensic Sci. Int. 1999, found a significantly higher density in women; the 10% gap
+#: is our assumption); the average of the two stays 1
+SEX_SCALE = {Sex.HOMBRE: 1.05, Sex.MUJER: 0.95}
+
+
+def finger_scale(birth_date: date, sex: Sex, today: date = REFERENCE_DATE) -> float:
+    """Size of a person's fingers (ridge period, fingertip) relative to the average adult's."""
+    age = max(0.0, (today - birth_date).days / 365.25)
+    ages, scales = zip(*GROWTH, strict=True)
+    return round(float(np.interp(age, ages, scales)) * SEX_SCALE[sex], 3)
 
 
 def finger_seed(seed: int, identity: int) -> int:
@@ -154,9 +179,10 @@ def plan_records(people: int, duplicates: int, seed: int, today: date = REFERENC
     records: list[Record] = []
     for number, (_, identity, impression_set) in enumerate(entries, start=1):
         person = originals[identity]
+        scale = finger_scale(person.data.birth_date, person.data.sex, today)
         if impression_set == 0:
             number_of_original[identity] = number
-            records.append(Record(number, identity, person.data, person.nationality, 0, None))
+            records.append(Record(number, identity, person.data, person.nationality, 0, None, (), scale))
             continue
         alias = aliases.person()
         while alias.data.sex is not person.data.sex:
@@ -171,6 +197,7 @@ def plan_records(people: int, duplicates: int, seed: int, today: date = REFERENC
                 impression_set,
                 number_of_original[identity],
                 changed,
+                scale,
             )
         )
     return records
@@ -196,13 +223,16 @@ def enroll_records(records: list[Record], url: str) -> list[str]:
         registry.close()
 
 
-def _masters(individual: int, cache_dir: Path | None) -> Iterator[MasterPrint]:
+def _masters(individual: int, scale: float, cache_dir: Path | None) -> Iterator[MasterPrint]:
     """The ten master fingers, grown (or read from the cache) one at a time."""
-    from padron.synth.fingerprint import FingerPosition, MasterCache, generate_finger
+    from padron.synth.fingerprint import FingerPosition, MasterCache, MasterParams, generate_finger
 
-    cache = MasterCache(cache_dir) if cache_dir is not None else None
+    params = MasterParams(scale=scale)
+    cache = MasterCache(cache_dir, params) if cache_dir is not None else None
     for position in FingerPosition:
-        yield cache.get(individual, position) if cache else generate_finger(individual, position)
+        yield (
+            cache.get(individual, position) if cache else generate_finger(individual, position, params=params)
+        )
 
 
 def finger_classes(individual: int) -> dict[str, str]:
@@ -221,7 +251,7 @@ def render_record_fingers(
     population written with ``images=False`` would have held."""
     from padron.synth.fingerprint import impressions as render
 
-    for master in _masters(finger_seed(seed, record.identity), cache_dir):
+    for master in _masters(finger_seed(seed, record.identity), record.finger_scale, cache_dir):
         for k, image in enumerate(render(master, impressions, seed=record.impression_set), start=1):
             yield int(master.position), k, image
 
@@ -253,12 +283,13 @@ class _IdentityJob:
 
     out: Path
     individual: int
+    scale: float
     enrollments: list[tuple[int, str, int]]  # (record index, CURP, impression set)
     impressions: int
     cache_dir: Path | None
 
     def __call__(self) -> dict[int, dict[str, list[str]]]:
-        masters = list(_masters(self.individual, self.cache_dir))
+        masters = list(_masters(self.individual, self.scale, self.cache_dir))
         return {
             index: _write_images(self.out, curp, masters, self.impressions, impression_set)
             for index, curp, impression_set in self.enrollments
@@ -325,6 +356,7 @@ def generate_population(
             _IdentityJob(
                 out,
                 finger_seed(seed, identity),
+                records[indices[0]].finger_scale,
                 [(i, curps[i], records[i].impression_set) for i in indices],
                 impressions,
                 cache_dir,
@@ -418,6 +450,7 @@ def _write_ground_truth(
                 "identity": r.identity,
                 "finger_seed": finger_seed(int(parameters["seed"]), r.identity),
                 "impression_set": r.impression_set,
+                "finger_scale": r.finger_scale,
                 "finger_classes": classes[r.identity],
             }
             for i, r in enumerate(records)

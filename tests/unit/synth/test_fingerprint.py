@@ -199,3 +199,21 @@ def test_cached_masters_give_the_same_impressions(tmp_path: Path, masters) -> No
     assert loaded.finger_class is fresh.finger_class and loaded.singularities == fresh.singularities
     assert render_impression(loaded, 3).tobytes() == render_impression(fresh, 3).tobytes()
     assert np.array_equal(stored.pattern, loaded.pattern)
+    scaled = MasterCache(tmp_path, MasterParams(scale=0.8)).path(7, FingerPosition.LEFT_THUMB)
+    assert scaled.parent == path.parent and scaled.name == "7-06-s0.800.npz"
+    assert MasterCache(tmp_path, MasterParams(period_mean=9.5)).path(7, FingerPosition.LEFT_THUMB) != path
+
+
+def test_a_smaller_finger_has_closer_ridges_and_a_smaller_tip() -> None:
+    adult = generate_finger(77, 2, finger_class=FingerClass.RIGHT_LOOP)
+    child = generate_finger(77, 2, params=MasterParams(scale=0.66), finger_class=FingerClass.RIGHT_LOOP)
+    ratio = ridge_period(child.pattern, child.mask) / ridge_period(adult.pattern, adult.mask)
+    assert 0.58 <= ratio <= 0.74, ratio
+    assert child.mask.sum() < 0.6 * adult.mask.sum()
+    (core,), (delta,) = child.singularities.cores, child.singularities.deltas
+    (adult_core,), (adult_delta,) = adult.singularities.cores, adult.singularities.deltas
+    assert np.hypot(core[0] - delta[0], core[1] - delta[1]) < np.hypot(
+        adult_core[0] - adult_delta[0], adult_core[1] - adult_delta[1]
+    )
+    with pytest.raises(SynthParameterError):
+        MasterParams(scale=0.2)

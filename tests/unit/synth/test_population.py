@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from padron.domain.curp import validate_curp
+from padron.domain.curp import Sex, validate_curp
 from padron.registry.service import Registry
 from padron.synth.errors import SynthDuplicatesError, SynthOutputExistsError, SynthParameterError
 from padron.synth.population import (
     enroll_records,
     finger_classes,
+    finger_scale,
     finger_seed,
     generate_population,
     plan_records,
@@ -123,10 +124,34 @@ def test_ground_truth_classes_and_images_can_be_reproduced_from_the_seeds(small:
     assert np.asarray(Image.open(small / stored)).tobytes() == image.tobytes()
 
 
+def test_finger_size_follows_age_and_sex() -> None:
+    today = date(2026, 1, 1)
+    man, woman = (
+        finger_scale(date(1980, 5, 1), Sex.HOMBRE, today),
+        finger_scale(date(1980, 5, 1), Sex.MUJER, today),
+    )
+    assert man == 1.05 and woman == 0.95
+    by_age = [finger_scale(date(2026 - age, 1, 1), Sex.MUJER, today) for age in range(0, 30)]
+    assert by_age == sorted(by_age) and by_age[0] < 0.5 and by_age[5] < 0.7 * by_age[20]
+
+
+def test_records_carry_the_finger_size_of_the_real_person(large: Path) -> None:
+    persons, truth = read(large)
+    scales = {r["record"]: r["finger_scale"] for r in truth["records"]}
+    for dup in truth["duplicates"]:  # a fraudster's alias does not change their fingers
+        assert scales[dup["record"]] == scales[dup["original_record"]]
+    for person in persons:
+        if person["birth_date"] <= "2000-01-01":
+            assert scales[person["record"]] in (0.95, 1.05)
+    assert min(scales.values()) < 0.8  # children
+
+
 @pytest.mark.slow
 def test_worker_processes_write_the_same_bytes(tmp_path: Path, small: Path) -> None:
+    """...also when the masters go through the disk cache."""
     parallel = tmp_path / "parallel"
-    generate_population(parallel, people=2, duplicates=2, seed=11, workers=2)
+    generate_population(parallel, people=2, duplicates=2, seed=11, workers=2, cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 20
     assert (parallel / "persons.jsonl").read_bytes() == (small / "persons.jsonl").read_bytes()
     images = sorted(p.relative_to(small) for p in small.rglob("*.png"))
     assert len(images) == 40

@@ -1,7 +1,8 @@
 """A disk cache of master prints: one compressed ``.npz`` per finger (no pickle), keyed by the
 generator version, a digest of the master parameters, the seed and the finger position.
 
-Layout: ``<directory>/v<GENERATOR_VERSION>-<params digest>/<seed>-<position>.npz`` holding
+Layout: ``<directory>/v<GENERATOR_VERSION>-<params digest>/<seed>-<position>[-s<scale>].npz``
+(the digest leaves out the finger's scale, which names the file when it is not 1) holding
 ``pattern`` (int8, pattern x 127), ``mask`` (bool) and ``meta`` (a JSON string: class, mean period,
 cores, deltas). Writes go to a temporary file renamed into place, so concurrent writers are safe.
 """
@@ -12,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +30,12 @@ def params_digest(params: MasterParams) -> str:
 class MasterCache:
     def __init__(self, directory: Path, params: MasterParams | None = None) -> None:
         self.params = params or MasterParams()
-        self.directory = Path(directory) / f"v{GENERATOR_VERSION}-{params_digest(self.params)}"
+        unscaled = replace(self.params, scale=1.0)
+        self.directory = Path(directory) / f"v{GENERATOR_VERSION}-{params_digest(unscaled)}"
 
     def path(self, seed: int, position: FingerPosition) -> Path:
-        return self.directory / f"{seed}-{int(position):02d}.npz"
+        scale = "" if self.params.scale == 1.0 else f"-s{self.params.scale:.3f}"
+        return self.directory / f"{seed}-{int(position):02d}{scale}.npz"
 
     def get(self, seed: int, position: FingerPosition) -> MasterPrint:
         """The master from the cache, or generated and stored."""

@@ -188,14 +188,15 @@ def generate_master(
 ) -> MasterPrint:
     """The master print of finger ``position`` of the synthetic individual ``seed`` (deterministic).
     The class is drawn from the per-position frequencies unless ``finger_class`` forces it."""
-    p = params or MasterParams()
+    given = params or MasterParams()
+    p = given.effective()
     rng = finger_rng(seed, position)
     drawn = choose_class(position, rng)
     cls = finger_class or drawn
     h, w = p.height, p.width
-    silhouette: Silhouette = random_silhouette(rng, h, w)
+    silhouette: Silhouette = random_silhouette(rng, h, w, given.scale)
     mask = silhouette.mask(h, w)
-    singularities = place_singularities(cls, silhouette, rng)
+    singularities = place_singularities(cls, silhouette, rng, given.scale)
     theta = orientation_field(
         cls,
         silhouette,
@@ -205,9 +206,9 @@ def generate_master(
         rng,
         noise=p.orientation_noise,
         smoothing=p.orientation_smoothing,
+        scale=given.scale,
     )
     mean_period, period = period_map(p, singularities, silhouette.centre_y, rng)
-
     pattern = (np.rint(_grow(p, rng, mask, theta, mean_period, period) * 127) / 127).astype(np.float32)
     return MasterPrint(
         seed=seed,

@@ -32,7 +32,7 @@ class Singularities:
 
 
 def place_singularities(
-    finger_class: FingerClass, silhouette: Silhouette, rng: np.random.Generator
+    finger_class: FingerClass, silhouette: Silhouette, rng: np.random.Generator, scale: float = 1.0
 ) -> Singularities:
     """Cores and deltas where the class puts them, with random jitter (pixels, image coordinates).
 
@@ -40,22 +40,23 @@ def place_singularities(
     (6-10 mm, about 13-22 ridges) for loops and whorls, 50-80 px for tented arches. A right loop
     (ridges enter and leave on the right of the image) has its delta on the left, and vice versa.
     """
-    cx = silhouette.cx + rng.uniform(-18, 18)
+    k = scale
+    cx = silhouette.cx + rng.uniform(-18, 18) * k
     cy = silhouette.top + silhouette.tip_height * rng.uniform(0.80, 1.0)
     if finger_class is FingerClass.ARCH:
         return Singularities((), ())
     if finger_class is FingerClass.TENTED_ARCH:
-        return Singularities(((cx, cy),), ((cx + rng.uniform(-6, 6), cy + rng.uniform(55, 85)),))
+        return Singularities(((cx, cy),), ((cx + rng.uniform(-6, 6) * k, cy + rng.uniform(55, 85) * k),))
     if finger_class in (FingerClass.LEFT_LOOP, FingerClass.RIGHT_LOOP):
         side = -1.0 if finger_class is FingerClass.RIGHT_LOOP else 1.0
-        delta = (cx + side * rng.uniform(70, 130), cy + rng.uniform(95, 150))
+        delta = (cx + side * rng.uniform(70, 130) * k, cy + rng.uniform(95, 150) * k)
         return Singularities(((cx, cy),), (delta,))
     # whorl: two cores close together (a plain or spiral whorl), a delta on each side below
-    dx, dy = rng.uniform(4, 18) * rng.choice((-1.0, 1.0)), rng.uniform(12, 28)
+    dx, dy = rng.uniform(4, 18) * rng.choice((-1.0, 1.0)) * k, rng.uniform(12, 28) * k
     cores = ((cx - dx, cy - dy), (cx + dx, cy + dy))
     deltas = (
-        (cx - rng.uniform(100, 140), cy + rng.uniform(110, 160)),
-        (cx + rng.uniform(100, 140), cy + rng.uniform(110, 160)),
+        (cx - rng.uniform(100, 140) * k, cy + rng.uniform(110, 160) * k),
+        (cx + rng.uniform(100, 140) * k, cy + rng.uniform(110, 160) * k),
     )
     return Singularities(cores, deltas)
 
@@ -72,12 +73,14 @@ def zero_pole_field(height: int, width: int, singularities: Singularities) -> Fl
     return np.mod(theta, np.pi).astype(np.float32)
 
 
-def arch_field(height: int, width: int, silhouette: Silhouette, rng: np.random.Generator) -> FloatImage:
+def arch_field(
+    height: int, width: int, silhouette: Silhouette, rng: np.random.Generator, scale: float = 1.0
+) -> FloatImage:
     """Ridges as Gaussian humps, highest in the middle of the finger, flattening towards the bottom."""
     y, x = np.mgrid[0:height, 0:width].astype(np.float64)
-    xc = silhouette.cx + rng.uniform(-15, 15)
-    s = rng.uniform(55, 85)
-    h0 = rng.uniform(25, 50)
+    xc = silhouette.cx + rng.uniform(-15, 15) * scale
+    s = rng.uniform(55, 85) * scale
+    h0 = rng.uniform(25, 50) * scale
     yc = silhouette.centre_y
     h = h0 * np.clip(1.1 - (y - yc) / (0.55 * height), 0.15, 1.1)
     slope = h * (x - xc) / s**2 * np.exp(-((x - xc) ** 2) / (2 * s**2))
@@ -132,9 +135,10 @@ def orientation_field(
     *,
     noise: float,
     smoothing: float,
+    scale: float = 1.0,
 ) -> FloatImage:
     if finger_class is FingerClass.ARCH:
-        theta = arch_field(height, width, silhouette, rng)
+        theta = arch_field(height, width, silhouette, rng, scale)
     else:
         theta = zero_pole_field(height, width, singularities)
     theta = theta + noise * smooth_noise(height, width, rng)

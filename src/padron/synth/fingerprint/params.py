@@ -21,7 +21,7 @@ drawn independently: the real correlation between a person's fingers is not mode
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
 
@@ -127,7 +127,8 @@ class MasterParams:
     growth_iterations: int = 8
     refine_iterations: int = 4
     #: growth and refinement run at 1/growth_scale resolution (4x fewer FFT operations for 2),
-    #: then final_iterations passes at full resolution restore smooth ridge edges
+    #: then final_iterations passes at full resolution restore smooth ridge edges; fingers whose
+    #: ridge period would fall below 6 px (small children) grow at full resolution
     growth_scale: int = 2
     final_iterations: int = 1
     #: initial random seeds: one per this many square px of fingertip area
@@ -136,16 +137,38 @@ class MasterParams:
     orientation_smoothing: float = 6.0
     #: amplitude (rad) of the smooth random perturbation that individualizes the flow
     orientation_noise: float = 0.12
+    #: size of the finger relative to an average adult's: ridge period, fingertip, distances
+    #: between singularities and smoothing all scale with it (children's fingers grow
+    #: isotropically, Gottschlich et al. 2011; see padron.synth.population.finger_scale)
+    scale: float = 1.0
+
+    def effective(self) -> MasterParams:
+        """These parameters with ``scale`` applied to every length (and scale 1)."""
+        k = self.scale
+        if k == 1.0:
+            return self
+        return replace(
+            self,
+            period_mean=self.period_mean * k,
+            period_sd=self.period_sd * k,
+            period_min=self.period_min * k,
+            period_max=self.period_max * k,
+            seed_area=self.seed_area * k * k,
+            orientation_smoothing=self.orientation_smoothing * k,
+            growth_scale=self.growth_scale if self.period_min * k / self.growth_scale >= 3.0 else 1,
+            scale=1.0,
+        )
 
     def __post_init__(self) -> None:
         _check(64 <= self.height <= 2048 and 64 <= self.width <= 2048, "image size must be 64..2048 px")
         _check(
-            4.0 <= self.period_min <= self.period_mean <= self.period_max <= 20.0, "bad ridge period range"
+            2.5 <= self.period_min <= self.period_mean <= self.period_max <= 20.0, "bad ridge period range"
         )
         _check(4 <= self.orientation_bins <= 64, "orientation_bins must be 4..64")
         _check(self.growth_iterations >= 1 and self.refine_iterations >= 0, "bad iteration counts")
         _check(self.growth_scale in (1, 2) and self.final_iterations >= 0, "growth_scale must be 1 or 2")
-        _check(self.period_min / self.growth_scale >= 3.0, "the period at growth scale must stay >= 3 px")
+        _check(0.35 <= self.scale <= 1.3, "scale must be 0.35..1.3 (an infant's to a large adult finger)")
+        _check(self.period_min * self.scale >= 2.5, "the scaled ridge period must stay >= 2.5 px")
         _check(self.seed_area > 0 and self.period_sd >= 0 and self.period_variation >= 0, "bad densities")
 
 
