@@ -9,7 +9,7 @@ import getpass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from padron.domain.errors import ConfigurationError
@@ -26,6 +26,19 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     #: who the command line records as the actor of a change when --actor is not given
     actor: str | None = None
+    #: base64 of the 32-byte key that wraps the template data keys; in development a key file
+    #: ``data_dir/vault.key`` is created on first use, in production the key must be given
+    vault_key: str | None = None
+    #: where the galleries live: in this process ("memory") or on Ray actors ("ray")
+    gallery_backend: Literal["memory", "ray"] = "memory"
+    #: an existing Ray cluster (``ray://head:10001`` or ``auto``); unset: a local Ray instance
+    ray_address: str | None = None
+    ray_shards: int = 4
+    #: de-duplication operating points (see padron.registry.identity.DedupPolicy)
+    dedup_fpir_sure: float = 1e-4
+    dedup_fpir_grey: float = 0.01
+    verify_fmr: float = 1e-4
+    identify_fpir: float = 0.01
 
     @property
     def effective_database_url(self) -> str:
@@ -42,6 +55,12 @@ class Settings(BaseSettings):
         except (KeyError, OSError):
             user = "unknown"
         return f"cli:{user}"
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> Settings:
+        if self.environment == "production" and not self.vault_key:
+            raise ValueError("vault_key must be set in production (a key file is a development convenience)")
+        return self
 
 
 def load_settings() -> Settings:

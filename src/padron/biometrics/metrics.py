@@ -90,6 +90,8 @@ class Calibration:
     #: target FMR (as a string such as "1e-3") -> similarity threshold
     thresholds: dict[str, float]
     measured: dict[str, Any] = field(default_factory=dict)
+    #: score -> log-likelihood ratio, ``{"slope": a, "intercept": b}`` (padron.matching.fusion)
+    llr: dict[str, float] = field(default_factory=dict)
 
     def threshold(self, fmr: float) -> float:
         key = fmr_key(fmr)
@@ -117,6 +119,41 @@ class Calibration:
 def fmr_key(fmr: float) -> str:
     """'1e-3' style key for a target FMR."""
     return f"{fmr:.0e}".replace("e-0", "e-")
+
+
+def fit_llr(genuine: npt.ArrayLike, impostor: npt.ArrayLike, *, l2: float = 1e-6) -> tuple[float, float]:
+    """``(slope, intercept)`` of ``LLR(s) = slope * s + intercept``, the natural-log likelihood ratio
+    of same/different person, by logistic regression of same/different on the score, both classes
+    weighted equally (so the
+    log-odds is the log-likelihood ratio, free of the sample's class proportions).
+
+    Newton-Raphson on a two-parameter model; a small L2 penalty on the slope keeps it finite when
+    the classes are perfectly separated.
+    """
+    g = np.asarray(genuine, dtype=np.float64)
+    i = np.asarray(impostor, dtype=np.float64)
+    if g.size == 0 or i.size == 0:
+        raise ValueError("need genuine and impostor scores")
+    x = np.concatenate([g, i])
+    y = np.concatenate([np.ones_like(g), np.zeros_like(i)])
+    w = np.concatenate([np.full(g.size, 0.5 / g.size), np.full(i.size, 0.5 / i.size)])
+    # standardize for a well-conditioned Newton step
+    mu, sd = float(x.mean()), float(x.std()) or 1.0
+    z = (x - mu) / sd
+    a, b = 0.0, 0.0
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(a * z + b)))
+        grad_a = float(np.sum(w * (p - y) * z)) + l2 * a
+        grad_b = float(np.sum(w * (p - y)))
+        h = w * p * (1 - p)
+        haa, hab, hbb = float(np.sum(h * z * z)) + l2, float(np.sum(h * z)), float(np.sum(h)) + 1e-12
+        det = haa * hbb - hab * hab
+        da = (hbb * grad_a - hab * grad_b) / det
+        db = (haa * grad_b - hab * grad_a) / det
+        a, b = a - da, b - db
+        if abs(da) < 1e-10 and abs(db) < 1e-10:
+            break
+    return a / sd, b - a * mu / sd
 
 
 def calibrate(
@@ -147,6 +184,7 @@ def calibrate(
         impostor_pairs=int(i.size),
         thresholds=thresholds,
         measured=measured,
+        llr=dict(zip(("slope", "intercept"), fit_llr(g, i), strict=True)),
     )
 
 

@@ -19,7 +19,7 @@ from padron.domain.errors import InternalError, PadronError
 
 def build_app() -> typer.Typer:
     """The command tree (built on demand, so `import padron.cli.main` stays light)."""
-    from padron.cli import curp_cmd, demo_cmd, evaluate_cmd, person_cmd, synth_cmd
+    from padron.cli import biometric_cmd, curp_cmd, demo_cmd, evaluate_cmd, face_cmd, person_cmd, synth_cmd
 
     app = typer.Typer(
         name="padron",
@@ -32,8 +32,14 @@ def build_app() -> typer.Typer:
     app.add_typer(person_cmd.app, name="person")
     app.add_typer(evaluate_cmd.app, name="evaluate")
     app.add_typer(synth_cmd.app, name="synth")
+    app.add_typer(face_cmd.app, name="face")
     app.command("init")(person_cmd.init)
     app.command("demo")(demo_cmd.demo)
+    app.command("enroll")(biometric_cmd.enroll)
+    app.command("verify")(biometric_cmd.verify)
+    app.command("identify")(biometric_cmd.identify)
+    app.add_typer(biometric_cmd.adjudication_app, name="adjudication")
+    app.add_typer(biometric_cmd.gallery_app, name="gallery")
     return app
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from padron.biometrics import metrics
+
 #: an LLR is clipped to +-LLR_CAP (one extreme score must not outweigh everything else)
 LLR_CAP = 40.0
 
@@ -43,37 +45,10 @@ class LlrModel:
         return {"slope": self.slope, "intercept": self.intercept}
 
 
-def fit_llr(genuine: npt.ArrayLike, impostor: npt.ArrayLike, *, l2: float = 1e-6) -> LlrModel:
-    """Logistic regression of same/different on the score, both classes weighted equally (so the
-    log-odds is the log-likelihood ratio, free of the sample's class proportions).
-
-    Newton-Raphson on a two-parameter model; a small L2 penalty on the slope keeps it finite when
-    the classes are perfectly separated.
-    """
-    g = np.asarray(genuine, dtype=np.float64)
-    i = np.asarray(impostor, dtype=np.float64)
-    if g.size == 0 or i.size == 0:
-        raise ValueError("need genuine and impostor scores")
-    x = np.concatenate([g, i])
-    y = np.concatenate([np.ones_like(g), np.zeros_like(i)])
-    w = np.concatenate([np.full(g.size, 0.5 / g.size), np.full(i.size, 0.5 / i.size)])
-    # standardize for a well-conditioned Newton step
-    mu, sd = float(x.mean()), float(x.std()) or 1.0
-    z = (x - mu) / sd
-    a, b = 0.0, 0.0
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-(a * z + b)))
-        grad_a = float(np.sum(w * (p - y) * z)) + l2 * a
-        grad_b = float(np.sum(w * (p - y)))
-        h = w * p * (1 - p)
-        haa, hab, hbb = float(np.sum(h * z * z)) + l2, float(np.sum(h * z)), float(np.sum(h)) + 1e-12
-        det = haa * hbb - hab * hab
-        da = (hbb * grad_a - hab * grad_b) / det
-        db = (haa * grad_b - hab * grad_a) / det
-        a, b = a - da, b - db
-        if abs(da) < 1e-10 and abs(db) < 1e-10:
-            break
-    return LlrModel(slope=a / sd, intercept=b - a * mu / sd)
+def fit_llr(genuine: npt.ArrayLike, impostor: npt.ArrayLike) -> LlrModel:
+    """The LLR model of these measured scores (see :func:`padron.biometrics.metrics.fit_llr`)."""
+    slope, intercept = metrics.fit_llr(genuine, impostor)
+    return LlrModel(slope=slope, intercept=intercept)
 
 
 def llr_threshold(gallery_size: int, fpir: float) -> float:

@@ -1,8 +1,13 @@
-"""Build the registry from settings (the one place where configuration meets the use cases)."""
+"""Build the registry and the identity service from settings (the one place where configuration
+meets the use cases)."""
 
 from __future__ import annotations
 
+from padron.domain.template import Modality
+from padron.matching.gallery import FINGER_SLOTS, Gallery
+from padron.registry.identity import BiometricIndex, DedupPolicy, IdentityService
 from padron.registry.service import Registry
+from padron.registry.vault import Vault
 from padron.settings import Settings, load_settings
 
 
@@ -11,3 +16,63 @@ def build_registry(settings: Settings | None = None, *, migrate: bool = False) -
     PADRON_DATA_DIR. Without ``migrate`` a database whose schema is missing or old is refused."""
     settings = settings or load_settings()
     return Registry.open(settings.effective_database_url, migrate=migrate)
+
+
+def build_vault(settings: Settings) -> Vault:
+    if settings.vault_key:
+        return Vault.from_base64(settings.vault_key)
+    return Vault.from_key_file(settings.data_dir / "vault.key", create=settings.environment == "development")
+
+
+def face_gallery() -> Gallery:
+    """The embedded face gallery (also the body of a Ray shard)."""
+    from padron.matching.backends.memory import VectorGallery
+    from padron.matching.modalities import FaceMatcher
+
+    return VectorGallery(decode=FaceMatcher().decode)
+
+
+def finger_gallery() -> Gallery:
+    from padron.matching.backends.memory import TemplateGallery
+    from padron.matching.modalities import FingerprintMatcher
+
+    return TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS)
+
+
+def build_identity_service(
+    settings: Settings | None = None, *, registry: Registry | None = None, start: bool = True
+) -> IdentityService:
+    """The biometric use cases with padron's face and fingerprint algorithms, on the gallery
+    backend the settings name; with ``start`` the galleries are rebuilt from the registry."""
+    from padron.matching.modalities import FaceMatcher, FingerprintMatcher, packaged_llr
+
+    settings = settings or load_settings()
+    registry = registry or build_registry(settings)
+    galleries: dict[Modality, Gallery]
+    if settings.gallery_backend == "ray":
+        from padron.matching.backends.ray import RayGallery, connect
+
+        connect(settings.ray_address)
+        galleries = {
+            Modality.FACE: RayGallery(face_gallery, modality=Modality.FACE, shards=settings.ray_shards),
+            Modality.FINGERPRINT: RayGallery(
+                finger_gallery, modality=Modality.FINGERPRINT, shards=settings.ray_shards
+            ),
+        }
+    else:
+        galleries = {Modality.FACE: face_gallery(), Modality.FINGERPRINT: finger_gallery()}
+    service = IdentityService(
+        registry,
+        BiometricIndex(galleries, build_vault(settings)),
+        matchers={Modality.FACE: FaceMatcher(), Modality.FINGERPRINT: FingerprintMatcher()},
+        llr_models={m: packaged_llr(m) for m in (Modality.FACE, Modality.FINGERPRINT)},
+        policy=DedupPolicy(
+            fpir_sure=settings.dedup_fpir_sure,
+            fpir_grey=settings.dedup_fpir_grey,
+            verify_fmr=settings.verify_fmr,
+            identify_fpir=settings.identify_fpir,
+        ),
+    )
+    if start:
+        service.start()
+    return service

@@ -1,0 +1,253 @@
+"""`padron enroll|verify|identify`, `padron adjudication list|show|decide`, `padron gallery
+rebuild|stats`: the biometric use cases on the command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from padron.cli.output import console, print_json
+from padron.domain.curp import CurpData
+from padron.domain.errors import InvalidInputError
+from padron.domain.person import PersonDraft
+from padron.registry.identity import IdentityService, MatchEvidence
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+FaceOption = Annotated[Path | None, typer.Option("--face", help="Face image (JPEG, PNG, ...).")]
+FingerOption = Annotated[
+    list[str] | None,
+    typer.Option("--finger", help="POSITION=IMAGE with the ISO/ANSI position 1-10 (repeatable)."),
+]
+ActorOption = Annotated[str | None, typer.Option("--actor", help="Who acts (default: $PADRON_ACTOR).")]
+
+adjudication_app = typer.Typer(
+    help="Grey-zone duplicates waiting for a human decision.", no_args_is_help=True
+)
+gallery_app = typer.Typer(help="The 1:N galleries.", no_args_is_help=True)
+
+
+@contextmanager
+def identity_service() -> Iterator[IdentityService]:
+    from padron.registry.factory import build_identity_service
+
+    service = build_identity_service()
+    try:
+        yield service
+    finally:
+        service.registry.close()
+
+
+def _actor(actor: str | None) -> str:
+    from padron.settings import load_settings
+
+    return actor or load_settings().effective_actor
+
+
+def _samples(face: Path | None, fingers: list[str] | None, *, enroll: bool) -> dict[str, Any]:
+    from padron.biometrics.samples import extract_samples, read_image
+
+    finger_images: dict[str, bytes] = {}
+    for item in fingers or []:
+        position, sep, path = item.partition("=")
+        if not sep or not path:
+            raise InvalidInputError(f"--finger {item!r} must have the form POSITION=IMAGE, e.g. 2=index.png")
+        finger_images[position.strip()] = read_image(Path(path))
+    face_image = read_image(face) if face else None
+    return extract_samples(face=face_image, fingers=finger_images, enroll=enroll)
+
+
+def _person_file(path: Path) -> PersonDraft:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InvalidInputError(f"cannot read {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise InvalidInputError(f"{path} is not valid JSON: {error.msg} (line {error.lineno})") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{path} must hold one JSON object")
+    missing = [
+        k for k in ("given_names", "first_surname", "birth_date", "sex", "birth_state") if k not in data
+    ]
+    if missing:
+        raise InvalidInputError(f"{path} lacks {', '.join(missing)}", missing=missing)
+    return PersonDraft(
+        CurpData.parse(
+            given_names=str(data["given_names"]),
+            first_surname=str(data["first_surname"]),
+            second_surname=data.get("second_surname"),
+            birth_date=str(data["birth_date"]),
+            sex=str(data["sex"]),
+            birth_state=str(data["birth_state"]),
+        ),
+        nationality=str(data.get("nationality", "MEX")),
+    )
+
+
+def _candidates_table(candidates: list[MatchEvidence], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("rank", "CURP / ref", "fused LLR", "per slot (score / LLR)"):
+        table.add_column(column)
+    for rank, c in enumerate(candidates, start=1):
+        slots = ", ".join(f"{s}: {c.slot_scores[s]:.3f}/{c.slot_llrs[s]:+.1f}" for s in sorted(c.slot_scores))
+        table.add_row(str(rank), c.curp or c.ref, f"{c.llr:+.2f}", slots)
+    return table
+
+
+def enroll(
+    person: Annotated[Path, typer.Option("--person", help="JSON: given_names, first_surname, ...")],
+    face: FaceOption = None,
+    finger: FingerOption = None,
+    actor: ActorOption = None,
+    reason: Annotated[str, typer.Option("--reason")] = "enrollment",
+    as_json: JsonOption = False,
+) -> None:
+    """Enroll a person with biometrics: de-duplicated before a CURP is issued."""
+    draft = _person_file(person)
+    samples = _samples(face, finger, enroll=True)
+    with identity_service() as service:
+        result = service.enroll(draft, samples, actor=_actor(actor), reason=reason)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    if result.status == "issued":
+        assert result.person is not None
+        console.print(f"[bold green]issued[/] {result.person.curp} (attempt {result.attempt_id})")
+    elif result.status == "refused":
+        console.print(f"[bold red]refused[/]: the same person is already enrolled as {result.duplicate_of}")
+    else:
+        console.print(f"[bold yellow]pending adjudication[/]: cases {', '.join(map(str, result.cases))}")
+    if result.candidates:
+        console.print(_candidates_table(result.candidates[:5], "closest enrolled subjects"))
+
+
+def verify(
+    curp: Annotated[str, typer.Argument(help="The claimed identity.")],
+    face: FaceOption = None,
+    finger: FingerOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """1:1: is this the holder of CURP? Exit 0 on a match, 1 on no match."""
+    samples = _samples(face, finger, enroll=False)
+    with identity_service() as service:
+        result = service.verify(curp, samples)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        verdict = "[bold green]match[/]" if result.match else "[bold red]no match[/]"
+        console.print(
+            f"{verdict} with {result.curp}: LLR {result.llr:+.2f} "
+            f"(threshold {result.threshold:.2f} for FMR {result.fmr:g})"
+        )
+        for slot in sorted(result.slot_scores):
+            console.print(
+                f"  {slot}: score {result.slot_scores[slot]:.4f}, LLR {result.slot_llrs[slot]:+.2f}"
+            )
+    if not result.match:
+        raise typer.Exit(1)
+
+
+def identify(
+    face: FaceOption = None,
+    finger: FingerOption = None,
+    top: Annotated[int, typer.Option("--top", min=1, max=1000, help="Longest candidate list.")] = 10,
+    fpir: Annotated[float | None, typer.Option("--fpir", help="False positive identification rate.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """1:N: the enrolled persons these samples may belong to, best first."""
+    samples = _samples(face, finger, enroll=False)
+    with identity_service() as service:
+        found, threshold = service.identify(samples, top=top, fpir=fpir)
+    if as_json:
+        print_json({"threshold_llr": threshold, "candidates": [c.to_dict() for c in found]})
+    elif found:
+        console.print(_candidates_table(found, f"{len(found)} candidate(s) above LLR {threshold:.2f}"))
+    else:
+        console.print(f"no candidate above LLR {threshold:.2f}")
+
+
+@adjudication_app.command("list")
+def adjudication_list(
+    status: Annotated[str, typer.Option("--status", help="open, decided, closed or all")] = "open",
+    as_json: JsonOption = False,
+) -> None:
+    """Adjudication cases (open ones by default)."""
+    with identity_service() as service:
+        cases = service.cases(status=None if status == "all" else status)
+    if as_json:
+        print_json({"cases": [c.to_dict() for c in cases]})
+        return
+    table = Table(title=f"{len(cases)} {status} case(s)")
+    for column in ("case", "attempt", "applicant", "candidate", "fused LLR", "status"):
+        table.add_column(column)
+    for c in cases:
+        applicant = f"{c.applicant['given_names']} {c.applicant['first_surname']}"
+        table.add_row(
+            str(c.id),
+            str(c.attempt_id),
+            applicant,
+            c.candidate_curp or c.candidate_ref,
+            f"{c.fused_llr:+.2f}",
+            c.decision or c.status,
+        )
+    console.print(table)
+
+
+@adjudication_app.command("show")
+def adjudication_show(case_id: Annotated[int, typer.Argument()], as_json: JsonOption = False) -> None:
+    """One case with both persons' evidence."""
+    with identity_service() as service:
+        case = service.case(case_id)
+    if as_json:
+        print_json(case.to_dict())
+    else:
+        console.print_json(data=case.to_dict())
+
+
+@adjudication_app.command("decide")
+def adjudication_decide(
+    case_id: Annotated[int, typer.Argument()],
+    decision: Annotated[str, typer.Option("--decision", help="same or different")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")],
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Decide a case: "same" merges the attempt into the candidate, "different" lets it through."""
+    if decision not in ("same", "different"):
+        raise InvalidInputError(f"--decision must be same or different, not {decision!r}")
+    with identity_service() as service:
+        case = service.decide(case_id, same=decision == "same", adjudicator=_actor(actor), reason=reason)
+    if as_json:
+        print_json(case.to_dict())
+    else:
+        console.print(
+            f"case {case.id}: {case.decision}; the attempt is now {case.applicant['attempt_status']}"
+        )
+
+
+@gallery_app.command("stats")
+def gallery_stats(as_json: JsonOption = False) -> None:
+    """Subjects per modality and the journal position."""
+    with identity_service() as service:
+        stats = service.gallery_stats()
+    if as_json:
+        print_json(stats)
+    else:
+        console.print(stats)
+
+
+@gallery_app.command("rebuild")
+def gallery_rebuild(as_json: JsonOption = False) -> None:
+    """Rebuild the galleries from the registry and check they agree with it."""
+    with identity_service() as service:
+        loaded = service.start()
+        stats = service.gallery_stats()
+    if as_json:
+        print_json({"loaded": loaded, **stats})
+    else:
+        console.print(f"rebuilt: {loaded} subjects; {stats}")

@@ -1,0 +1,83 @@
+"""The production matchers: padron's face and fingerprint algorithms behind the gallery's
+:class:`~padron.matching.gallery.Matcher` interface. Nothing heavy happens at import: the
+biometric libraries load when a matcher is first built."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from padron.domain.template import Modality, Template
+from padron.matching.fusion import LlrModel
+
+
+class FaceMatcher:
+    """dlib ResNet vectors, cosine similarity (padron.biometrics.face)."""
+
+    modality = Modality.FACE
+
+    def __init__(self) -> None:
+        from padron.biometrics.face import FaceComparator
+
+        self._comparator = FaceComparator()
+
+    def decode(self, template: Template) -> npt.NDArray[np.float32]:
+        from padron.biometrics.face import vector_of
+
+        return vector_of(template)
+
+    def batch(self, decoded: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+        return np.stack(decoded) if decoded else np.zeros((0, 128), dtype=np.float32)
+
+    def prepare(self, probe: Template) -> Any:
+        return self._comparator.prepare(probe)
+
+
+@dataclass(frozen=True)
+class _PreparedFinger:
+    comparator: Any
+    probe: Any
+
+    def scores(self, candidates: Any) -> npt.NDArray[np.float64]:
+        out: npt.NDArray[np.float64] = self.comparator.scores(self.probe, candidates)
+        return out
+
+
+class FingerprintMatcher:
+    """padron's Minutia Cylinder-Code matcher (padron.biometrics.fingerprint)."""
+
+    modality = Modality.FINGERPRINT
+
+    def __init__(self) -> None:
+        from padron.biometrics.fingerprint import FingerprintComparator
+
+        self._comparator = FingerprintComparator()
+
+    def decode(self, template: Template) -> Any:
+        from padron.biometrics.fingerprint.template import from_envelope
+
+        return from_envelope(template)
+
+    def batch(self, decoded: Sequence[Any]) -> Any:
+        return self._comparator.candidates(list(decoded))
+
+    def prepare(self, probe: Template) -> _PreparedFinger:
+        return _PreparedFinger(self._comparator, self._comparator.prepare(probe))
+
+
+def packaged_llr(modality: Modality) -> LlrModel:
+    """The LLR model in the modality's packaged calibration file."""
+    from padron.biometrics.metrics import Calibration
+
+    name = {
+        Modality.FACE: "face-dlib-resnet-v1-v1",
+        Modality.FINGERPRINT: "fingerprint-padron-mcc-v1",
+    }[modality]
+    calibration = Calibration.packaged(name)
+    if not calibration.llr:
+        raise KeyError(f"calibration {name} has no LLR model")
+    return LlrModel(slope=calibration.llr["slope"], intercept=calibration.llr["intercept"])
