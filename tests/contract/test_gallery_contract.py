@@ -132,6 +132,11 @@ def test_face_mated_probes_rank_first(face_gallery: Gallery) -> None:
         assert result[0].score > 0.8 > 0.4 > result[1].score
         assert [c.score for c in result] == sorted((c.score for c in result), reverse=True)
         assert result[0].slot_scores == {FACE_SLOT: result[0].score}
+        # scoring one named subject gives the score the search gave it
+        assert face_gallery.score(
+            result[2].ref, {FACE_SLOT: face(noisy(vectors[i], seed=i))}
+        ) == pytest.approx({FACE_SLOT: result[2].score})
+    assert face_gallery.score("nobody", {FACE_SLOT: face(vectors[0])}) == {}
 
 
 @pytest.mark.parametrize("face_gallery", FACE_BACKENDS, indirect=True)
@@ -220,6 +225,7 @@ def test_fingers_fuse_the_compared_positions(finger_gallery: Gallery) -> None:
     assert result[0].ref == "s017"
     assert set(result[0].slot_scores) == set(probe)
     assert result[0].score == pytest.approx(sum(result[0].slot_scores.values()))
+    assert finger_gallery.score(result[1].ref, probe) == pytest.approx(result[1].slot_scores)
     # a position nobody else has enrolled still finds its owner; unknown slots are refused
     with pytest.raises(GalleryError):
         finger_gallery.search({"11": probe[next(iter(probe))]}, k=3)

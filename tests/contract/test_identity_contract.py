@@ -17,6 +17,7 @@ from padron.domain.errors import PersonNotFoundError
 from padron.domain.person import Status
 from padron.registry.identity import (
     CaseClosedError,
+    DedupPolicy,
     EnrollmentResult,
     IdentityService,
     NoReferenceError,
@@ -88,6 +89,22 @@ def test_missing_modalities_still_match(registry: Registry) -> None:
     # a face-only probe finds nobody for the person enrolled without a face
     face_only, _ = service.identify(SyntheticIdentity.make(0).capture(5, fingers=()))
     assert all(c.curp != issued_curp(first) for c in face_only)
+
+
+def test_a_subject_found_by_one_modality_is_scored_on_the_others(registry: Registry) -> None:
+    service = identity_service(registry, DedupPolicy(candidates=1))
+    enroll_population(service, 6)
+    # a face of subject 2 with a thumb of subject 4: each gallery's top-1 is another subject
+    probe = {
+        **SyntheticIdentity.make(2).capture(3, fingers=()),
+        **SyntheticIdentity.make(4).capture(3, face=False, fingers=("1",)),
+    }
+    found = service.index.search(probe, 1)
+    assert len(found) == 2
+    assert all(set(scores) == {"face", "1"} for scores in found.values())
+    by_face = max(found, key=lambda ref: found[ref]["face"])
+    by_thumb = max(found, key=lambda ref: found[ref]["1"])
+    assert by_face != by_thumb and found[by_thumb]["face"] < 0.5 and found[by_face]["1"] < 0.5
 
 
 def test_grey_zone_goes_to_adjudication(registry: Registry) -> None:

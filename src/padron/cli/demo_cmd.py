@@ -1,8 +1,10 @@
 """`padron demo`: the main job on the embedded default (a SQLite file), no external data.
 
-Enrolls a synthetic population, plants a homonym pair to show position 17 at work, corrects one
-person's data (a new CURP is issued, the old one still finds them), suspends and reactivates
-them, and prints a summary. Later issues extend it with biometrics and de-duplication.
+Enrolls a synthetic population with fingerprints and planted duplicates through de-duplication
+(caught duplicates, adjudication cases, 1:1 and 1:N), plants a homonym pair to show position 17
+at work, corrects one person's data (a new CURP is issued, the old one still finds them),
+suspends and reactivates them, and prints a summary. ``--no-biometrics`` enrolls demographics
+only (seconds instead of minutes).
 """
 
 from __future__ import annotations
@@ -35,18 +37,51 @@ def _fresh_database(directory: Path) -> str:
 
 def demo(
     people: Annotated[int, typer.Option("--people", min=2, max=1_000_000, help="Persons to enroll.")] = 200,
+    duplicates: Annotated[
+        int, typer.Option("--duplicates", min=0, help="Planted duplicates (biometric demo).")
+    ] = 8,
+    fingers: Annotated[str, typer.Option("--fingers", help="Finger positions captured, e.g. 2,7.")] = "2,7",
+    biometrics: Annotated[
+        bool, typer.Option("--biometrics/--no-biometrics", help="Enroll with synthetic fingerprints.")
+    ] = True,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Capture processes.")] = 2,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic population.")] = 2026,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run the registry end to end on a fresh demo database and print a summary."""
     started = time.perf_counter()
     settings = load_settings()
-    url = _fresh_database(settings.data_dir / "demo")
+    directory = settings.data_dir / "demo"
+    url = _fresh_database(directory)
     registry = Registry.open(url, migrate=True)
     try:
-        summary = _run(registry, people=people, seed=seed, quiet=as_json)
+        biometric: dict[str, Any] | None = None
+        if biometrics:
+            from padron.cli import demo_biometric
+            from padron.registry.factory import build_identity_service
+
+            positions = tuple(p.strip() for p in fingers.split(",") if p.strip())
+            demo_settings = settings.model_copy(update={"database_url": url, "data_dir": directory})
+            service = build_identity_service(demo_settings, registry=registry)
+            biometric = demo_biometric.run(
+                service,
+                people=people,
+                duplicates=duplicates,
+                seed=seed,
+                fingers=positions,
+                workers=workers,
+                say=(lambda *a: None) if as_json else console.print,
+            )
+        summary = _run(registry, people=0 if biometrics else people, seed=seed, quiet=as_json)
+        if biometric is not None:
+            summary.update(biometric)
     finally:
         registry.close()
+    summary.setdefault("planted_duplicates", 0)
+    summary.setdefault("duplicates_caught", 0)
+    summary.setdefault("adjudication_cases", 0)
+    summary["enrolled"] = summary["unique_curps"]
+    summary["audit_chain_valid"] = None  # the audit log arrives with its own issue
     summary["database"] = url
     summary["seconds"] = round(time.perf_counter() - started, 3)
     if as_json:
@@ -54,14 +89,22 @@ def demo(
     else:
         console.print(
             Panel.fit(
-                f"enrolled {summary['enrolled']} persons in {summary['enroll_seconds']:.2f} s "
-                f"({summary['enrollments_per_s']:.0f}/s); {summary['unique_curps']} unique CURPs, "
+                f"enrolled {summary['enrolled']} persons; {summary['unique_curps']} unique CURPs, "
                 f"all valid: {summary['all_curps_valid']}\n"
                 f"homonyms: {summary['homonym']['curps'][0]} / {summary['homonym']['curps'][1]} "
                 f"(position 17: {summary['homonym']['differentiators']})\n"
                 f"correction: {summary['correction']['old_curp']} -> {summary['correction']['new_curp']}, "
                 f"{summary['correction']['history_entries']} history entries\n"
-                f"total {summary['seconds']:.2f} s; database {url}",
+                + (
+                    f"biometrics: {summary['planted_duplicates']} planted duplicates, "
+                    f"{summary['duplicates_caught']} caught ({summary.get('duplicates_refused', 0)} refused, "
+                    f"{summary.get('duplicates_to_adjudication', 0)} to adjudication), "
+                    f"{summary.get('false_alarms', 0)} false alarms, "
+                    f"{summary['adjudication_cases']} adjudication case(s)\n"
+                    if biometrics
+                    else ""
+                )
+                + f"total {summary['seconds']:.2f} s; database {url}",
                 title="padron demo",
             )
         )
@@ -73,7 +116,7 @@ def _run(registry: Registry, *, people: int, seed: int, quiet: bool) -> dict[str
             console.print(*args)
 
     # 1. a synthetic population, enrolled one by one as an officer would
-    population = DemographicGenerator(seed).people(people - 2)
+    population = DemographicGenerator(seed).people(max(0, people - 2))
     t0 = time.perf_counter()
     enrolled = [
         registry.enroll(PersonDraft(p.data, p.nationality), actor=ACTOR, reason="demo enrollment")
@@ -102,7 +145,11 @@ def _run(registry: Registry, *, people: int, seed: int, quiet: bool) -> dict[str
 
     # 3. a correction: day and month of birth were swapped at enrollment, so the CURP changes;
     #    the old CURP is retired (never issued again) and still finds the person
-    subject = next(p for p in enrolled if p.birth_date.day <= 12 and p.birth_date.day != p.birth_date.month)
+    subject = next(
+        p
+        for p in registry.persons(status=Status.ACTIVE, limit=100_000)
+        if p.birth_date.day <= 12 and p.birth_date.day != p.birth_date.month
+    )
     swapped = subject.birth_date.replace(month=subject.birth_date.day, day=subject.birth_date.month)
     updated = registry.update(
         subject.curp,
@@ -120,7 +167,7 @@ def _run(registry: Registry, *, people: int, seed: int, quiet: bool) -> dict[str
     entries = registry.history(final.curp)
     say(history_table(final, entries))
 
-    curps = [p.curp for p in registry.persons(limit=people + 10)]
+    curps = [p.curp for p in registry.persons(limit=10_000_000)]
     valid = all(validate_curp(c).curp == c for c in curps)
     return {
         "enrolled": len(enrolled),

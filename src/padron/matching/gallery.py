@@ -64,6 +64,9 @@ class Gallery(Protocol):
     def search(self, probe: Mapping[str, Template], k: int) -> list[Candidate]:
         """The ``k`` best subjects for this probe, best first."""
 
+    def score(self, ref: str, probe: Mapping[str, Template]) -> dict[str, float]:
+        """The probe against one subject: slot -> best score, for the slots both have."""
+
     def __len__(self) -> int:
         """Number of subjects."""
 

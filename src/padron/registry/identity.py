@@ -263,15 +263,25 @@ class BiometricIndex:
             return len(entries)
 
     def search(self, probe: Mapping[str, Template], k: int) -> dict[str, dict[str, float]]:
-        """ref -> slot -> score, over every gallery the probe has slots for."""
+        """ref -> slot -> score, over every gallery the probe has slots for. A subject found by
+        one modality is also scored on the others (so a face ranked 11th still adds its evidence
+        to a fingerprint hit, and the other way round)."""
         found: dict[str, dict[str, float]] = defaultdict(dict)
         with self._lock:
+            parts = {
+                modality: {slot: t for slot, t in probe.items() if slot_modality(slot) == modality}
+                for modality in self.galleries
+            }
+            hits: dict[Modality, set[str]] = {}
             for modality, gallery in self.galleries.items():
-                part = {slot: t for slot, t in probe.items() if slot_modality(slot) == modality}
-                if not part:
-                    continue
-                for candidate in gallery.search(part, k):
-                    found[candidate.ref].update(candidate.slot_scores)
+                if parts[modality]:
+                    candidates = gallery.search(parts[modality], k)
+                    hits[modality] = {c.ref for c in candidates}
+                    for candidate in candidates:
+                        found[candidate.ref].update(candidate.slot_scores)
+            for modality, refs in hits.items():
+                for ref in set(found) - refs:
+                    found[ref].update(self.galleries[modality].score(ref, parts[modality]))
         return dict(found)
 
     def size(self) -> int:

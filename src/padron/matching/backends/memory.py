@@ -178,6 +178,13 @@ class VectorGallery:
                 best[ref] = score
         return [Candidate(ref, best[ref], {self.slot: best[ref]}) for ref in rank(best, k)]
 
+    def score(self, ref: str, probe: Mapping[str, Template]) -> dict[str, float]:
+        rows = self._ref_rows.get(ref)
+        if not rows or self.slot not in probe:
+            return {}
+        query = self._decode(probe[self.slot])
+        return {self.slot: float(np.max(self._vectors[rows] @ query))}
+
     # --- internals ------------------------------------------------------------------------------
 
     def _vectors_of(self, samples: Mapping[str, Sequence[Template]]) -> F32:
@@ -312,6 +319,16 @@ class TemplateGallery:
             Candidate(ref, totals[ref], {s: b[ref] for s, b in per_slot.items() if ref in b})
             for ref in rank(totals, k)
         ]
+
+    def score(self, ref: str, probe: Mapping[str, Template]) -> dict[str, float]:
+        subject = self._subjects.get(ref, {})
+        out = {}
+        for slot, template in probe.items():
+            items = subject.get(slot)
+            if items:
+                scores = self.matcher.prepare(template).scores(self.matcher.batch(items))
+                out[slot] = float(np.max(scores))
+        return out
 
     def _slot(self, slot: str) -> tuple[list[str], Any]:
         """The slot's subject refs and its packed candidate batch (rebuilt after changes)."""

@@ -39,6 +39,9 @@ class _Shard:
     def search(self, probe: Mapping[str, Template], k: int) -> list[Candidate]:
         return self.gallery.search(probe, k)
 
+    def score(self, ref: str, probe: Mapping[str, Template]) -> dict[str, float]:
+        return self.gallery.score(ref, probe)
+
     def size(self) -> int:
         return len(self.gallery)
 
@@ -97,6 +100,12 @@ class RayGallery:
         parts = self._ray.get([s.search.remote(probe, k) for s in self._shards])
         by_ref = {c.ref: c for part in parts for c in part}
         return [by_ref[ref] for ref in rank({ref: c.score for ref, c in by_ref.items()}, k)]
+
+    def score(self, ref: str, probe: Mapping[str, Template]) -> dict[str, float]:
+        result: dict[str, float] = self._ray.get(
+            self._shards[shard_of(ref, len(self._shards))].score.remote(ref, probe)
+        )
+        return result
 
     def close(self) -> None:
         for shard in self._shards:
