@@ -61,11 +61,22 @@ def build_identity_service(
         }
     else:
         galleries = {Modality.FACE: face_gallery(), Modality.FINGERPRINT: finger_gallery()}
+    # a modality takes part only with a packaged calibration (its LLR model)
+    llr_models = {}
+    for modality in (Modality.FACE, Modality.FINGERPRINT):
+        try:
+            llr_models[modality] = packaged_llr(modality)
+        except (FileNotFoundError, KeyError):
+            continue
+    matchers: dict[Modality, type[FaceMatcher] | type[FingerprintMatcher]] = {
+        Modality.FACE: FaceMatcher,
+        Modality.FINGERPRINT: FingerprintMatcher,
+    }
     service = IdentityService(
         registry,
-        BiometricIndex(galleries, build_vault(settings)),
-        matchers={Modality.FACE: FaceMatcher(), Modality.FINGERPRINT: FingerprintMatcher()},
-        llr_models={m: packaged_llr(m) for m in (Modality.FACE, Modality.FINGERPRINT)},
+        BiometricIndex({m: g for m, g in galleries.items() if m in llr_models}, build_vault(settings)),
+        matchers={m: matchers[m]() for m in llr_models},
+        llr_models=llr_models,
         policy=DedupPolicy(
             fpir_sure=settings.dedup_fpir_sure,
             fpir_grey=settings.dedup_fpir_grey,
