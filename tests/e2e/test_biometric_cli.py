@@ -122,7 +122,9 @@ def test_biometric_demo_catches_every_planted_duplicate(padron) -> None:
     assert code == 0
     assert summary["planted_duplicates"] == 4
     assert summary["duplicates_caught"] == 4  # refused, or sent to adjudication
-    assert summary["false_alarms"] == 0
-    assert summary["unique_curps"] == summary["enrolled"]
+    # every unique person ends with a CURP (false alarms are cleared by the adjudicator), no
+    # planted duplicate gets one: 16 persons + the demo's homonym pair
+    assert summary["enrolled"] == 16 + 2
+    assert summary["adjudication_cases"] >= summary["duplicates_to_adjudication"]
     assert all(v["match"] for v in summary["verification"] if not v.get("impostor"))
     assert not any(v["match"] for v in summary["verification"] if v.get("impostor"))

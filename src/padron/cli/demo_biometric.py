@@ -52,7 +52,8 @@ def capture(job: _Job) -> tuple[dict[str, bytes], dict[str, str]]:
     from padron.biometrics.fingerprint import FingerprintExtractor
     from padron.synth.fingerprint import MasterParams, generate_finger, impressions
 
-    extractor = _extractor(FingerprintExtractor)
+    # the extraction cache (keyed by image content) makes a second `make demo` quick
+    extractor = _extractor(lambda: FingerprintExtractor(use_cache=True))
     templates: dict[str, bytes] = {}
     refused: dict[str, str] = {}
     for position in job.positions:
