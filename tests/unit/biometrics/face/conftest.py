@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from face_images import LFW
+
+from tests.unit.biometrics.face.face_images import LFW
 
 
 @pytest.fixture

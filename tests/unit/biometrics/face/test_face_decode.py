@@ -7,7 +7,6 @@ import zlib
 
 import numpy as np
 import pytest
-from face_images import encode, noise_image
 from PIL import Image
 
 from padron.biometrics.face.decode import decode_image
@@ -20,6 +19,7 @@ from padron.biometrics.face.errors import (
     TruncatedImageError,
     UnsupportedImageFormatError,
 )
+from tests.unit.biometrics.face.face_images import encode, noise_image
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from face_images import encode, lfw_image, noise_image
 from PIL import Image, ImageFilter
 
 from padron.biometrics.face import (
@@ -20,6 +19,7 @@ from padron.biometrics.face import (
 )
 from padron.biometrics.face.errors import LowQualityError, NoFaceError
 from padron.biometrics.face.evaluation import BaselinePipeline, PadronPipeline
+from tests.unit.biometrics.face.face_images import encode, lfw_image, noise_image
 
 pytestmark = pytest.mark.usefixtures("dlib_ready")
 

@@ -12,7 +12,8 @@ from padron.biometrics.fingerprint.image import decode, from_array
 
 def _ridges(h: int = 300, w: int = 260) -> np.ndarray:
     y, x = np.mgrid[:h, :w]
-    return (127 + 100 * np.sin(2 * np.pi * (x + 0.3 * y) / 9)).astype(np.uint8)
+    ridges: np.ndarray = (127 + 100 * np.sin(2 * np.pi * (x + 0.3 * y) / 9)).astype(np.uint8)
+    return ridges
 
 
 @pytest.mark.parametrize("fmt", ["TIFF", "PNG", "BMP"])

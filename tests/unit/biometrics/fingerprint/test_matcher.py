@@ -11,7 +11,7 @@ from padron.biometrics.fingerprint.template import to_envelope
 from ._synth import moved, random_minutiae, template_of
 
 
-def _popcount_gamma(comparator: FingerprintComparator, a, b) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _popcount_gamma(comparator: FingerprintComparator, a, b) -> np.ndarray:
     """The MCC bit similarity computed the slow, literal way on the packed bytes."""
     p = comparator.params
     ns2 = a.params.spatial_bits
