@@ -121,8 +121,9 @@ def _keep_keras_convolutions_channels_last() -> None:
     ``.contiguous()``, copying the whole feature map twice per layer; that copying was half of
     LEADER's time. Asking for ``contiguous(memory_format=torch.channels_last)`` instead makes the
     permuted view acceptable as it is (no copy) and lets torch use its channels-last kernels.
-    The network's outputs are unchanged (a test compares minutiae with and without), and LEADER
-    runs in about 55% of the processor time. Applied once, when LEADER is first built.
+    Only the memory layout changes: on FVC2002 DB1_B prints the minutiae were identical with and
+    without it, and LEADER took about 55% of the processor time. Applied once, when LEADER is
+    first built.
     """
     import torch
     from keras.src.backend.torch import nn as keras_torch_nn
