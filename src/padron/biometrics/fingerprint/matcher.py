@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from padron.biometrics.fingerprint.params import CylinderParameters, MatchParameters
 from padron.biometrics.fingerprint.template import FingerprintTemplate, from_envelope
+from padron.biometrics.metrics import Calibration
 from padron.domain.template import Template
 
 F32 = npt.NDArray[np.float32]
@@ -125,6 +126,14 @@ class CandidateSet:
 
     def __len__(self) -> int:
         return int(self.counts.shape[0])
+
+
+CALIBRATION_NAME = "fingerprint-padron-mcc-v1"
+
+
+def packaged_calibration() -> Calibration:
+    """Thresholds for target FMRs measured on the pooled FVC B sets (see README, "Fingerprint")."""
+    return Calibration.packaged(CALIBRATION_NAME)
 
 
 def _as_template(t: FingerprintTemplate | Template) -> FingerprintTemplate:
@@ -239,9 +248,15 @@ class FingerprintComparator:
         padded[np.arange(hi - lo) + shift] = gamma_t
         n_r = min(p.relaxation_pairs, n_a * bmax)
         flat = padded.reshape(c, bmax * n_a)  # entry ib * n_a + ia
-        top = np.argpartition(np.negative(flat), n_r - 1, axis=1)[:, :n_r]
+        # ties are broken by pair index, so a candidate scores the same in any batch: key =
+        # gamma quantized to 1e-6, times 2**16, minus the pair's index (< 255 * 255 < 2**16)
+        key = np.rint(flat * np.float32(1e6)).astype(np.int64)
+        key <<= 16
+        key -= np.arange(flat.shape[1], dtype=np.int64)[None, :]
+        np.negative(key, out=key)
+        top = np.argpartition(key, n_r - 1, axis=1)[:, :n_r]
+        order = np.argsort(np.take_along_axis(key, top, axis=1), axis=1)
         top_values = np.take_along_axis(flat, top, axis=1)
-        order = np.argsort(-top_values, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         lam0 = np.take_along_axis(top_values, order, axis=1)  # (c, n_r)
         per_candidate_r = np.minimum(np.minimum(counts, n_a), p.relaxation_pairs)  # nR for each

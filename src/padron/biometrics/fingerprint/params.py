@@ -14,7 +14,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class CylinderParameters:
     radius: float = 70.0  # R, pixels at 500 dpi
-    spatial_cells: int = 16  # Ns (cells per side)
+    spatial_cells: int = 8  # Ns (cells per side; MCC's 16 costs 2x the time for no gain measured here)
     directional_cells: int = 6  # Nd
     sigma_s: float = 28.0 / 3.0
     sigma_d: float = 2.0 * math.pi / 9.0

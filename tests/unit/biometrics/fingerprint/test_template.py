@@ -47,4 +47,4 @@ def test_damaged_payloads_are_refused(rng: np.random.Generator) -> None:
             decode(bad)
         assert error.value.code == "PAD-FING-005"
     with pytest.raises(FingerprintTemplateError, match="matcher expects"):
-        decode(data, CylinderParameters(spatial_cells=8))
+        decode(data, CylinderParameters(spatial_cells=16))
