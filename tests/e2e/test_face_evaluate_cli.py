@@ -36,6 +36,12 @@ def test_missing_lfw_files_give_a_coded_error_not_a_traceback(tmp_path: Path) ->
     error = json.loads(out)["error"]
     assert error["code"] == "PAD-FACE-030"
     assert "Traceback" not in out
+    code, out = run(str(tmp_path), "--pairs", "2", "--calibrate", str(tmp_path / "c.json"), "--json")
+    assert code == 1
+    assert "--calibrate" in json.loads(out)["error"]["message"]
+    code, out = run(str(tmp_path), "--protocol", "folders", "--json", "--no-cache")
+    assert code == 1
+    assert json.loads(out)["error"]["code"] == "PAD-FACE-030"  # no identity sub-folders
 
 
 def test_folders_protocol_counts_unusable_files_as_failures_to_acquire(tmp_path: Path) -> None:

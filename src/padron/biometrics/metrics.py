@@ -220,35 +220,39 @@ def plot_det(
         inv_cdf = np.vectorize(NormalDist().inv_cdf, otypes=[np.float64])
         return np.asarray(inv_cdf(np.asarray(p, dtype=np.float64)), dtype=np.float64)
 
-    fig, axes = plt.subplots(1, 1 + len(curves), figsize=(5 * (1 + len(curves)), 4.5))
+    n = len(curves)
+    fig, axes = plt.subplots(
+        1, 1 + n, figsize=(4.5 * n + 7, 5.5), gridspec_kw={"width_ratios": [1.6] + [1.0] * n}, squeeze=False
+    )
+    axes = axes[0]
     det_ax = axes[0]
-    ticks = np.array([1e-4, 1e-3, 1e-2, 5e-2, 0.2, 0.5])
+    lowest = min(1.0 / max(1, np.asarray(imp, dtype=np.float64).size) for _, imp in curves.values())
     for name, (genuine, impostor) in curves.items():
         c = error_curve(genuine, impostor)
-        eps = 1e-7
-        x = probit(np.clip(c.fmr, eps, 1 - eps))
-        y = probit(np.clip(c.fnmr, eps, 1 - eps))
+        # a rate of 0 has no normal deviate: draw only the measurable part of the curve
+        defined = (c.fmr > 0) & (c.fnmr > 0) & (c.fmr < 1) & (c.fnmr < 1)
+        x = probit(c.fmr[defined])
+        y = probit(c.fnmr[defined])
         keep = _thin(x, y)
         det_ax.plot(x[keep], y[keep], label=f"{name} (EER {100 * eer(genuine, impostor):.2f}%)")
-    det_ax.set_xticks(probit(ticks), [f"{t:g}" for t in ticks])
-    det_ax.set_yticks(probit(ticks), [f"{t:g}" for t in ticks])
-    lowest = min(1.0 / np.asarray(imp, dtype=np.float64).size for _, imp in curves.values())
-    ticks = np.array([t for t in (1e-6, 1e-5) if t >= lowest] + list(ticks))
-    det_ax.set_xticks(probit(ticks), [f"{t:g}" for t in ticks])
+    x_ticks = np.array([t for t in (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 0.5) if t >= lowest / 2])
+    y_ticks = np.array([1e-4, 1e-3, 1e-2, 5e-2, 0.2, 0.5])
+    det_ax.set_xticks(probit(x_ticks), [f"{t:g}" for t in x_ticks], fontsize=8)
+    det_ax.set_yticks(probit(y_ticks), [f"{t:g}" for t in y_ticks], fontsize=8)
     det_ax.set_xlim(probit(min(5e-5, lowest / 2)), probit(0.6))
-    det_ax.set_ylim(probit(5e-5), probit(0.6))
+    det_ax.set_ylim(probit(5e-4), probit(0.9))
     det_ax.set_xlabel("False match rate")
     det_ax.set_ylabel("False non-match rate")
     det_ax.set_title(f"DET: {title}")
     det_ax.grid(True, alpha=0.3)
-    det_ax.legend(fontsize=8)
+    det_ax.legend(fontsize=7, loc="upper right")
     for ax, (name, (genuine, impostor)) in zip(axes[1:], curves.items(), strict=True):
         # scores of -inf (failures to acquire) count in the DET curve but cannot be binned
         imp = np.asarray(impostor, dtype=np.float64)
         gen = np.asarray(genuine, dtype=np.float64)
         ax.hist(imp[np.isfinite(imp)], bins=60, alpha=0.6, density=True, label="impostor")
         ax.hist(gen[np.isfinite(gen)], bins=60, alpha=0.6, density=True, label="genuine")
-        ax.set_title(f"scores: {name}")
+        ax.set_title(f"scores: {name}", fontsize=9)
         ax.set_xlabel("similarity")
         ax.legend(fontsize=8)
     fig.tight_layout()

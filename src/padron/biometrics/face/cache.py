@@ -59,9 +59,13 @@ class TemplateCache:
             self._db = sqlite3.connect(":memory:")
         else:
             folder.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(folder / "templates.sqlite3")
+            # several evaluations may share the cache: WAL lets readers in while one writes, and a
+            # writer waits up to a minute for another's (short) transaction
+            self._db = sqlite3.connect(folder / "templates.sqlite3", timeout=60.0)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(SCHEMA)
+        self._db.commit()
         self._pending = 0
 
     def get(self, file_sha256: str, pipeline: str) -> Extraction | None:
@@ -95,7 +99,7 @@ class TemplateCache:
             ),
         )
         self._pending += 1
-        if self._pending >= 200:
+        if self._pending >= 20:
             self.commit()
 
     def commit(self) -> None:

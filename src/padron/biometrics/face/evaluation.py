@@ -488,6 +488,8 @@ class Outcome:
 
 
 FPIRS = (0.01, 0.003)
+#: every pair of 8,000 images is 32 million scores (about 1 GB of working memory with the indices)
+MAX_FOLDER_IMAGES = 8_000
 
 
 def run_lfw(
@@ -581,6 +583,12 @@ def run_folders(
             folder=str(root),
         )
     paths = [p for imgs in people.values() for p in imgs]
+    if len(paths) > MAX_FOLDER_IMAGES:
+        raise EvaluationDataError(
+            f"{len(paths):,} images: the folders protocol scores every pair and holds them in memory; "
+            f"use at most {MAX_FOLDER_IMAGES:,}",
+            images=len(paths),
+        )
     ids = np.array([n for n, imgs in enumerate(people.values()) for _ in imgs], dtype=np.intp)
     first = np.array([k == 0 for imgs in people.values() for k in range(len(imgs))], dtype=bool)
     iu, ju = np.triu_indices(len(paths), k=1)
