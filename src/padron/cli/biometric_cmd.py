@@ -12,19 +12,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from padron.cli.options import ActorOption, JsonOption
 from padron.cli.output import console, print_json
 from padron.domain.curp import CurpData
 from padron.domain.errors import InvalidInputError
 from padron.domain.person import PersonDraft
 from padron.registry.identity import IdentityService, MatchEvidence
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 FaceOption = Annotated[Path | None, typer.Option("--face", help="Face image (JPEG, PNG, ...).")]
 FingerOption = Annotated[
     list[str] | None,
     typer.Option("--finger", help="POSITION=IMAGE with the ISO/ANSI position 1-10 (repeatable)."),
 ]
-ActorOption = Annotated[str | None, typer.Option("--actor", help="Who acts (default: $PADRON_ACTOR).")]
 
 adjudication_app = typer.Typer(
     help="Grey-zone duplicates waiting for a human decision.", no_args_is_help=True

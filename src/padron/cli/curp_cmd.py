@@ -6,6 +6,15 @@ from typing import Annotated
 
 import typer
 
+from padron.cli.options import (
+    BirthOption,
+    FirstSurnameOption,
+    GivenOption,
+    JsonOption,
+    SecondSurnameOption,
+    SexOption,
+    StateOption,
+)
 from padron.cli.output import console, print_json
 from padron.domain.curp import (
     CurpData,
@@ -19,19 +28,15 @@ from padron.domain.states import birth_place_name
 
 app = typer.Typer(help="Compute and validate CURPs (RENAPO's rules).", no_args_is_help=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-
 
 @app.command("make")
 def make(
-    given: Annotated[str, typer.Option("--given", help="Given name(s), e.g. 'María José'.")],
-    first_surname: Annotated[str, typer.Option("--first-surname", help="First (paternal) surname.")],
-    birth: Annotated[str, typer.Option("--birth", help="Birth date, YYYY-MM-DD.")],
-    sex: Annotated[str, typer.Option("--sex", help="H (hombre) or M (mujer).")],
-    state: Annotated[str, typer.Option("--state", help="State of birth code (e.g. DF, JC) or NE.")],
-    second_surname: Annotated[
-        str | None, typer.Option("--second-surname", help="Second (maternal) surname, if any.")
-    ] = None,
+    given: GivenOption,
+    first_surname: FirstSurnameOption,
+    birth: BirthOption,
+    sex: SexOption,
+    state: StateOption,
+    second_surname: SecondSurnameOption = None,
     homonym: Annotated[
         str | None,
         typer.Option("--homonym", help="Position 17; default 0 for births before 2000, A from 2000."),

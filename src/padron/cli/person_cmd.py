@@ -9,6 +9,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from padron.cli.options import (
+    ActorOption,
+    BirthOption,
+    FirstSurnameOption,
+    GivenOption,
+    JsonOption,
+    SecondSurnameOption,
+    SexOption,
+    StateOption,
+)
 from padron.cli.output import console, print_json
 from padron.domain.curp import CurpData
 from padron.domain.errors import InvalidInputError
@@ -20,11 +30,6 @@ from padron.registry.storage.database import Database
 from padron.settings import load_settings
 
 app = typer.Typer(help="Register, look up and correct persons.", no_args_is_help=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-ActorOption = Annotated[
-    str | None, typer.Option("--actor", help="Who makes the change (default: $PADRON_ACTOR or cli:<user>).")
-]
 
 
 @contextmanager
@@ -59,12 +64,12 @@ def init(as_json: JsonOption = False) -> None:
 
 @app.command("add")
 def add(
-    given: Annotated[str, typer.Option("--given", help="Given name(s).")],
-    first_surname: Annotated[str, typer.Option("--first-surname", help="First (paternal) surname.")],
-    birth: Annotated[str, typer.Option("--birth", help="Birth date, YYYY-MM-DD.")],
-    sex: Annotated[str, typer.Option("--sex", help="H (hombre) or M (mujer).")],
-    state: Annotated[str, typer.Option("--state", help="State of birth code or NE (born abroad).")],
-    second_surname: Annotated[str | None, typer.Option("--second-surname", help="Second surname.")] = None,
+    given: GivenOption,
+    first_surname: FirstSurnameOption,
+    birth: BirthOption,
+    sex: SexOption,
+    state: StateOption,
+    second_surname: SecondSurnameOption = None,
     nationality: Annotated[str, typer.Option("--nationality", help="ISO 3166-1 alpha-3.")] = "MEX",
     homonym: Annotated[
         str | None, typer.Option("--homonym", help="Ask for a specific free position-17 value.")

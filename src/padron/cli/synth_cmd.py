@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from padron.cli.options import JsonOption
 from padron.cli.output import console, err_console, print_json
 from padron.domain.curp import parse_birth_date
 
 app = typer.Typer(help="Generate synthetic populations and fingerprints.", no_args_is_help=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 OutOption = Annotated[Path, typer.Option("--out", help="Output folder (new or empty).")]
 SeedOption = Annotated[int, typer.Option("--seed", min=0, help="Seed: the same seed gives the same bytes.")]
 CacheOption = Annotated[
