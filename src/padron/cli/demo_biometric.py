@@ -37,6 +37,7 @@ class _Job:
     scale: float
     impression_set: int
     positions: tuple[str, ...]
+    chain: str = "classic"
 
 
 def _png(image: Any) -> bytes:
@@ -52,9 +53,8 @@ def capture(job: _Job) -> tuple[dict[str, bytes], dict[str, str]]:
     from padron.biometrics.fingerprint import FingerprintExtractor
     from padron.synth.fingerprint import MasterParams, generate_finger, impressions
 
-    # the classic chain (~5x faster than LEADER, the default) keeps `make demo` within minutes;
     # the extraction cache (keyed by image content) makes a second run quick
-    extractor = _extractor(lambda: FingerprintExtractor(chain="classic", use_cache=True))
+    extractor = _extractor(lambda: FingerprintExtractor(chain=job.chain, use_cache=True))
     templates: dict[str, bytes] = {}
     refused: dict[str, str] = {}
     for position in job.positions:
@@ -87,10 +87,11 @@ def run(
     seed: int,
     fingers: tuple[str, ...] = DEFAULT_FINGERS,
     workers: int = 2,
+    chain: str = "classic",
     say: Any = print,
 ) -> dict[str, Any]:
     records = plan_records(people, duplicates, seed)
-    jobs = [_Job(seed, r.identity, r.finger_scale, r.impression_set, fingers) for r in records]
+    jobs = [_Job(seed, r.identity, r.finger_scale, r.impression_set, fingers, chain) for r in records]
     t0 = time.perf_counter()
     # spawn: workers start clean (no inherited FAISS/OpenMP threads), each loads the extractor once
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -170,7 +171,7 @@ def run(
     verify_rows, identify_rows = [], []
     issued = [(r, res) for r, s, res in outcomes if s == "issued" and r.duplicate_of is None][:3]
     for record, result in issued:
-        templates, _ = capture(_Job(seed, record.identity, record.finger_scale, 9, fingers))
+        templates, _ = capture(_Job(seed, record.identity, record.finger_scale, 9, fingers, chain))
         samples = {slot: Template.from_bytes(data) for slot, data in templates.items()}
         if not samples:
             continue
@@ -190,7 +191,7 @@ def run(
         )
     if len(issued) >= 2:
         (a, _), (_, res_b) = issued[0], issued[1]
-        templates, _ = capture(_Job(seed, a.identity, a.finger_scale, 9, fingers))
+        templates, _ = capture(_Job(seed, a.identity, a.finger_scale, 9, fingers, chain))
         impostor = service.verify(
             res_b.person.curp, {s: Template.from_bytes(d) for s, d in templates.items()}
         )

@@ -45,6 +45,9 @@ def demo(
         bool, typer.Option("--biometrics/--no-biometrics", help="Enroll with synthetic fingerprints.")
     ] = True,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Capture processes.")] = 2,
+    chain: Annotated[
+        str, typer.Option("--chain", help="Fingerprint extraction chain: classic (fast) or leader.")
+    ] = "classic",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic population.")] = 2026,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -70,6 +73,7 @@ def demo(
                 seed=seed,
                 fingers=positions,
                 workers=workers,
+                chain=chain,
                 say=(lambda *a: None) if as_json else console.print,
             )
         summary = _run(registry, people=0 if biometrics else people, seed=seed, quiet=as_json)
