@@ -180,6 +180,10 @@ class FingerprintComparator:
             params=self.cylinder_params,
         )
 
+    def threshold(self, fmr: float) -> float:
+        """The similarity threshold calibrated for a target false-match rate (1e-2, 1e-3 or 1e-4)."""
+        return packaged_calibration().threshold(fmr)
+
     def compare(
         self, probe: FingerprintTemplate | Template, candidate: FingerprintTemplate | Template
     ) -> float:
