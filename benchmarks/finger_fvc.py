@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--chain", default=None)
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--calibration", type=Path, default=None)
+    parser.add_argument("--no-baseline", action="store_true", help="padron only (no NBIS run)")
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"skipped: {DATA} is absent (see ../shared/data/README.md)")
@@ -107,25 +108,22 @@ def main() -> None:
     for db, dpi in DATABASES.items():
         images = fvc_images(DATA / db)
         ours = evaluate_padron(images, chain=chain, dpi=dpi)
-        theirs = evaluate_nbis(images, dpi=dpi)
-        results["databases"][db] = {
-            "dpi": dpi or 500,
-            "padron": {k: ours.as_dict()[k] for k in KEYS},
-            "nbis": {k: theirs.as_dict()[k] for k in KEYS},
-        }
-        curves[db] = {
-            f"padron ({chain})": (ours.genuine, ours.impostor),
-            "NBIS": (theirs.genuine, theirs.impostor),
-        }
+        results["databases"][db] = {"dpi": dpi or 500, "padron": {k: ours.as_dict()[k] for k in KEYS}}
+        curves[db] = {f"padron ({chain})": (ours.genuine, ours.impostor)}
+        if not args.no_baseline:
+            theirs = evaluate_nbis(images, dpi=dpi)
+            results["databases"][db]["nbis"] = {k: theirs.as_dict()[k] for k in KEYS}
+            curves[db]["NBIS"] = (theirs.genuine, theirs.impostor)
         pooled_g.append(ours.genuine)
         pooled_i.append(ours.impostor)
         print(db, results["databases"][db], file=sys.stderr, flush=True)
+    systems = ("padron",) if args.no_baseline else ("padron", "nbis")
     for year in ("FVC2002", "FVC2004"):
-        for system in ("padron", "nbis"):
+        for system in systems:
             results[f"{year}_{system}_mean_eer"] = float(
                 np.mean([v[system]["eer"] for k, v in results["databases"].items() if k.startswith(year)])
             )
-    rows = [_row(db, v["padron"], v["nbis"]) for db, v in results["databases"].items()]
+    rows = [_row(db, v["padron"], v.get("nbis", v["padron"])) for db, v in results["databases"].items()]
     results["markdown"] = "\n".join(rows)
     if args.plot:
         _plot(args.plot, curves)

@@ -45,6 +45,7 @@ class _Side:
     spatial: F32  # (n, S) bits per spatial cell summed over directions
     mask: F32  # (n, S)
     angle: F32
+    direction: F32  # (n, 2) cos and sin of the angle: cos(a - b) is one dot product
     # pairwise geometry of each template's valid minutiae, flattened template by template:
     # entry geo_start[t] + i * n_t + k holds (distance, relative direction, radial angle) of (i, k)
     distance: F32
@@ -78,6 +79,11 @@ class _Side:
             distance=np.concatenate(dist) if dist else np.zeros(0, np.float32),
             relative=np.concatenate(rel) if rel else np.zeros(0, np.float32),
             radial=np.concatenate(rad) if rad else np.zeros(0, np.float32),
+            direction=np.stack([np.cos(np.concatenate(angle)), np.sin(np.concatenate(angle))], axis=1).astype(
+                np.float32
+            )
+            if angle
+            else np.zeros((0, 2), np.float32),
         )
 
     @property
@@ -174,6 +180,10 @@ class FingerprintComparator:
             params=self.cylinder_params,
         )
 
+    def threshold(self, fmr: float) -> float:
+        """The similarity threshold calibrated for a target false-match rate (1e-2, 1e-3 or 1e-4)."""
+        return packaged_calibration().threshold(fmr)
+
     def compare(
         self, probe: FingerprintTemplate | Template, candidate: FingerprintTemplate | Template
     ) -> float:
@@ -209,22 +219,24 @@ class FingerprintComparator:
     def _gamma_t(self, a: _Side, b: _Side, lo: int = 0, hi: int | None = None) -> F32:
         """gamma transposed: candidate cylinders ``lo:hi`` (rows) x probe cylinders (columns)."""
         sl = slice(lo, hi)
-        common = b.bits[sl] @ a.bits.T
+        p = self.params
+        xor = b.bits[sl] @ (np.float32(-2.0) * a.bits).T  # -2 popcount(a and b)
         n_a = b.mask[sl] @ a.spatial.T
         n_b = b.spatial[sl] @ a.mask.T
         both = b.mask[sl] @ a.mask.T
-        p = self.params
         ok = both >= np.float32(p.min_common_cells_ratio * self._disc_cells)
-        ok &= _abs_angle(b.angle[sl, None] - a.angle[None, :]) <= np.float32(p.max_direction_difference)
-        xor = n_a + n_b
-        xor -= 2.0 * common
+        # |angle difference| <= max  <=>  cos(difference) >= cos(max)
+        cos_limit = np.float32(np.cos(p.max_direction_difference) - 1e-6)
+        ok &= (b.direction[sl] @ a.direction.T) >= cos_limit
+        xor += n_a
+        xor += n_b
         np.maximum(xor, 0.0, out=xor)
         np.sqrt(xor, out=xor)
         np.sqrt(n_a, out=n_a)
         np.sqrt(n_b, out=n_b)
         n_a += n_b  # the denominator
         ok &= n_a > 0
-        np.maximum(n_a, np.float32(1e-6), out=n_a)
+        n_a += np.float32(1e-12)
         xor /= n_a
         np.subtract(np.float32(1.0), xor, out=xor)
         xor *= ok
@@ -248,12 +260,9 @@ class FingerprintComparator:
         padded[np.arange(hi - lo) + shift] = gamma_t
         n_r = min(p.relaxation_pairs, n_a * bmax)
         flat = padded.reshape(c, bmax * n_a)  # entry ib * n_a + ia
-        # ties are broken by pair index, so a candidate scores the same in any batch: key =
-        # gamma quantized to 1e-6, times 2**16, minus the pair's index (< 255 * 255 < 2**16)
-        key = np.rint(flat * np.float32(1e6)).astype(np.int64)
-        key <<= 16
-        key -= np.arange(flat.shape[1], dtype=np.int64)[None, :]
-        np.negative(key, out=key)
+        # ascending key = -gamma + 1e-9 * pair index: exact ties go to the lower pair index, so a
+        # candidate scores the same in any batch (the index ib * n_a + ia does not depend on it)
+        key = np.arange(flat.shape[1], dtype=np.float32) * np.float32(1e-9) - flat
         top = np.argpartition(key, n_r - 1, axis=1)[:, :n_r]
         order = np.argsort(np.take_along_axis(key, top, axis=1), axis=1)
         top_values = np.take_along_axis(flat, top, axis=1)
