@@ -20,9 +20,10 @@ from typing import Any
 
 from padron.domain.errors import PadronError
 from padron.domain.person import PersonDraft
-from padron.domain.template import Template
+from padron.domain.template import Modality, Template
+from padron.matching.fusion import LlrModel, fit_llr
 from padron.registry.identity import IdentityService
-from padron.synth.population import Record, finger_seed, plan_records
+from padron.synth.population import REFERENCE_DATE, Record, finger_seed, plan_records
 
 ACTOR = "demo:enrollment-officer"
 ADJUDICATOR = "demo:adjudicator"
@@ -70,6 +71,45 @@ def capture(job: _Job) -> tuple[dict[str, bytes], dict[str, str]]:
 
 
 _EXTRACTOR: Any = None
+#: synthetic persons captured twice to calibrate the fingerprint LLR on the demo's own "sensor"
+SITE_PEOPLE = 12
+#: no fingerprints below this age (ridges too fine to extract reliably; Aadhaar's rule too)
+BIOMETRIC_MIN_AGE = 5
+
+
+def _biometric(record: Record) -> bool:
+    born = record.data.birth_date
+    age = (
+        REFERENCE_DATE.year
+        - born.year
+        - ((REFERENCE_DATE.month, REFERENCE_DATE.day) < (born.month, born.day))
+    )
+    return age >= BIOMETRIC_MIN_AGE
+
+
+def _site_calibration(
+    service: IdentityService, jobs: list[_Job], captures: list[tuple[dict[str, bytes], dict[str, str]]]
+) -> tuple[LlrModel, tuple[int, int]]:
+    """Genuine (same person and finger, two captures) and impostor (same finger position, other
+    persons) scores with the production matcher, and the LLR model fitted on them. A registry
+    calibrates on its own capture conditions; the packaged model comes from FVC's sensors, and
+    synthetic prints resemble each other more than real ones do."""
+    matcher = service.matchers[Modality.FINGERPRINT]
+    found = [
+        (job.identity, slot, Template.from_bytes(data))
+        for job, (templates, _) in zip(jobs, captures, strict=True)
+        for slot, data in templates.items()
+    ]
+    genuine: list[float] = []
+    impostor: list[float] = []
+    for i, (who, slot, template) in enumerate(found):
+        others = [(w, t) for w, s, t in found[i + 1 :] if s == slot]
+        if not others:
+            continue
+        scores = matcher.prepare(template).scores(matcher.batch([matcher.decode(t) for _, t in others]))
+        for (w, _), score in zip(others, scores, strict=True):
+            (genuine if w == who else impostor).append(float(score))
+    return fit_llr(genuine, impostor), (len(genuine), len(impostor))
 
 
 def _extractor(factory: Any) -> Any:
@@ -91,39 +131,71 @@ def run(
     say: Any = print,
 ) -> dict[str, Any]:
     records = plan_records(people, duplicates, seed)
-    jobs = [_Job(seed, r.identity, r.finger_scale, r.impression_set, fingers, chain) for r in records]
+    jobs = [
+        _Job(seed, r.identity, r.finger_scale, r.impression_set, fingers if _biometric(r) else (), chain)
+        for r in records
+    ]
+    # site calibration: other synthetic individuals (never enrolled), two captures each
+    site = [_Job(seed + 1, 1_000_000 + i, 1.0, s, fingers, chain) for i in range(SITE_PEOPLE) for s in (0, 1)]
     t0 = time.perf_counter()
     # spawn: workers start clean (no inherited FAISS/OpenMP threads), each loads the extractor once
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        site_captures = list(pool.map(capture, site, chunksize=2))
         captured = list(pool.map(capture, jobs, chunksize=4))
     capture_seconds = time.perf_counter() - t0
+    site_model, site_pairs = _site_calibration(service, site, site_captures)
+    service.use_llr_model(Modality.FINGERPRINT, site_model)
+    say(
+        f"site calibration on {SITE_PEOPLE} other synthetic persons ({site_pairs[0]} genuine, "
+        f"{site_pairs[1]} impostor finger pairs): LLR = {site_model.slope:.1f} x score "
+        f"{site_model.intercept:+.2f}"
+    )
 
     t0 = time.perf_counter()
     outcomes: list[tuple[Record, str, Any]] = []
     fte = 0
     for record, (templates, refused) in zip(records, captured, strict=True):
+        draft = PersonDraft(record.data, record.nationality)
+        if not _biometric(record):
+            # under 5: enrolled on demographics only, as Aadhaar does (fingerprints re-captured at 5)
+            person = service.registry.enroll(
+                draft, actor=ACTOR, reason="demo enrollment, under 5: no biometrics"
+            )
+            outcomes.append((record, "no-biometrics", person))
+            continue
         if refused:
             fte += len(refused)
         if not templates:
             outcomes.append((record, "failure-to-enroll", None))
             continue
         samples = {slot: Template.from_bytes(data) for slot, data in templates.items()}
-        result = service.enroll(
-            PersonDraft(record.data, record.nationality), samples, actor=ACTOR, reason="demo enrollment"
-        )
+        result = service.enroll(draft, samples, actor=ACTOR, reason="demo enrollment")
         outcomes.append((record, result.status, result))
     enroll_seconds = time.perf_counter() - t0
 
-    planted = [(r, s, res) for r, s, res in outcomes if r.duplicate_of is not None]
+    status_of = {r.number: st for r, st, _ in outcomes}
+    # a duplicate can be caught by fingerprints only if both enrollments gave fingerprints
+    unchecked = [
+        (r, st, res)
+        for r, st, res in outcomes
+        if r.duplicate_of is not None and "no-biometrics" in (st, status_of.get(r.duplicate_of))
+    ]
+    planted = [
+        (r, st, res)
+        for r, st, res in outcomes
+        if r.duplicate_of is not None and (r, st, res) not in unchecked
+    ]
     originals = [(r, s, res) for r, s, res in outcomes if r.duplicate_of is None]
     caught = [o for o in planted if o[1] in ("refused", "pending")]
     false_alarms = [o for o in originals if o[1] in ("refused", "pending")]
     statuses = Counter(s for _, s, _ in outcomes)
     say(
         f"enrolled {len(records)} records ({people} persons, {duplicates} planted duplicates) with fingers "
-        f"{', '.join(fingers)}: {dict(statuses)}"
+        f"{', '.join(fingers)}: {dict(statuses)}; {len(unchecked)} planted duplicate(s) of children under "
+        f"{BIOMETRIC_MIN_AGE} cannot be caught by fingerprints"
     )
     curp_of = {r.number: res.person.curp for r, s, res in outcomes if s == "issued" and res.person}
+    curp_of.update({r.number: res.curp for r, s, res in outcomes if s == "no-biometrics"})
     caught_rows = []
     for record, status, result in caught:
         original_curp = curp_of.get(record.duplicate_of or -1)
@@ -209,11 +281,14 @@ def run(
         )
 
     return {
-        "planted_duplicates": len(planted),
+        "planted_duplicates": len(planted) + len(unchecked),
+        "duplicates_checkable": len(planted),
+        "duplicates_under_5_not_checkable": len(unchecked),
         "duplicates_caught": len(caught),
         "duplicates_refused": sum(1 for o in caught if o[1] == "refused"),
         "duplicates_to_adjudication": sum(1 for o in caught if o[1] == "pending"),
         "duplicates_missed": len(planted) - len(caught),
+        "enrolled_without_biometrics_under_5": sum(1 for _, st, _ in outcomes if st == "no-biometrics"),
         "false_alarms": len(false_alarms),
         "adjudication_cases": len(cases),
         "adjudication_decisions": decided,
@@ -224,6 +299,11 @@ def run(
         "verification": verify_rows,
         "identification": identify_rows,
         "capture_seconds": round(capture_seconds, 2),
+        "site_calibration": {
+            "llr": site_model.to_dict(),
+            "genuine_pairs": site_pairs[0],
+            "impostor_pairs": site_pairs[1],
+        },
         "biometric_enroll_seconds": round(enroll_seconds, 2),
         "gallery": service.gallery_stats(),
     }

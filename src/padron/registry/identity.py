@@ -386,6 +386,12 @@ class IdentityService:
         }
         self.policy = policy or DedupPolicy()
 
+    def use_llr_model(self, modality: Modality, model: LlrModel) -> None:
+        """Replace a modality's LLR model (e.g. a site calibration measured on local captures)."""
+        for slot in SLOTS:
+            if slot_modality(slot) == modality:
+                self.slot_models[slot] = model
+
     def start(self) -> int:
         """Rebuild the galleries from the registry (at start-up); returns the subjects loaded."""
         with self.registry.db.session() as session:
