@@ -21,7 +21,7 @@ from typing import Any
 from padron.domain.errors import PadronError
 from padron.domain.person import PersonDraft
 from padron.domain.template import Modality, Template
-from padron.matching.fusion import LlrModel, fit_llr
+from padron.matching.fusion import LlrModel, fit_llr, llr_threshold
 from padron.registry.identity import IdentityService
 from padron.synth.population import REFERENCE_DATE, Record, finger_seed, plan_records
 
@@ -39,6 +39,8 @@ class _Job:
     impression_set: int
     positions: tuple[str, ...]
     chain: str = "classic"
+    #: (min, max) share of the fingertip touching the sensor; None: the generator's default
+    contact: tuple[float, float] | None = None
 
 
 def _png(image: Any) -> bytes:
@@ -53,6 +55,7 @@ def capture(job: _Job) -> tuple[dict[str, bytes], dict[str, str]]:
     """Render and extract one person's fingers: template bytes by slot, and refusals by slot."""
     from padron.biometrics.fingerprint import FingerprintExtractor
     from padron.synth.fingerprint import MasterParams, generate_finger, impressions
+    from padron.synth.fingerprint.params import ImpressionParams
 
     # the extraction cache (keyed by image content) makes a second run quick
     extractor = _extractor(lambda: FingerprintExtractor(chain=job.chain, use_cache=True))
@@ -62,7 +65,10 @@ def capture(job: _Job) -> tuple[dict[str, bytes], dict[str, str]]:
         master = generate_finger(
             finger_seed(job.seed, job.identity), int(position), params=MasterParams(scale=job.scale)
         )
-        image = impressions(master, 1, seed=job.impression_set)[0]
+        params = (
+            ImpressionParams(contact_min=job.contact[0], contact_max=job.contact[1]) if job.contact else None
+        )
+        image = impressions(master, 1, seed=job.impression_set, params=params)[0]
         try:
             templates[position] = extractor.enroll(_png(image)).to_bytes()
         except PadronError as error:
@@ -216,12 +222,42 @@ def run(
             f"{record.data.first_surname}' -> {status} (original {original_curp})"
         )
 
+    # a returning person under a new name who gives one finger, pressed lightly (half the tip touching
+    # the sensor, still above the quality floor): weaker evidence; the first such capture that falls
+    # between the two thresholds goes to a human
+    size = max(1, service.index.size())
+    grey, sure = (llr_threshold(size, f) for f in (service.policy.fpir_grey, service.policy.fpir_sure))
+    returning = [
+        (r, res) for r, st, res in outcomes if st == "issued" and r.duplicate_of is None and res.person
+    ]
+    for record, original in returning[:24]:
+        job = _Job(seed, record.identity, record.finger_scale, 5, fingers[:1], chain, contact=(0.5, 0.6))
+        samples = {slot: Template.from_bytes(data) for slot, data in capture(job)[0].items()}
+        if not samples or not grey <= service.verify(original.person.curp, samples).llr < sure:
+            continue
+        alias = plan_records(1, 0, seed + 99)[0].data
+        result = service.enroll(
+            PersonDraft(alias, record.nationality),
+            samples,
+            actor=ACTOR,
+            reason="demo enrollment, light touch",
+        )
+        outcomes.append(
+            (Record(0, record.identity, alias, record.nationality, 5, record.number), result.status, result)
+        )
+        say(
+            f"  light-touch applicant '{alias.given_names} {alias.first_surname}' (really "
+            f"{original.person.curp}): {result.status}"
+            + (f", case(s) {result.cases}" if result.cases else "")
+        )
+        break
+
     # the adjudicator works through the open cases (here with the ground truth at hand)
     cases = service.cases()
     decided = []
     for case in cases:
         attempt_record = next(
-            (r for r, _, res in outcomes if res is not None and res.attempt_id == case.attempt_id), None
+            (r for r, _, res in outcomes if getattr(res, "attempt_id", None) == case.attempt_id), None
         )
         truth_same = (
             attempt_record is not None

@@ -102,9 +102,10 @@ def demo(
                 + (
                     f"biometrics: {summary['planted_duplicates']} planted duplicates, "
                     f"{summary['duplicates_caught']} caught ({summary.get('duplicates_refused', 0)} refused, "
-                    f"{summary.get('duplicates_to_adjudication', 0)} to adjudication), "
-                    f"{summary.get('false_alarms', 0)} false alarms, "
-                    f"{summary['adjudication_cases']} adjudication case(s)\n"
+                    f"{summary.get('duplicates_to_adjudication', 0)} to adjudication)\n"
+                    f"  {summary.get('false_alarms', 0)} false alarms, "
+                    f"{summary['adjudication_cases']} adjudication case(s), "
+                    f"{summary.get('duplicates_under_5_not_checkable', 0)} under-5 duplicate(s) unseen\n"
                     if biometrics
                     else ""
                 )
