@@ -58,7 +58,7 @@ def capture(job: _Job) -> tuple[dict[str, bytes], dict[str, str]]:
     from padron.synth.fingerprint.params import ImpressionParams
 
     # the extraction cache (keyed by image content) makes a second run quick
-    extractor = _extractor(lambda: FingerprintExtractor(chain=job.chain, use_cache=True))
+    extractor = _extractor(job.chain, lambda: FingerprintExtractor(chain=job.chain, use_cache=True))
     templates: dict[str, bytes] = {}
     refused: dict[str, str] = {}
     for position in job.positions:
@@ -76,7 +76,9 @@ def capture(job: _Job) -> tuple[dict[str, bytes], dict[str, str]]:
     return templates, refused
 
 
-_EXTRACTOR: Any = None
+_EXTRACTORS: dict[str, Any] = {}
+
+
 #: synthetic persons captured twice to calibrate the fingerprint LLR on the demo's own "sensor"
 SITE_PEOPLE = 12
 #: no fingerprints below this age (ridges too fine to extract reliably; Aadhaar's rule too)
@@ -118,11 +120,11 @@ def _site_calibration(
     return fit_llr(genuine, impostor), (len(genuine), len(impostor))
 
 
-def _extractor(factory: Any) -> Any:
-    global _EXTRACTOR  # one extractor (and one model load) per worker process
-    if _EXTRACTOR is None:
-        _EXTRACTOR = factory()
-    return _EXTRACTOR
+def _extractor(chain: str, factory: Any) -> Any:
+    """One extractor (and one model load) per chain and process."""
+    if chain not in _EXTRACTORS:
+        _EXTRACTORS[chain] = factory()
+    return _EXTRACTORS[chain]
 
 
 def run(
