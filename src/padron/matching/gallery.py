@@ -20,10 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from padron.domain.errors import PadronError
+from padron.domain.finger import FingerPosition
 from padron.domain.template import Modality, Template
 
 FACE_SLOT = "face"
-FINGER_SLOTS = tuple(str(p) for p in range(1, 11))
+FINGER_SLOTS = tuple(str(p.value) for p in FingerPosition)
 
 
 class GalleryError(PadronError):

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from padron.biometrics.fingerprint.api import MIN_MINUTIAE, FingerprintExtractor
 from padron.biometrics.fingerprint.extract import DEFAULT_CHAIN, Chain
-from padron.biometrics.fingerprint.fusion import FingerPosition, PersonComparator, PersonScore
+from padron.biometrics.fingerprint.fusion import PersonComparator, PersonScore
 from padron.biometrics.fingerprint.matcher import CandidateSet, FingerprintComparator, PreparedProbe
 from padron.biometrics.fingerprint.quality import DEFAULT_NFIQ2_FLOOR, QualityGate
 from padron.biometrics.fingerprint.template import ALGORITHM, TEMPLATE_VERSION, FingerprintTemplate
+from padron.domain.finger import FingerPosition
 
 __all__ = [
     "ALGORITHM",

@@ -9,29 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 
 from padron.biometrics.fingerprint.errors import FingerPositionError
 from padron.biometrics.fingerprint.matcher import FingerprintComparator
 from padron.biometrics.fingerprint.template import FingerprintTemplate
+from padron.domain.finger import FingerPosition
 from padron.domain.template import Template
-
-
-class FingerPosition(IntEnum):
-    """ISO/IEC 19794-2 finger position codes."""
-
-    RIGHT_THUMB = 1
-    RIGHT_INDEX = 2
-    RIGHT_MIDDLE = 3
-    RIGHT_RING = 4
-    RIGHT_LITTLE = 5
-    LEFT_THUMB = 6
-    LEFT_INDEX = 7
-    LEFT_MIDDLE = 8
-    LEFT_RING = 9
-    LEFT_LITTLE = 10
 
 
 def finger_position(value: int) -> FingerPosition:

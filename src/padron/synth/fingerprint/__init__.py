@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from padron.domain.finger import FingerPosition
 from padron.synth.errors import SynthParameterError
 from padron.synth.fingerprint.cache import MasterCache
 from padron.synth.fingerprint.impression import render_impression
@@ -26,7 +27,6 @@ from padron.synth.fingerprint.master import MasterPrint, generate_master
 from padron.synth.fingerprint.params import (
     GENERATOR_VERSION,
     FingerClass,
-    FingerPosition,
     GeneratorParams,
     ImpressionParams,
     MasterParams,

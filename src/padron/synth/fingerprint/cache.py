@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from padron.domain.finger import FingerPosition
 from padron.synth.fingerprint.master import MasterPrint, generate_master
 from padron.synth.fingerprint.orientation import Singularities
-from padron.synth.fingerprint.params import GENERATOR_VERSION, FingerClass, FingerPosition, MasterParams
+from padron.synth.fingerprint.params import GENERATOR_VERSION, FingerClass, MasterParams
 
 
 def params_digest(params: MasterParams) -> str:

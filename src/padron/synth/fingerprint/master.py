@@ -22,6 +22,7 @@ import scipy.fft
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from padron.domain.finger import FingerPosition
 from padron.synth.errors import SynthParameterError
 from padron.synth.fingerprint.density import period_map
 from padron.synth.fingerprint.orientation import (
@@ -32,7 +33,6 @@ from padron.synth.fingerprint.orientation import (
 )
 from padron.synth.fingerprint.params import (
     FingerClass,
-    FingerPosition,
     MasterParams,
     class_probabilities,
 )

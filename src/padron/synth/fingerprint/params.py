@@ -22,9 +22,10 @@ drawn independently: the real correlation between a person's fingers is not mode
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from types import MappingProxyType
 
+from padron.domain.finger import FingerPosition
 from padron.synth.errors import SynthParameterError
 
 #: bump when a change alters the pixels of a master for the same seed (keys the master cache)
@@ -39,30 +40,6 @@ class FingerClass(StrEnum):
     LEFT_LOOP = "left_loop"
     RIGHT_LOOP = "right_loop"
     WHORL = "whorl"
-
-
-class FingerPosition(IntEnum):
-    """Finger position codes of ANSI/NIST-ITL and ISO/IEC 19794-2 (1-10)."""
-
-    RIGHT_THUMB = 1
-    RIGHT_INDEX = 2
-    RIGHT_MIDDLE = 3
-    RIGHT_RING = 4
-    RIGHT_LITTLE = 5
-    LEFT_THUMB = 6
-    LEFT_INDEX = 7
-    LEFT_MIDDLE = 8
-    LEFT_RING = 9
-    LEFT_LITTLE = 10
-
-    @property
-    def is_right_hand(self) -> bool:
-        return self.value <= 5
-
-    @property
-    def digit(self) -> int:
-        """1 = thumb ... 5 = little finger, on either hand."""
-        return (self.value - 1) % 5 + 1
 
 
 #: right hand, by digit (thumb..little): P(arch, tented arch, left loop, right loop, whorl).
