@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from padron.biometrics.fingerprint.errors import FingerprintDependencyError, UnknownExtractorError
 from padron.biometrics.fingerprint.image import NOMINAL_DPI, FingerprintImage
+from padron.biometrics.fingerprint.leader import FastLeader
 from padron.biometrics.fingerprint.minutiae import Minutiae, MinutiaType
 
 BoolImage = npt.NDArray[np.bool_]
@@ -94,8 +95,6 @@ class _Engines:
             import pyfing
         except ImportError as error:  # pragma: no cover - depends on the installed extra
             raise FingerprintDependencyError(f"pyfing is not installed: {error}") from None
-        if name == "leader":
-            _keep_keras_convolutions_channels_last()
         factories: dict[str, Any] = {
             "gmfs": pyfing.Gmfs,
             "gbfoe": pyfing.Gbfoe,
@@ -104,41 +103,12 @@ class _Engines:
             "sbmex": lambda: pyfing.Sbmex(
                 pyfing.SbmexParameters(minutia_quality_threshold=RAW_QUALITY[Chain.CLASSIC])
             ),
-            "leader": lambda: pyfing.Leader(
-                pyfing.LeaderParameters(minutia_quality_threshold=RAW_QUALITY[Chain.LEADER])
-            ),
+            "leader": lambda: FastLeader(RAW_QUALITY[Chain.LEADER]),
         }
         return factories[name]()
 
 
 _ENGINES = _Engines()
-
-
-def _keep_keras_convolutions_channels_last() -> None:
-    """Make Keras 3's PyTorch backend hand NHWC tensors to torch as channels-last views.
-
-    Keras permutes every NHWC input of a convolution or pooling to NCHW and then calls
-    ``.contiguous()``, copying the whole feature map twice per layer; that copying was half of
-    LEADER's time. Asking for ``contiguous(memory_format=torch.channels_last)`` instead makes the
-    permuted view acceptable as it is (no copy) and lets torch use its channels-last kernels.
-    Only the memory layout changes: on FVC2002 DB1_B prints the minutiae were identical with and
-    without it, and LEADER took about 55% of the processor time. Applied once, when LEADER is
-    first built.
-    """
-    import torch
-    from keras.src.backend.torch import nn as keras_torch_nn
-
-    original = keras_torch_nn._transpose_spatial_inputs
-    if getattr(original, "_padron_channels_last", False):
-        return
-
-    def transpose_spatial_inputs(inputs: Any) -> Any:
-        if inputs.ndim == 4:
-            return torch.permute(inputs, (0, 3, 1, 2)).contiguous(memory_format=torch.channels_last)
-        return original(inputs)
-
-    transpose_spatial_inputs._padron_channels_last = True  # type: ignore[attr-defined]
-    keras_torch_nn._transpose_spatial_inputs = transpose_spatial_inputs
 
 
 def _to_minutiae(found: list[Any]) -> Minutiae:
@@ -229,10 +199,7 @@ def extract(image: FingerprintImage, chain: Chain | str = DEFAULT_CHAIN) -> Extr
         enhanced = gabor_enhance(pixels, orientations, periods)
         found = _ENGINES.get("sbmex").run(enhanced, mask_u8, NOMINAL_DPI)
     else:
-        import torch
-
-        with torch.no_grad():
-            found = _ENGINES.get("leader").run(pixels, NOMINAL_DPI)
+        found = _ENGINES.get("leader").run(pixels)
     minutiae = _to_minutiae(found)
     return Extraction(
         chain=chain, minutiae=minutiae, foreground=mask_u8 > 0, seconds=time.process_time() - start

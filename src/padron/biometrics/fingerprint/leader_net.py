@@ -1,0 +1,272 @@
+"""pyfing's LEADER minutiae network as a plain PyTorch module, loaded from pyfing's own weights.
+
+pyfing builds LEADER as a Keras 3 functional model; on Keras's PyTorch backend every layer goes
+through Keras's channels-last wrappers and most convolutions land in torch's slow reference
+kernel (``_slow_conv2d_forward``): 0.6-2.4 s of processor time per print. This module is the same
+network written directly in torch, channels-first, so every convolution runs in oneDNN's kernels.
+The layer graph follows ``pyfing.minutiae_end_to_end.Leader._build_model`` (pyfing 0.7.3) layer
+for layer; the weights are copied from the Keras model that pyfing builds and loads from the
+``LEADER.weights.h5`` shipped in its wheel (nothing is downloaded or stored by padron). Keras
+semantics kept: "same" padding, LayerNormalization over the channel axis with epsilon 1e-3,
+exact (erf) GELU, nearest-neighbour up-sampling, dropout absent at inference. A test compares
+the output with the Keras model's on real and synthetic prints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+#: Keras's LayerNormalization default.
+_LN_EPSILON = 1e-3
+
+
+class _LayerNorm(nn.Module):
+    """Keras ``LayerNormalization(axis=-1)`` on an NCHW tensor: normalizes over the channels.
+
+    The channel means are taken by a 1x1 convolution with weights 1/C instead of a reduction:
+    in NCHW a reduction over channels walks memory with a stride and was the slowest operator
+    in onnxruntime; the convolution is one GEMM. Same formula (biased variance, epsilon inside
+    the square root), equal up to float rounding."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("average", torch.full((1, channels, 1, 1), 1.0 / channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        centred = x - F.conv2d(x, self.average)
+        variance = F.conv2d(centred * centred, self.average)
+        out = centred * torch.rsqrt(variance + _LN_EPSILON)
+        return out * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
+def _conv(cin: int, cout: int, k: int, dilation: int = 1, bias: bool = True, groups: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, k, padding=dilation * (k - 1) // 2, dilation=dilation, bias=bias, groups=groups)
+
+
+class _Stem(nn.Module):
+    def __init__(self, name: str, filters: int, max_pooling: bool) -> None:
+        super().__init__()
+        self.name = name
+        self.max_pooling = max_pooling
+        self.conv = _conv(1, filters, 5)
+        self.dilated = _conv(1, filters, 5, dilation=2)
+        self.ln = _LayerNorm(2 * filters)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.gelu(self.ln(torch.cat([self.conv(x), self.dilated(x)], dim=1)))
+        return F.max_pool2d(x, 2) if self.max_pooling else F.avg_pool2d(x, 2)
+
+
+class _SepConv(nn.Module):
+    """SeparableConv2D (depthwise without bias, pointwise with bias) -> LayerNorm -> GELU."""
+
+    def __init__(self, name: str, cin: int, cout: int, k: int) -> None:
+        super().__init__()
+        self.name = name
+        self.depthwise = _conv(cin, cin, k, bias=False, groups=cin)
+        self.pointwise = _conv(cin, cout, 1)
+        self.ln = _LayerNorm(cout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(self.ln(self.pointwise(self.depthwise(x))))
+
+
+class _InverseBottleneck(nn.Module):
+    """Depthwise conv -> LayerNorm -> 1x1 expansion (GELU) -> 1x1 reduction -> residual add ->
+    1x1 adjustment. When the block narrows (``cout < cin``) the reduction and adjustment, both
+    linear, are merged into one 1x1 convolution from the expanded features straight to ``cout``
+    channels plus one from the block input (``adjust(x + reduce(g)) = adjust(x) + (adjust o
+    reduce)(g)``): the same function with fewer operations (the heads' 208 -> 52 -> 6 becomes
+    208 -> 6), equal up to float rounding."""
+
+    def __init__(self, name: str, cin: int, cout: int, k: int) -> None:
+        super().__init__()
+        self.name = name
+        self.merged = cout < cin
+        self.depthwise = _conv(cin, cin, k, bias=False, groups=cin)
+        self.ln = _LayerNorm(cin)
+        self.expand = _conv(cin, 4 * cin, 1)
+        self.reduce = _conv(4 * cin, cout if self.merged else cin, 1, bias=not self.merged)
+        self.adjust = _conv(cin, cout, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        g = F.gelu(self.expand(self.ln(self.depthwise(x))))
+        if self.merged:
+            return self.adjust(x) + self.reduce(g)
+        return self.adjust(x + self.reduce(g))
+
+
+def _downsample(x: Tensor) -> Tensor:
+    half = x.shape[1] // 2
+    return torch.cat([F.max_pool2d(x[:, :half], 2), F.avg_pool2d(x[:, half:], 2)], dim=1)
+
+
+def _upsample(x: Tensor) -> Tensor:
+    return F.interpolate(x, scale_factor=2.0, mode="nearest")
+
+
+class _Head(nn.Module):
+    def __init__(self, name: str, cin: int) -> None:
+        super().__init__()
+        self.name = name
+        self.ibc = _InverseBottleneck(f"{name}_ibc", cin, 6, 7)
+        self.conv1 = _conv(6, 4, 1)
+        self.ln = _LayerNorm(4)
+        self.conv2 = _conv(4, 4, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        # 1x1 convolutions, a per-pixel LayerNorm and GELU commute with nearest up-sampling:
+        # applied before it they touch a quarter of the pixels, with identical results
+        return _upsample(F.gelu(self.conv2(self.ln(self.conv1(self.ibc(x))))))
+
+
+_ENC0 = (16, 32, 64, 128)
+_ENC1 = (32, 64, 128, 32)
+_DEC1 = (20, 42, 91, 27)
+
+
+class LeaderNet(nn.Module):
+    """LEADER: NCHW float input (1 channel, grey levels 0-255, sides multiples of 32) -> NCHW
+    output with pyfing's four channels (position probability, direction, type, position after
+    non-maximum suppression) at the input resolution."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem0 = _Stem("stem0", 8, True)
+        self.stem1 = _Stem("stem1", 16, False)
+        enc0, cin = [], 16
+        for i, fc in enumerate(_ENC0):
+            enc0.append(_SepConv(f"enc0_{i}", cin, fc, 5))
+            cin = fc
+        self.enc0 = nn.ModuleList(enc0)
+        dec0 = []
+        for i, fc in reversed(list(enumerate(_ENC0))):
+            dec0.append(_SepConv(f"dec0_{i}", cin, fc, 5))
+            cin = 2 * fc  # concatenated with the skip input of the same width
+        self.dec0 = nn.ModuleList(dec0)
+        self.attention = nn.ModuleList(
+            [_conv(cin, 16, 3, dilation=d) for d in (1, 3, 6)]
+        )  # attention_conv_d1, _d3, _d6
+        self.attention_s = _conv(48, cin, 1)
+        cin = cin + 32  # attention output concatenated with stem1
+        enc1, skips = [], []
+        for i, fc in enumerate(_ENC1):
+            enc1.append(_InverseBottleneck(f"enc1_{i}", cin, fc, 7))
+            cin = fc
+            skips.append(fc)
+        self.enc1 = nn.ModuleList(enc1)
+        dec1 = []
+        for i, fc in reversed(list(enumerate(_DEC1))):
+            dec1.append(_InverseBottleneck(f"dec1_{i}", cin, fc, 7))
+            cin = fc + skips[i]
+        self.dec1 = nn.ModuleList(dec1)
+        self.heads = nn.ModuleList([_Head(f"head_{k}", cin) for k in range(3)])
+        self.head_pos = _conv(4, 1, 5)
+        self.head_dir = _conv(4, 2, 5)
+        self.head_typ = _conv(4, 1, 5)
+        self.blur = _conv(1, 1, 5, bias=False)
+
+    def forward(self, image: Tensor) -> Tensor:
+        x = self.stem0(image)
+        x1 = self.stem1(image)
+        skips = []
+        for block in self.enc0:
+            x = block(x)
+            skips.append(x)
+            x = _downsample(x)
+        for block, skip in zip(self.dec0, reversed(skips), strict=True):
+            x = torch.cat([_upsample(block(x)), skip], dim=1)
+        gate = torch.sigmoid(self.attention_s(torch.cat([F.gelu(conv(x)) for conv in self.attention], dim=1)))
+        x = torch.cat([x * gate, x1], dim=1)
+        skips = []
+        for block in self.enc1:
+            x = block(x)
+            skips.append(x)
+            x = _downsample(x)
+        for block, skip in zip(self.dec1, reversed(skips), strict=True):
+            x = torch.cat([_upsample(block(x)), skip], dim=1)
+        h_pos, h_dir, h_typ = (head(x) for head in self.heads)
+        pos = torch.sigmoid(self.head_pos(h_pos))
+        d = self.head_dir(h_dir)
+        direction = torch.atan2(d[:, 1:2], d[:, 0:1])
+        typ = torch.sigmoid(self.head_typ(h_typ))
+        blurred = self.blur(pos)
+        peaks = F.max_pool2d(blurred, 7, stride=1, padding=3)
+        nms = blurred * (blurred == peaks).to(blurred.dtype)
+        return torch.cat([pos, direction, typ, nms], dim=1)
+
+
+def _keras_weights(model: Any, name: str) -> list[Any]:
+    return [torch.from_numpy(w.copy()) for w in model.get_layer(name).get_weights()]
+
+
+def _load_conv(conv: nn.Conv2d, weights: list[Tensor]) -> None:
+    kernel = weights[0]  # Keras (kh, kw, in, out); depthwise (kh, kw, in, 1)
+    if conv.groups > 1:
+        conv.weight.data.copy_(kernel.permute(2, 3, 0, 1))
+    else:
+        conv.weight.data.copy_(kernel.permute(3, 2, 0, 1))
+    if conv.bias is not None:
+        conv.bias.data.copy_(weights[1])
+
+
+def _load_ln(ln: _LayerNorm, weights: list[Tensor]) -> None:
+    ln.weight.data.copy_(weights[0])
+    ln.bias.data.copy_(weights[1])
+
+
+def _load_ibc(block: _InverseBottleneck, model: Any) -> None:
+    n = block.name
+    _load_conv(block.depthwise, _keras_weights(model, f"{n}_depthwise_conv"))
+    _load_ln(block.ln, _keras_weights(model, f"{n}_ln"))
+    _load_conv(block.expand, _keras_weights(model, f"{n}_conv_exp"))
+    reduce_w, reduce_b = _keras_weights(model, f"{n}_conv_red")
+    adjust_w, adjust_b = _keras_weights(model, f"{n}_conv_adj")
+    _load_conv(block.adjust, [adjust_w, adjust_b])
+    if not block.merged:
+        _load_conv(block.reduce, [reduce_w, reduce_b])
+        return
+    # Keras 1x1 kernels are (1, 1, in, out): y = x @ K. adjust(reduce(g)) = g @ (R @ A) + b_r @ A
+    r, a = reduce_w[0, 0].double(), adjust_w[0, 0].double()
+    block.reduce.weight.data.copy_((r @ a).t().float()[:, :, None, None])
+    block.adjust.bias.data.copy_((reduce_b.double() @ a + adjust_b.double()).float())
+
+
+def from_keras(model: Any) -> LeaderNet:
+    """A :class:`LeaderNet` in inference mode holding the weights of pyfing's Keras LEADER model."""
+    net = LeaderNet()
+    with torch.no_grad():
+        for stem in (net.stem0, net.stem1):
+            _load_conv(stem.conv, _keras_weights(model, f"{stem.name}_conv"))
+            _load_conv(stem.dilated, _keras_weights(model, f"{stem.name}_dilated_conv"))
+            _load_ln(stem.ln, _keras_weights(model, f"{stem.name}_ln"))
+        for sep in [*net.enc0, *net.dec0]:
+            assert isinstance(sep, _SepConv)
+            depthwise, pointwise, bias = _keras_weights(model, f"{sep.name}_conv")
+            _load_conv(sep.depthwise, [depthwise])
+            _load_conv(sep.pointwise, [pointwise, bias])
+            _load_ln(sep.ln, _keras_weights(model, f"{sep.name}_ln"))
+        for conv, d in zip(net.attention, (1, 3, 6), strict=True):
+            assert isinstance(conv, nn.Conv2d)
+            _load_conv(conv, _keras_weights(model, f"attention_conv_d{d}"))
+        _load_conv(net.attention_s, _keras_weights(model, "attention_s"))
+        for ibc in [*net.enc1, *net.dec1]:
+            assert isinstance(ibc, _InverseBottleneck)
+            _load_ibc(ibc, model)
+        for head in net.heads:
+            assert isinstance(head, _Head)
+            _load_ibc(head.ibc, model)
+            _load_conv(head.conv1, _keras_weights(model, f"{head.name}_conv1"))
+            _load_ln(head.ln, _keras_weights(model, f"{head.name}_ln"))
+            _load_conv(head.conv2, _keras_weights(model, f"{head.name}_conv2"))
+        _load_conv(net.head_pos, _keras_weights(model, "head_conv_pos"))
+        _load_conv(net.head_dir, _keras_weights(model, "head_conv_dir"))
+        _load_conv(net.head_typ, _keras_weights(model, "head_conv_typ"))
+        _load_conv(net.blur, _keras_weights(model, "nms_Gaussian_blur"))
+    return net.eval()
