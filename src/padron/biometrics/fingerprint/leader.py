@@ -9,8 +9,8 @@ threshold, and read direction and type there.
 
 The ONNX file is made on first use and cached, never downloaded and never shipped:
 ``$PADRON_CACHE_DIR/leader`` or ``~/.cache/padron/leader``, named by the SHA-256 of pyfing's
-``LEADER.weights.h5`` and :data:`CONVERTER_VERSION`, so a new pyfing wheel or a change in the
-conversion makes a new file. Conversion (Keras model -> torch module -> ``torch.onnx.export``)
+``LEADER.weights.h5``, of ``leader_net.py`` and :data:`CONVERTER_VERSION`, so a new pyfing wheel
+or a change in the conversion makes a new file. Conversion (Keras model -> torch module -> ``torch.onnx.export``)
 takes a few seconds once per machine; the file is written to a temporary name and renamed, so
 concurrent first uses cannot leave a torn file. A file that onnxruntime cannot load is converted
 again. Caching instead of shipping keeps 4 MB of derived weights out of the repository and makes
@@ -70,7 +70,12 @@ def model_dir() -> Path:
 
 
 def model_path(digest: str | None = None) -> Path:
-    return model_dir() / f"leader-{(digest or weights_digest())[:16]}-c{CONVERTER_VERSION}.onnx"
+    """The cached ONNX file for these weights, this module's :data:`CONVERTER_VERSION` and the
+    current source of :mod:`leader_net` (so an edited network never meets a stale file)."""
+    from padron.biometrics.fingerprint import leader_net
+
+    source = hashlib.sha256(Path(leader_net.__file__).read_bytes()).hexdigest()
+    return model_dir() / f"leader-{(digest or weights_digest())[:16]}-{source[:8]}-c{CONVERTER_VERSION}.onnx"
 
 
 def build_net() -> Any:
@@ -146,8 +151,16 @@ class FastLeader:
             session = _session(convert(path), threads)
         self._session = session
 
-    def maps(self, pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """The network's four output maps (H, W, 4) for a 500-dpi image, as pyfing pads it."""
+    def maps(
+        self, pixels: npt.NDArray[np.uint8], window: tuple[int, int, int, int] | None = None
+    ) -> tuple[npt.NDArray[np.float32], int, int]:
+        """The network's four output maps (H, W, 4) for a 500-dpi image padded as pyfing pads it,
+        and the image coordinates of their top-left pixel.
+
+        With ``window`` (top, left, bottom, right in image pixels, e.g. the foreground's bounding
+        box plus a margin) only that part of the padded image goes through the network, widened to
+        the padded image's 32-pixel grid so that every pooling step sees the same pixel phases as
+        on the whole image."""
         import cv2
 
         h, w = pixels.shape
@@ -156,20 +169,51 @@ class FastLeader:
         padded = cv2.copyMakeBorder(
             pixels, top, ph - h - top, left, pw - w - left, cv2.BORDER_CONSTANT, value=int(pixels[0, 0])
         )
-        out = self._session.run(None, {"image": padded[np.newaxis, np.newaxis].astype(np.float32)})[0][0]
-        return np.ascontiguousarray(out[:, top : top + h, left : left + w].transpose(1, 2, 0))
+        y0, x0, y1, x1 = 0, 0, ph, pw
+        if window is not None:
+            m = SIZE_MULTIPLE
+            y0 = max(0, (window[0] + top) // m * m)
+            x0 = max(0, (window[1] + left) // m * m)
+            y1 = min(ph, -(-(window[2] + top) // m) * m)
+            x1 = min(pw, -(-(window[3] + left) // m) * m)
+            if y1 <= y0 or x1 <= x0:
+                y0, x0, y1, x1 = 0, 0, ph, pw
+        net_input = padded[np.newaxis, np.newaxis, y0:y1, x0:x1].astype(np.float32)
+        out = self._session.run(None, {"image": net_input})[0][0].transpose(1, 2, 0)
+        # keep only the pixels of the image itself
+        cy0, cx0 = max(y0, top), max(x0, left)
+        cy1, cx1 = min(y1, top + h), min(x1, left + w)
+        return np.ascontiguousarray(out[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]), cy0 - top, cx0 - left
 
-    def run(self, pixels: npt.NDArray[np.uint8]) -> list[LeaderMinutia]:
-        """Minutiae of a 500-dpi image, as ``pyfing.Leader.run`` finds them."""
-        out = self.maps(pixels)
+    def run(
+        self, pixels: npt.NDArray[np.uint8], window: tuple[int, int, int, int] | None = None
+    ) -> list[LeaderMinutia]:
+        """Minutiae of a 500-dpi image, as ``pyfing.Leader.run`` finds them (in ``window`` only,
+        when given; see :meth:`maps`)."""
+        out, oy, ox = self.maps(pixels, window)
         rows, cols = np.nonzero(out[..., 3] >= self.quality_threshold)
         return [
             LeaderMinutia(
-                int(x),
-                int(y),
+                int(x) + ox,
+                int(y) + oy,
                 float(out[y, x, 1]),
                 "E" if out[y, x, 2] >= TYPE_THRESHOLD else "B",
                 float(out[y, x, 3]),
             )
             for y, x in zip(rows.tolist(), cols.tolist(), strict=True)
         ]
+
+
+def foreground_window(foreground: npt.NDArray[np.bool_], margin: int) -> tuple[int, int, int, int] | None:
+    """Bounding box of the foreground plus ``margin`` pixels (top, left, bottom, right), or None
+    when there is no foreground."""
+    rows = np.flatnonzero(foreground.any(axis=1))
+    cols = np.flatnonzero(foreground.any(axis=0))
+    if rows.size == 0:
+        return None
+    return (
+        int(rows[0]) - margin,
+        int(cols[0]) - margin,
+        int(rows[-1]) + 1 + margin,
+        int(cols[-1]) + 1 + margin,
+    )

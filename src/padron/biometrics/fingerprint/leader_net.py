@@ -32,8 +32,11 @@ class _LayerNorm(nn.Module):
     in onnxruntime; the convolution is one GEMM. Same formula (biased variance, epsilon inside
     the square root), equal up to float rounding."""
 
-    def __init__(self, channels: int) -> None:
+    average: Tensor
+
+    def __init__(self, channels: int, affine: bool = True) -> None:
         super().__init__()
+        self.affine = affine
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
         self.register_buffer("average", torch.full((1, channels, 1, 1), 1.0 / channels))
@@ -42,6 +45,8 @@ class _LayerNorm(nn.Module):
         centred = x - F.conv2d(x, self.average)
         variance = F.conv2d(centred * centred, self.average)
         out = centred * torch.rsqrt(variance + _LN_EPSILON)
+        if not self.affine:  # scale and shift folded into the next 1x1 convolution
+            return out
         return out * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
@@ -90,7 +95,7 @@ class _InverseBottleneck(nn.Module):
         self.name = name
         self.merged = cout < cin
         self.depthwise = _conv(cin, cin, k, bias=False, groups=cin)
-        self.ln = _LayerNorm(cin)
+        self.ln = _LayerNorm(cin, affine=False)  # its scale and shift live in ``expand``
         self.expand = _conv(cin, 4 * cin, 1)
         self.reduce = _conv(4 * cin, cout if self.merged else cin, 1, bias=not self.merged)
         self.adjust = _conv(cin, cout, 1)
@@ -167,9 +172,10 @@ class LeaderNet(nn.Module):
             cin = fc + skips[i]
         self.dec1 = nn.ModuleList(dec1)
         self.heads = nn.ModuleList([_Head(f"head_{k}", cin) for k in range(3)])
-        self.head_pos = _conv(4, 1, 5)
-        self.head_dir = _conv(4, 2, 5)
-        self.head_typ = _conv(4, 1, 5)
+        # head_conv_pos (4 -> 1), head_conv_dir (4 -> 2) and head_conv_typ (4 -> 1), each on its own
+        # head's features, as one block-diagonal 12 -> 4 convolution: one pass over the
+        # full-resolution maps instead of three; the zero blocks add exact zeros
+        self.head_out = _conv(12, 4, 5)
         self.blur = _conv(1, 1, 5, bias=False)
 
     def forward(self, image: Tensor) -> Tensor:
@@ -191,11 +197,10 @@ class LeaderNet(nn.Module):
             x = _downsample(x)
         for block, skip in zip(self.dec1, reversed(skips), strict=True):
             x = torch.cat([_upsample(block(x)), skip], dim=1)
-        h_pos, h_dir, h_typ = (head(x) for head in self.heads)
-        pos = torch.sigmoid(self.head_pos(h_pos))
-        d = self.head_dir(h_dir)
-        direction = torch.atan2(d[:, 1:2], d[:, 0:1])
-        typ = torch.sigmoid(self.head_typ(h_typ))
+        y = self.head_out(torch.cat([head(x) for head in self.heads], dim=1))
+        pos = torch.sigmoid(y[:, 0:1])
+        direction = torch.atan2(y[:, 2:3], y[:, 1:2])
+        typ = torch.sigmoid(y[:, 3:4])
         blurred = self.blur(pos)
         peaks = F.max_pool2d(blurred, 7, stride=1, padding=3)
         nms = blurred * (blurred == peaks).to(blurred.dtype)
@@ -224,8 +229,13 @@ def _load_ln(ln: _LayerNorm, weights: list[Tensor]) -> None:
 def _load_ibc(block: _InverseBottleneck, model: Any) -> None:
     n = block.name
     _load_conv(block.depthwise, _keras_weights(model, f"{n}_depthwise_conv"))
-    _load_ln(block.ln, _keras_weights(model, f"{n}_ln"))
-    _load_conv(block.expand, _keras_weights(model, f"{n}_conv_exp"))
+    gamma, beta = _keras_weights(model, f"{n}_ln")
+    expand_w, expand_b = _keras_weights(model, f"{n}_conv_exp")
+    # expand(gamma * u + beta) = (gamma-scaled rows of expand) u + (expand(beta) + b)
+    e = expand_w[0, 0].double()  # (in, out)
+    folded_w = (gamma.double()[:, None] * e)[None, None].float()
+    folded_b = (beta.double() @ e + expand_b.double()).float()
+    _load_conv(block.expand, [folded_w, folded_b])
     reduce_w, reduce_b = _keras_weights(model, f"{n}_conv_red")
     adjust_w, adjust_b = _keras_weights(model, f"{n}_conv_adj")
     _load_conv(block.adjust, [adjust_w, adjust_b])
@@ -265,8 +275,12 @@ def from_keras(model: Any) -> LeaderNet:
             _load_conv(head.conv1, _keras_weights(model, f"{head.name}_conv1"))
             _load_ln(head.ln, _keras_weights(model, f"{head.name}_ln"))
             _load_conv(head.conv2, _keras_weights(model, f"{head.name}_conv2"))
-        _load_conv(net.head_pos, _keras_weights(model, "head_conv_pos"))
-        _load_conv(net.head_dir, _keras_weights(model, "head_conv_dir"))
-        _load_conv(net.head_typ, _keras_weights(model, "head_conv_typ"))
+        kernel = torch.zeros((5, 5, 12, 4))
+        bias = torch.zeros(4)
+        for k, (name, outputs) in enumerate((("head_conv_pos", [0]), ("head_conv_dir", [1, 2]), ("head_conv_typ", [3]))):
+            w, b = _keras_weights(model, name)
+            kernel[:, :, 4 * k : 4 * k + 4, outputs] = w
+            bias[outputs] = b
+        _load_conv(net.head_out, [kernel, bias])
         _load_conv(net.blur, _keras_weights(model, "nms_Gaussian_blur"))
     return net.eval()
