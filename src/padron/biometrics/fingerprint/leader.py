@@ -88,30 +88,63 @@ def build_net() -> Any:
     return from_keras(pyfing.Leader().model)
 
 
+def _export(module: Any, example: tuple[Any, ...], path: Path, names: dict[str, dict[int, str]]) -> None:
+    import torch
+
+    inputs = [n for n in names if n in ("image", "patches", "mask")]
+    outputs = [n for n in names if n not in inputs]
+    torch.onnx.export(
+        module,
+        example,
+        str(path),
+        input_names=inputs,
+        output_names=outputs,
+        dynamic_axes=names,
+        opset_version=17,
+        dynamo=False,
+    )
+
+
 def convert(path: Path) -> Path:
-    """Export the network to ONNX at ``path`` (atomically: temporary file, then rename)."""
+    """Export the network to ONNX at ``path`` (atomically: temporary files, then rename): the
+    trunk graph (image -> features, quality map) and the patch-heads graph (feature windows ->
+    direction and type), stored side by side as ``<path>`` and ``<path>.heads``."""
     import warnings
 
     import torch
 
+    from padron.biometrics.fingerprint.leader_net import PATCH, PatchHeads, Trunk
+
     net = build_net()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    example = torch.zeros((1, 1, 2 * SIZE_MULTIPLE, 2 * SIZE_MULTIPLE), dtype=torch.float32)
+    tag = f"{os.getpid()}.{threading.get_ident()}.tmp"
+    trunk_tmp, heads_tmp = path.with_name(f".{path.name}.{tag}"), path.with_name(f".{path.name}.heads.{tag}")
+    side = 2 * SIZE_MULTIPLE
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(
-            net,
-            (example,),
-            str(tmp),
-            input_names=["image"],
-            output_names=["maps"],
-            dynamic_axes={"image": {2: "height", 3: "width"}, "maps": {2: "height", 3: "width"}},
-            opset_version=17,
-            dynamo=False,
+        _export(
+            Trunk(net),
+            (torch.zeros((1, 1, side, side)),),
+            trunk_tmp,
+            {
+                "image": {2: "height", 3: "width"},
+                "features": {2: "half_height", 3: "half_width"},
+                "quality": {2: "height", 3: "width"},
+            },
         )
-    tmp.replace(path)
+        _export(
+            PatchHeads(net),
+            (torch.zeros((2, 52, PATCH, PATCH)), torch.ones((2, 1, 8, 8))),
+            heads_tmp,
+            {"patches": {0: "n"}, "mask": {0: "n"}, "direction_type": {0: "n"}},
+        )
+    heads_tmp.replace(_heads_path(path))
+    trunk_tmp.replace(path)
     return path
+
+
+def _heads_path(path: Path) -> Path:
+    return path.with_name(path.name + ".heads")
 
 
 def _session(path: Path, threads: int) -> Any:
@@ -130,7 +163,12 @@ def padded_size(n: int) -> int:
 
 
 class FastLeader:
-    """LEADER on onnxruntime with ``threads`` intra-op threads (1: the cost on one core)."""
+    """LEADER on onnxruntime with ``threads`` intra-op threads (1: the cost on one core).
+
+    The position head runs over the whole image (its non-maximum-suppressed map is the minutia
+    quality); the direction and type heads, two thirds of the heads' cost, run only on small
+    windows around the pixels that pass the quality threshold, which is all pyfing reads them at.
+    """
 
     def __init__(self, quality_threshold: float, threads: int = 1) -> None:
         from padron.biometrics.fingerprint.errors import FingerprintDependencyError
@@ -141,27 +179,30 @@ class FastLeader:
             raise FingerprintDependencyError(f"onnxruntime is not installed: {error}") from None
         self.quality_threshold = quality_threshold
         path = model_path()
-        session = None
-        if path.exists():
+        sessions = None
+        if path.exists() and _heads_path(path).exists():
             try:
-                session = _session(path, threads)
+                sessions = _session(path, threads), _session(_heads_path(path), threads)
             except Exception:  # a damaged cache file: convert again
-                session = None
-        if session is None:
-            session = _session(convert(path), threads)
-        self._session = session
+                sessions = None
+        if sessions is None:
+            convert(path)
+            sessions = _session(path, threads), _session(_heads_path(path), threads)
+        self._trunk, self._heads = sessions
 
-    def maps(
+    def run(
         self, pixels: npt.NDArray[np.uint8], window: tuple[int, int, int, int] | None = None
-    ) -> tuple[npt.NDArray[np.float32], int, int]:
-        """The network's four output maps (H, W, 4) for a 500-dpi image padded as pyfing pads it,
-        and the image coordinates of their top-left pixel.
+    ) -> list[LeaderMinutia]:
+        """Minutiae of a 500-dpi image, as ``pyfing.Leader.run`` finds them.
 
-        With ``window`` (top, left, bottom, right in image pixels, e.g. the foreground's bounding
-        box plus a margin) only that part of the padded image goes through the network, widened to
-        the padded image's 32-pixel grid so that every pooling step sees the same pixel phases as
-        on the whole image."""
+        The image is padded as pyfing pads it (to multiples of 32, with its top-left grey). With
+        ``window`` (top, left, bottom, right in image pixels, e.g. the foreground's bounding box
+        plus a margin) only that part of the padded image goes through the network, widened to
+        the padded image's 32-pixel grid so that every pooling step sees the same pixel phases
+        as on the whole image."""
         import cv2
+
+        from padron.biometrics.fingerprint.leader_net import PATCH
 
         h, w = pixels.shape
         ph, pw = padded_size(h), padded_size(w)
@@ -179,28 +220,38 @@ class FastLeader:
             if y1 <= y0 or x1 <= x0:
                 y0, x0, y1, x1 = 0, 0, ph, pw
         net_input = padded[np.newaxis, np.newaxis, y0:y1, x0:x1].astype(np.float32)
-        out = self._session.run(None, {"image": net_input})[0][0].transpose(1, 2, 0)
-        # keep only the pixels of the image itself
-        cy0, cx0 = max(y0, top), max(x0, left)
-        cy1, cx1 = min(y1, top + h), min(x1, left + w)
-        return np.ascontiguousarray(out[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]), cy0 - top, cx0 - left
-
-    def run(
-        self, pixels: npt.NDArray[np.uint8], window: tuple[int, int, int, int] | None = None
-    ) -> list[LeaderMinutia]:
-        """Minutiae of a 500-dpi image, as ``pyfing.Leader.run`` finds them (in ``window`` only,
-        when given; see :meth:`maps`)."""
-        out, oy, ox = self.maps(pixels, window)
-        rows, cols = np.nonzero(out[..., 3] >= self.quality_threshold)
+        features, quality = self._trunk.run(None, {"image": net_input})
+        quality = quality[0, 0]
+        # candidates: pixels of the image itself (not the padding) at or above the threshold
+        inside = np.zeros(quality.shape, dtype=bool)
+        inside[max(0, top - y0) : top + h - y0, max(0, left - x0) : left + w - x0] = True
+        ys, xs = np.nonzero(inside & (quality >= self.quality_threshold))
+        if ys.size == 0:
+            return []
+        half = PATCH // 2
+        grid = np.arange(PATCH)
+        padded_features = np.pad(features[0], ((0, 0), (half, half), (half, half)))
+        rows = (ys // 2 - 4 + half)[:, None] + grid
+        cols = (xs // 2 - 4 + half)[:, None] + grid
+        patches = padded_features[:, rows[:, :, None], cols[:, None, :]].transpose(1, 0, 2, 3)
+        up = np.arange(8)
+        row_ok = ((2 * (ys // 2) - 2)[:, None] + up >= 0) & ((2 * (ys // 2) - 2)[:, None] + up < quality.shape[0])
+        col_ok = ((2 * (xs // 2) - 2)[:, None] + up >= 0) & ((2 * (xs // 2) - 2)[:, None] + up < quality.shape[1])
+        mask = (row_ok[:, :, None] & col_ok[:, None, :])[:, None].astype(np.float32)
+        heads = self._heads.run(None, {"patches": np.ascontiguousarray(patches), "mask": mask})[0]
+        n = np.arange(ys.size)
+        direction = heads[n, 0, ys % 2, xs % 2]
+        kind = heads[n, 1, ys % 2, xs % 2]
+        q = quality[ys, xs]
         return [
             LeaderMinutia(
-                int(x) + ox,
-                int(y) + oy,
-                float(out[y, x, 1]),
-                "E" if out[y, x, 2] >= TYPE_THRESHOLD else "B",
-                float(out[y, x, 3]),
+                int(x) + x0 - left,
+                int(y) + y0 - top,
+                float(d),
+                "E" if t >= TYPE_THRESHOLD else "B",
+                float(qq),
             )
-            for y, x in zip(rows.tolist(), cols.tolist(), strict=True)
+            for y, x, d, t, qq in zip(ys.tolist(), xs.tolist(), direction, kind, q, strict=True)
         ]
 
 

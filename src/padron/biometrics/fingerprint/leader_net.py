@@ -178,7 +178,8 @@ class LeaderNet(nn.Module):
         self.head_out = _conv(12, 4, 5)
         self.blur = _conv(1, 1, 5, bias=False)
 
-    def forward(self, image: Tensor) -> Tensor:
+    def features(self, image: Tensor) -> Tensor:
+        """Everything before the three heads: the 52-channel half-resolution feature map."""
         x = self.stem0(image)
         x1 = self.stem1(image)
         skips = []
@@ -197,14 +198,82 @@ class LeaderNet(nn.Module):
             x = _downsample(x)
         for block, skip in zip(self.dec1, reversed(skips), strict=True):
             x = torch.cat([_upsample(block(x)), skip], dim=1)
+        return x
+
+    def _nms(self, pos: Tensor) -> Tensor:
+        blurred = self.blur(pos)
+        peaks = F.max_pool2d(blurred, 7, stride=1, padding=3)
+        return blurred * (blurred == peaks).to(blurred.dtype)
+
+    def forward(self, image: Tensor) -> Tensor:
+        x = self.features(image)
         y = self.head_out(torch.cat([head(x) for head in self.heads], dim=1))
         pos = torch.sigmoid(y[:, 0:1])
         direction = torch.atan2(y[:, 2:3], y[:, 1:2])
         typ = torch.sigmoid(y[:, 3:4])
-        blurred = self.blur(pos)
-        peaks = F.max_pool2d(blurred, 7, stride=1, padding=3)
-        nms = blurred * (blurred == peaks).to(blurred.dtype)
-        return torch.cat([pos, direction, typ, nms], dim=1)
+        return torch.cat([pos, direction, typ, self._nms(pos)], dim=1)
+
+    def trunk(self, image: Tensor) -> tuple[Tensor, Tensor]:
+        """The half-resolution features and the position map after non-maximum suppression (the
+        minutia quality), computing only the position head over the whole image."""
+        x = self.features(image)
+        w, b = self.head_out.weight[0:1, 0:4], self.head_out.bias[0:1]  # type: ignore[index]
+        pos = torch.sigmoid(F.conv2d(self.heads[0](x), w, b, padding=2))
+        return x, self._nms(pos)
+
+    def patch_heads(self, patches: Tensor, mask: Tensor) -> Tensor:
+        """Direction and type heads on ``PATCH`` x ``PATCH`` windows of the features (zero outside
+        the map) around candidate minutiae: (N, 2, 4, 4) = direction and type at full-resolution
+        pixels (2 r, 2 c) .. (2 r + 3, 2 c + 3) for a window whose top-left feature pixel is
+        (r - 4, c - 4). ``mask`` (N, 1, 8, 8) is 0 where the up-sampled maps lie outside the
+        image, where the full-image convolution sees its zero padding. Same operations as
+        :meth:`forward` restricted to what those pixels depend on (valid convolutions instead of
+        padded ones)."""
+        maps = []
+        for head in (self.heads[1], self.heads[2]):
+            assert isinstance(head, _Head)
+            h = _ibc_valid(head.ibc, patches)
+            maps.append(_upsample(F.gelu(head.conv2(head.ln(head.conv1(h))))))
+        w, b = self.head_out.weight[1:4, 4:12], self.head_out.bias[1:4]  # type: ignore[index]
+        y = F.conv2d(torch.cat(maps, dim=1) * mask, w, b)
+        return torch.cat([torch.atan2(y[:, 1:2], y[:, 0:1]), torch.sigmoid(y[:, 2:3])], dim=1)
+
+
+#: Side of the feature windows :meth:`LeaderNet.patch_heads` takes.
+PATCH = 10
+
+
+def _ibc_valid(block: _InverseBottleneck, x: Tensor) -> Tensor:
+    """``block`` on the pixels whose whole depthwise window lies inside ``x``."""
+    r = (block.depthwise.kernel_size[0] - 1) // 2
+    d = F.conv2d(x, block.depthwise.weight, groups=block.depthwise.groups)
+    g = F.gelu(block.expand(block.ln(d)))
+    inner = x[:, :, r:-r, r:-r]
+    if block.merged:
+        return block.adjust(inner) + block.reduce(g)
+    return block.adjust(inner + block.reduce(g))
+
+
+class Trunk(nn.Module):
+    """``LeaderNet.trunk`` as a module (for export)."""
+
+    def __init__(self, net: LeaderNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: Tensor) -> tuple[Tensor, Tensor]:
+        return self.net.trunk(image)
+
+
+class PatchHeads(nn.Module):
+    """``LeaderNet.patch_heads`` as a module (for export)."""
+
+    def __init__(self, net: LeaderNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, patches: Tensor, mask: Tensor) -> Tensor:
+        return self.net.patch_heads(patches, mask)
 
 
 def _keras_weights(model: Any, name: str) -> list[Any]:
