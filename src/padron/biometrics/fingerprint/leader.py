@@ -134,7 +134,7 @@ def convert(path: Path) -> Path:
         )
         _export(
             PatchHeads(net),
-            (torch.zeros((2, 52, PATCH, PATCH)), torch.ones((2, 1, 8, 8))),
+            (torch.zeros((2, net.feature_channels, PATCH, PATCH)), torch.ones((2, 1, 8, 8))),
             heads_tmp,
             {"patches": {0: "n"}, "mask": {0: "n"}, "direction_type": {0: "n"}},
         )

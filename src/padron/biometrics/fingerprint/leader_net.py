@@ -34,12 +34,15 @@ class _LayerNorm(nn.Module):
 
     average: Tensor
 
-    def __init__(self, channels: int, affine: bool = True) -> None:
+    def __init__(self, channels: int, affine: bool = True, real: list[int] | None = None) -> None:
         super().__init__()
         self.affine = affine
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
-        self.register_buffer("average", torch.full((1, channels, 1, 1), 1.0 / channels))
+        real = list(range(channels)) if real is None else real
+        average = torch.zeros((1, channels, 1, 1))
+        average[0, real] = 1.0 / len(real)  # padding channels (see _InverseBottleneck) do not count
+        self.register_buffer("average", average)
 
     def forward(self, x: Tensor) -> Tensor:
         centred = x - F.conv2d(x, self.average)
@@ -82,23 +85,43 @@ class _SepConv(nn.Module):
         return F.gelu(self.ln(self.pointwise(self.depthwise(x))))
 
 
+def _round8(n: int) -> int:
+    return (n + 7) // 8 * 8
+
+
 class _InverseBottleneck(nn.Module):
     """Depthwise conv -> LayerNorm -> 1x1 expansion (GELU) -> 1x1 reduction -> residual add ->
-    1x1 adjustment. When the block narrows (``cout < cin``) the reduction and adjustment, both
-    linear, are merged into one 1x1 convolution from the expanded features straight to ``cout``
-    channels plus one from the block input (``adjust(x + reduce(g)) = adjust(x) + (adjust o
-    reduce)(g)``): the same function with fewer operations (the heads' 208 -> 52 -> 6 becomes
-    208 -> 6), equal up to float rounding."""
+    1x1 adjustment.
 
-    def __init__(self, name: str, cin: int, cout: int, k: int) -> None:
+    When the block narrows (``cout < cin``) the reduction and adjustment, both linear, are merged
+    into one 1x1 convolution from the expanded features straight to ``cout`` channels plus one
+    from the block input (``adjust(x + reduce(g)) = adjust(x) + (adjust o reduce)(g)``): the same
+    function with fewer operations (the heads' 208 -> 52 -> 6 becomes 208 -> 6), equal up to
+    float rounding.
+
+    Channel padding: LEADER's decoder has widths such as 27, 91, 42 and 20, and its
+    concatenations 59, 219 and 106; onnxruntime's fast blocked (NCHWc) kernels want multiples of
+    8 and fell back to slow ones there. Here the outputs are padded to ``cout_padded`` with
+    channels whose weights and biases are zero (so they are exactly zero), the input's real
+    channels sit at ``real_in`` of ``cin_padded``, and every weight reading a padding channel is
+    zero; the LayerNorm averages over the real channels only. The result on the real channels is
+    unchanged."""
+
+    def __init__(
+        self, name: str, real_in: list[int], cin_padded: int, cout: int, cout_padded: int, k: int
+    ) -> None:
         super().__init__()
         self.name = name
+        self.real_in = real_in
+        cin = len(real_in)
+        self.cout = cout
         self.merged = cout < cin
-        self.depthwise = _conv(cin, cin, k, bias=False, groups=cin)
-        self.ln = _LayerNorm(cin, affine=False)  # its scale and shift live in ``expand``
-        self.expand = _conv(cin, 4 * cin, 1)
-        self.reduce = _conv(4 * cin, cout if self.merged else cin, 1, bias=not self.merged)
-        self.adjust = _conv(cin, cout, 1)
+        self.expanded = _round8(4 * cin)
+        self.depthwise = _conv(cin_padded, cin_padded, k, bias=False, groups=cin_padded)
+        self.ln = _LayerNorm(cin_padded, affine=False, real=real_in)  # scale/shift live in ``expand``
+        self.expand = _conv(cin_padded, self.expanded, 1)
+        self.reduce = _conv(self.expanded, cout_padded if self.merged else cin_padded, 1, bias=not self.merged)
+        self.adjust = _conv(cin_padded, cout_padded, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         g = F.gelu(self.expand(self.ln(self.depthwise(x))))
@@ -117,10 +140,10 @@ def _upsample(x: Tensor) -> Tensor:
 
 
 class _Head(nn.Module):
-    def __init__(self, name: str, cin: int) -> None:
+    def __init__(self, name: str, real_in: list[int], cin_padded: int) -> None:
         super().__init__()
         self.name = name
-        self.ibc = _InverseBottleneck(f"{name}_ibc", cin, 6, 7)
+        self.ibc = _InverseBottleneck(f"{name}_ibc", real_in, cin_padded, 6, 6, 7)
         self.conv1 = _conv(6, 4, 1)
         self.ln = _LayerNorm(4)
         self.conv2 = _conv(4, 4, 1)
@@ -162,16 +185,20 @@ class LeaderNet(nn.Module):
         cin = cin + 32  # attention output concatenated with stem1
         enc1, skips = [], []
         for i, fc in enumerate(_ENC1):
-            enc1.append(_InverseBottleneck(f"enc1_{i}", cin, fc, 7))
+            enc1.append(_InverseBottleneck(f"enc1_{i}", list(range(cin)), cin, fc, fc, 7))
             cin = fc
             skips.append(fc)
         self.enc1 = nn.ModuleList(enc1)
-        dec1 = []
+        dec1, real_in = [], list(range(cin))
         for i, fc in reversed(list(enumerate(_DEC1))):
-            dec1.append(_InverseBottleneck(f"dec1_{i}", cin, fc, 7))
-            cin = fc + skips[i]
+            padded = _round8(fc)
+            dec1.append(_InverseBottleneck(f"dec1_{i}", real_in, _round8(max(real_in) + 1), fc, padded, 7))
+            real_in = list(range(fc)) + list(range(padded, padded + skips[i]))
         self.dec1 = nn.ModuleList(dec1)
-        self.heads = nn.ModuleList([_Head(f"head_{k}", cin) for k in range(3)])
+        #: channels of the feature map the heads read (real ones at ``feature_real``)
+        self.feature_channels = max(real_in) + 1
+        self.feature_real = real_in
+        self.heads = nn.ModuleList([_Head(f"head_{k}", real_in, self.feature_channels) for k in range(3)])
         # head_conv_pos (4 -> 1), head_conv_dir (4 -> 2) and head_conv_typ (4 -> 1), each on its own
         # head's features, as one block-diagonal 12 -> 4 convolution: one pass over the
         # full-resolution maps instead of three; the zero blocks add exact zeros
@@ -179,7 +206,8 @@ class LeaderNet(nn.Module):
         self.blur = _conv(1, 1, 5, bias=False)
 
     def features(self, image: Tensor) -> Tensor:
-        """Everything before the three heads: the 52-channel half-resolution feature map."""
+        """Everything before the three heads: the half-resolution feature map (``feature_channels``
+        channels, of which LEADER's 52 at ``feature_real``, the others zero)."""
         x = self.stem0(image)
         x1 = self.stem1(image)
         skips = []
@@ -295,26 +323,44 @@ def _load_ln(ln: _LayerNorm, weights: list[Tensor]) -> None:
     ln.bias.data.copy_(weights[1])
 
 
+def _embed(values: Tensor, shape: tuple[int, ...], index: tuple[Any, ...]) -> Tensor:
+    """``values`` placed at ``index`` of a zero tensor of ``shape`` (channel padding)."""
+    out = torch.zeros(shape, dtype=values.dtype)
+    out[torch.meshgrid(*[torch.as_tensor(i) for i in index], indexing="ij")] = values
+    return out
+
+
 def _load_ibc(block: _InverseBottleneck, model: Any) -> None:
     n = block.name
-    _load_conv(block.depthwise, _keras_weights(model, f"{n}_depthwise_conv"))
+    real = block.real_in
+    cin_p, exp_p = block.depthwise.in_channels, block.expanded
+    cout_p = block.adjust.out_channels
+    outs = list(range(block.cout))
+    (depthwise,) = _keras_weights(model, f"{n}_depthwise_conv")  # (k, k, cin, 1)
+    k = depthwise.shape[0]
+    _load_conv(block.depthwise, [_embed(depthwise, (k, k, cin_p, 1), (range(k), range(k), real, [0]))])
     gamma, beta = _keras_weights(model, f"{n}_ln")
     expand_w, expand_b = _keras_weights(model, f"{n}_conv_exp")
     # expand(gamma * u + beta) = (gamma-scaled rows of expand) u + (expand(beta) + b)
-    e = expand_w[0, 0].double()  # (in, out)
-    folded_w = (gamma.double()[:, None] * e)[None, None].float()
-    folded_b = (beta.double() @ e + expand_b.double()).float()
-    _load_conv(block.expand, [folded_w, folded_b])
+    e = expand_w[0, 0].double()  # (in, out): Keras 1x1 kernels compute y = x @ K
+    exps = list(range(e.shape[1]))
+    folded_w = _embed((gamma.double()[:, None] * e).float(), (cin_p, exp_p), (real, exps))
+    folded_b = _embed((beta.double() @ e + expand_b.double()).float(), (exp_p,), (exps,))
+    _load_conv(block.expand, [folded_w[None, None], folded_b])
     reduce_w, reduce_b = _keras_weights(model, f"{n}_conv_red")
     adjust_w, adjust_b = _keras_weights(model, f"{n}_conv_adj")
-    _load_conv(block.adjust, [adjust_w, adjust_b])
+    adjust = _embed(adjust_w[0, 0], (cin_p, cout_p), (real, outs))
     if not block.merged:
-        _load_conv(block.reduce, [reduce_w, reduce_b])
+        _load_conv(block.adjust, [adjust[None, None], _embed(adjust_b, (cout_p,), (outs,))])
+        reduce = _embed(reduce_w[0, 0], (exp_p, cin_p), (exps, real))
+        _load_conv(block.reduce, [reduce[None, None], _embed(reduce_b, (cin_p,), (real,))])
         return
-    # Keras 1x1 kernels are (1, 1, in, out): y = x @ K. adjust(reduce(g)) = g @ (R @ A) + b_r @ A
+    # adjust(reduce(g)) = g @ (R @ A) + b_r @ A
     r, a = reduce_w[0, 0].double(), adjust_w[0, 0].double()
-    block.reduce.weight.data.copy_((r @ a).t().float()[:, :, None, None])
-    block.adjust.bias.data.copy_((reduce_b.double() @ a + adjust_b.double()).float())
+    merged = _embed((r @ a).float(), (exp_p, cout_p), (exps, outs))
+    _load_conv(block.reduce, [merged[None, None]])
+    bias = _embed((reduce_b.double() @ a + adjust_b.double()).float(), (cout_p,), (outs,))
+    _load_conv(block.adjust, [adjust[None, None], bias])
 
 
 def from_keras(model: Any) -> LeaderNet:
