@@ -1,13 +1,14 @@
 """Fingerprint speed on one core: comparisons per second (prepared probe vs many candidates) and
 median extraction milliseconds per print for each chain.
 
-    python benchmarks/finger_match.py --json [--candidates 10000] [--prints 20]
+    python benchmarks/finger_match.py --json [--candidates 10000] [--prints 10] [--no-keras]
 
 Times are processor time of this process (``time.process_time``) with every thread pool pinned to
-one thread, i.e. the cost on one core, whatever else the machine is running; the wall-clock rate
-is reported beside it. Templates come from FVC2002 DB1_B in ../shared/data (extracted once,
-then cached); without that folder the matching figure uses synthetic minutiae (40 per print)
-and extraction is skipped.
+one thread, i.e. the cost on one core, whatever else the machine is running; the wall-clock
+figures are reported beside them, and LEADER is also timed with two onnxruntime threads.
+Matching templates come from FVC2002 DB1_B in ../shared/data (extracted once, then cached);
+extraction is timed on ``--prints`` prints of each of the six FVC B sets. Without that folder
+the matching figure uses synthetic minutiae (40 per print) and extraction is skipped.
 """
 
 from __future__ import annotations
@@ -83,35 +84,93 @@ def matching(candidates: int, chain: str, repeats: int = 3) -> dict[str, Any]:
     }
 
 
-def extraction(prints: int) -> dict[str, Any]:
-    if not DATA.is_dir():
-        return {"skipped": f"{DATA} is absent"}
+FVC = ROOT.parent / "shared" / "data" / "fingerprints"
+FVC_SETS = {  # the six FVC B sets and their scan resolutions (as benchmarks/finger_fvc.py)
+    "FVC2002/DB1_B": None,
+    "FVC2002/DB2_B": 569.0,
+    "FVC2002/DB3_B": None,
+    "FVC2004/DB1_B": None,
+    "FVC2004/DB2_B": None,
+    "FVC2004/DB3_B": 512.0,
+}
+
+
+def _timed(run: Any, images: list[Any]) -> tuple[list[float], list[float]]:
+    """Processor and wall-clock milliseconds of ``run(image)`` for each image."""
+    cpu, wall = [], []
+    for image in images:
+        start, start_wall = time.process_time(), time.perf_counter()
+        run(image)
+        cpu.append(1000 * (time.process_time() - start))
+        wall.append(1000 * (time.perf_counter() - start_wall))
+    return cpu, wall
+
+
+def extraction(prints: int, keras: bool) -> dict[str, Any]:
+    """Median extraction time per print over ``prints`` prints of each FVC B set (every
+    ``80 // prints``-th file), per chain: processor time with one thread (the cost on one core)
+    and wall-clock time; LEADER also with two onnxruntime threads; optionally pyfing's own Keras
+    LEADER (on the PyTorch backend) on the same prints for comparison."""
+    if not FVC.is_dir():
+        return {"skipped": f"{FVC} is absent"}
     import cv2
     import torch
 
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    from padron.biometrics.fingerprint.extract import Chain, extract
+    from padron.biometrics.fingerprint.extract import (
+        LEADER_MARGIN,
+        RAW_QUALITY,
+        Chain,
+        _foreground,
+        extract,
+    )
     from padron.biometrics.fingerprint.image import decode
+    from padron.biometrics.fingerprint.leader import FastLeader, foreground_window
     from padron.biometrics.fingerprint.quality import nfiq2
 
-    paths = sorted(DATA.glob("*.tif"))[:prints]
-    images = [decode(p.read_bytes()) for p in paths]
-    out: dict[str, Any] = {"prints": len(images), "source": "FVC2002 DB1_B, 388x374 at 500 dpi"}
+    images = []
+    for name, dpi in FVC_SETS.items():
+        paths = sorted((FVC / name).glob("*.tif"))
+        images += [decode(p.read_bytes(), dpi) for p in paths[:: max(1, len(paths) // prints)][:prints]]
+    out: dict[str, Any] = {
+        "prints": len(images),
+        "source": f"{prints} prints from each of the six FVC B sets, resampled to 500 dpi",
+    }
     for chain in Chain:
         extract(images[0], chain)  # build the engines once (not timed)
-        times = []
-        for image in images:
-            start = time.process_time()
-            extract(image, chain)
-            times.append(1000 * (time.process_time() - start))
-        out[f"{chain.value}_ms_median"] = statistics.median(times)
-    times = []
-    for image in images:
-        start = time.process_time()
-        nfiq2(image)
-        times.append(1000 * (time.process_time() - start))
-    out["nfiq2_ms_median"] = statistics.median(times)
+        cpu, wall = _timed(lambda image, c=chain: extract(image, c), images)
+        out[f"{chain.value}_ms_median"] = statistics.median(cpu)
+        out[f"{chain.value}_wall_ms_median"] = statistics.median(wall)
+        if chain is Chain.LEADER:
+            out["leader_ms_by_set"] = {
+                name: statistics.median(cpu[i * prints : (i + 1) * prints]) for i, name in enumerate(FVC_SETS)
+            }
+    two = FastLeader(RAW_QUALITY[Chain.LEADER], threads=2)
+
+    def leader_two_threads(image: Any) -> None:
+        two.run(image.pixels, foreground_window(_foreground(image.pixels), LEADER_MARGIN))
+
+    cpu, wall = _timed(leader_two_threads, images)
+    out["leader_2_threads_ms_median"] = statistics.median(cpu)
+    out["leader_2_threads_wall_ms_median"] = statistics.median(wall)
+    if keras:
+        import pyfing
+
+        reference = pyfing.Leader(
+            pyfing.LeaderParameters(minutia_quality_threshold=RAW_QUALITY[Chain.LEADER])
+        )
+
+        def keras_leader(image: Any) -> None:
+            with torch.no_grad():
+                _foreground(image.pixels)
+                reference.run(image.pixels, 500)
+
+        cpu, wall = _timed(keras_leader, images)
+        out["pyfing_keras_leader_ms_median"] = statistics.median(cpu)
+        out["pyfing_keras_leader_wall_ms_median"] = statistics.median(wall)
+    cpu, _ = _timed(nfiq2, images)
+    out["nfiq2_ms_median"] = statistics.median(cpu)
     return out
 
 
@@ -119,7 +178,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--candidates", type=int, default=10_000)
-    parser.add_argument("--prints", type=int, default=20, help="prints timed per extraction chain")
+    parser.add_argument("--prints", type=int, default=10, help="prints timed per FVC B set and chain")
+    parser.add_argument(
+        "--no-keras", action="store_true", help="skip timing pyfing's own Keras LEADER for comparison"
+    )
     parser.add_argument("--chain", default=None, help="chain whose templates are matched (default chain)")
     args = parser.parse_args()
     from padron.biometrics.fingerprint.extract import DEFAULT_CHAIN
@@ -127,7 +189,7 @@ def main() -> None:
     chain = args.chain or DEFAULT_CHAIN.value
     result = {
         "matching": matching(args.candidates, chain),
-        "extraction": extraction(args.prints),
+        "extraction": extraction(args.prints, keras=not args.no_keras),
         "load_average_1min": os.getloadavg()[0],
         "cpu_count": os.cpu_count(),
     }

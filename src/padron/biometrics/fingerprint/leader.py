@@ -2,19 +2,19 @@
 
 pyfing's ``Leader.run`` runs its Keras 3 model on the PyTorch backend: 0.6-2.4 s of processor
 time per print here. :class:`FastLeader` runs the same network (:mod:`leader_net`, weights copied
-from pyfing's Keras model) as an ONNX graph in onnxruntime, on one thread by default, and then does
-exactly what ``Leader.run`` does around it: pad to multiples of 32 with the image's corner grey,
-crop the output back, keep the pixels whose non-maximum-suppressed position score reaches the
-threshold, and read direction and type there.
+from pyfing's Keras model) as ONNX graphs in onnxruntime, on one thread by default, and does
+what ``Leader.run`` does around it: pad to multiples of 32 with the image's top-left grey, keep
+the pixels whose non-maximum-suppressed position score reaches the threshold, and read direction
+and type there (computed only around those pixels, see :class:`FastLeader`).
 
-The ONNX file is made on first use and cached, never downloaded and never shipped:
+The graphs are made on first use and cached, never downloaded and never shipped:
 ``$PADRON_CACHE_DIR/leader`` or ``~/.cache/padron/leader``, named by the SHA-256 of pyfing's
-``LEADER.weights.h5``, of ``leader_net.py`` and :data:`CONVERTER_VERSION`, so a new pyfing wheel
-or a change in the conversion makes a new file. Conversion (Keras model -> torch module -> ``torch.onnx.export``)
-takes a few seconds once per machine; the file is written to a temporary name and renamed, so
-concurrent first uses cannot leave a torn file. A file that onnxruntime cannot load is converted
-again. Caching instead of shipping keeps 4 MB of derived weights out of the repository and makes
-the graph always match the installed pyfing weights.
+``LEADER.weights.h5``, of ``leader_net.py`` and :data:`CONVERTER_VERSION`, so a new pyfing
+wheel or a change in the conversion makes new files. Conversion (Keras model -> torch module ->
+``torch.onnx.export``) takes about 5 s once per machine; files are written under temporary
+names and renamed, so concurrent first uses cannot leave a torn file, and a file onnxruntime
+cannot load is converted again. Caching rather than shipping keeps 4 MB of derived weights out of
+the repository and guarantees that the graph matches the installed pyfing weights.
 """
 
 from __future__ import annotations
@@ -235,8 +235,12 @@ class FastLeader:
         cols = (xs // 2 - 4 + half)[:, None] + grid
         patches = padded_features[:, rows[:, :, None], cols[:, None, :]].transpose(1, 0, 2, 3)
         up = np.arange(8)
-        row_ok = ((2 * (ys // 2) - 2)[:, None] + up >= 0) & ((2 * (ys // 2) - 2)[:, None] + up < quality.shape[0])
-        col_ok = ((2 * (xs // 2) - 2)[:, None] + up >= 0) & ((2 * (xs // 2) - 2)[:, None] + up < quality.shape[1])
+        row_ok = ((2 * (ys // 2) - 2)[:, None] + up >= 0) & (
+            (2 * (ys // 2) - 2)[:, None] + up < quality.shape[0]
+        )
+        col_ok = ((2 * (xs // 2) - 2)[:, None] + up >= 0) & (
+            (2 * (xs // 2) - 2)[:, None] + up < quality.shape[1]
+        )
         mask = (row_ok[:, :, None] & col_ok[:, None, :])[:, None].astype(np.float32)
         heads = self._heads.run(None, {"patches": np.ascontiguousarray(patches), "mask": mask})[0]
         n = np.arange(ys.size)

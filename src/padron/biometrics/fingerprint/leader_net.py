@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
+from torch.nn import functional as F  # noqa: N812 - torch's own idiom
 
 #: Keras's LayerNormalization default.
 _LN_EPSILON = 1e-3
@@ -54,7 +54,9 @@ class _LayerNorm(nn.Module):
 
 
 def _conv(cin: int, cout: int, k: int, dilation: int = 1, bias: bool = True, groups: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, k, padding=dilation * (k - 1) // 2, dilation=dilation, bias=bias, groups=groups)
+    return nn.Conv2d(
+        cin, cout, k, padding=dilation * (k - 1) // 2, dilation=dilation, bias=bias, groups=groups
+    )
 
 
 class _Stem(nn.Module):
@@ -120,14 +122,15 @@ class _InverseBottleneck(nn.Module):
         self.depthwise = _conv(cin_padded, cin_padded, k, bias=False, groups=cin_padded)
         self.ln = _LayerNorm(cin_padded, affine=False, real=real_in)  # scale/shift live in ``expand``
         self.expand = _conv(cin_padded, self.expanded, 1)
-        self.reduce = _conv(self.expanded, cout_padded if self.merged else cin_padded, 1, bias=not self.merged)
+        self.reduce = _conv(
+            self.expanded, cout_padded if self.merged else cin_padded, 1, bias=not self.merged
+        )
         self.adjust = _conv(cin_padded, cout_padded, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         g = F.gelu(self.expand(self.ln(self.depthwise(x))))
-        if self.merged:
-            return self.adjust(x) + self.reduce(g)
-        return self.adjust(x + self.reduce(g))
+        out: Tensor = self.adjust(x) + self.reduce(g) if self.merged else self.adjust(x + self.reduce(g))
+        return out
 
 
 def _downsample(x: Tensor) -> Tensor:
@@ -231,7 +234,8 @@ class LeaderNet(nn.Module):
     def _nms(self, pos: Tensor) -> Tensor:
         blurred = self.blur(pos)
         peaks = F.max_pool2d(blurred, 7, stride=1, padding=3)
-        return blurred * (blurred == peaks).to(blurred.dtype)
+        nms: Tensor = blurred * (blurred == peaks).to(blurred.dtype)
+        return nms
 
     def forward(self, image: Tensor) -> Tensor:
         x = self.features(image)
@@ -277,9 +281,10 @@ def _ibc_valid(block: _InverseBottleneck, x: Tensor) -> Tensor:
     d = F.conv2d(x, block.depthwise.weight, groups=block.depthwise.groups)
     g = F.gelu(block.expand(block.ln(d)))
     inner = x[:, :, r:-r, r:-r]
-    if block.merged:
-        return block.adjust(inner) + block.reduce(g)
-    return block.adjust(inner + block.reduce(g))
+    out: Tensor = (
+        block.adjust(inner) + block.reduce(g) if block.merged else block.adjust(inner + block.reduce(g))
+    )
+    return out
 
 
 class Trunk(nn.Module):
@@ -392,7 +397,9 @@ def from_keras(model: Any) -> LeaderNet:
             _load_conv(head.conv2, _keras_weights(model, f"{head.name}_conv2"))
         kernel = torch.zeros((5, 5, 12, 4))
         bias = torch.zeros(4)
-        for k, (name, outputs) in enumerate((("head_conv_pos", [0]), ("head_conv_dir", [1, 2]), ("head_conv_typ", [3]))):
+        for k, (name, outputs) in enumerate(
+            (("head_conv_pos", [0]), ("head_conv_dir", [1, 2]), ("head_conv_typ", [3]))
+        ):
             w, b = _keras_weights(model, name)
             kernel[:, :, 4 * k : 4 * k + 4, outputs] = w
             bias[outputs] = b
