@@ -119,6 +119,7 @@ def extraction(prints: int, keras: bool) -> dict[str, Any]:
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     from padron.biometrics.fingerprint.extract import (
+        LEADER_CROP_SAVING,
         LEADER_MARGIN,
         RAW_QUALITY,
         Chain,
@@ -149,7 +150,8 @@ def extraction(prints: int, keras: bool) -> dict[str, Any]:
     two = FastLeader(RAW_QUALITY[Chain.LEADER], threads=2)
 
     def leader_two_threads(image: Any) -> None:
-        two.run(image.pixels, foreground_window(_foreground(image.pixels), LEADER_MARGIN))
+        window = foreground_window(_foreground(image.pixels), LEADER_MARGIN)
+        two.run(image.pixels, window, min_saving=LEADER_CROP_SAVING)
 
     cpu, wall = _timed(leader_two_threads, images)
     out["leader_2_threads_ms_median"] = statistics.median(cpu)

@@ -191,7 +191,10 @@ class FastLeader:
         self._trunk, self._heads = sessions
 
     def run(
-        self, pixels: npt.NDArray[np.uint8], window: tuple[int, int, int, int] | None = None
+        self,
+        pixels: npt.NDArray[np.uint8],
+        window: tuple[int, int, int, int] | None = None,
+        min_saving: float = 0.0,
     ) -> list[LeaderMinutia]:
         """Minutiae of a 500-dpi image, as ``pyfing.Leader.run`` finds them.
 
@@ -199,7 +202,8 @@ class FastLeader:
         ``window`` (top, left, bottom, right in image pixels, e.g. the foreground's bounding box
         plus a margin) only that part of the padded image goes through the network, widened to
         the padded image's 32-pixel grid so that every pooling step sees the same pixel phases
-        as on the whole image."""
+        as on the whole image. The window is used only if it removes at least ``min_saving`` of
+        the padded image's pixels."""
         import cv2
 
         from padron.biometrics.fingerprint.leader_net import PATCH
@@ -217,7 +221,7 @@ class FastLeader:
             x0 = max(0, (window[1] + left) // m * m)
             y1 = min(ph, -(-(window[2] + top) // m) * m)
             x1 = min(pw, -(-(window[3] + left) // m) * m)
-            if y1 <= y0 or x1 <= x0:
+            if y1 <= y0 or x1 <= x0 or (y1 - y0) * (x1 - x0) > (1.0 - min_saving) * ph * pw:
                 y0, x0, y1, x1 = 0, 0, ph, pw
         net_input = padded[np.newaxis, np.newaxis, y0:y1, x0:x1].astype(np.float32)
         features, quality = self._trunk.run(None, {"image": net_input})
