@@ -105,17 +105,18 @@ def _export(module: Any, example: tuple[Any, ...], path: Path, names: dict[str, 
     )
 
 
-def convert(path: Path) -> Path:
-    """Export the network to ONNX at ``path`` (atomically: temporary files, then rename): the
-    trunk graph (image -> features, quality map) and the patch-heads graph (feature windows ->
-    direction and type), stored side by side as ``<path>`` and ``<path>.heads``."""
+def convert(path: Path, net: Any = None) -> Path:
+    """Export the network (``net``, by default :func:`build_net`'s) to ONNX at ``path``
+    (atomically: temporary files, then rename): the trunk graph (image -> features, quality map)
+    and the patch-heads graph (feature windows -> direction and type), stored side by side as
+    ``<path>`` and ``<path>.heads``."""
     import warnings
 
     import torch
 
     from padron.biometrics.fingerprint.leader_net import PATCH, PatchHeads, Trunk
 
-    net = build_net()
+    net = build_net() if net is None else net
     path.parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}.{threading.get_ident()}.tmp"
     trunk_tmp, heads_tmp = path.with_name(f".{path.name}.{tag}"), path.with_name(f".{path.name}.heads.{tag}")

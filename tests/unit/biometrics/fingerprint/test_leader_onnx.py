@@ -50,9 +50,11 @@ def pyfing_leader() -> Any:
 
 
 @pytest.fixture(scope="module")
-def fast(cache_dir: Path) -> Any:
-    from padron.biometrics.fingerprint.leader import FastLeader
+def fast(cache_dir: Path, pyfing_leader: Any) -> Any:
+    from padron.biometrics.fingerprint.leader import FastLeader, convert, model_path
+    from padron.biometrics.fingerprint.leader_net import from_keras
 
+    convert(model_path(), from_keras(pyfing_leader.model))  # the Keras model built once, above
     return FastLeader(THRESHOLD)
 
 
@@ -73,15 +75,18 @@ def _assert_same(expected: list[Any], found: list[Any]) -> None:
         assert abs(e.quality - f.quality) < 1e-3
 
 
-def _synthetic_print(seed: int) -> npt.NDArray[np.uint8]:
+@pytest.fixture(scope="module")
+def synthetic() -> npt.NDArray[np.uint8]:
+    """One impression of a synthetic right index finger (padron.synth)."""
     from padron.synth.fingerprint import generate_finger, impressions
 
-    return impressions(generate_finger(seed, 2), 1, seed=seed)[0]
+    return impressions(generate_finger(3, 2), 1, seed=3)[0]
 
 
-def test_onnx_leader_matches_pyfing_on_a_synthetic_print(pyfing_leader: Any, fast: Any) -> None:
-    pixels = _synthetic_print(3)
-    _assert_same(_reference(pyfing_leader, pixels), fast.run(pixels))
+def test_onnx_leader_matches_pyfing_on_a_synthetic_print(
+    pyfing_leader: Any, fast: Any, synthetic: npt.NDArray[np.uint8]
+) -> None:
+    _assert_same(_reference(pyfing_leader, synthetic), fast.run(synthetic))
 
 
 def test_the_torch_port_reproduces_the_keras_network_maps(pyfing_leader: Any) -> None:
@@ -101,22 +106,29 @@ def test_the_torch_port_reproduces_the_keras_network_maps(pyfing_leader: Any) ->
     assert np.abs(turn).max() < 1e-2
 
 
-def test_a_damaged_cached_graph_is_converted_again(cache_dir: Path, pyfing_leader: Any) -> None:
-    from padron.biometrics.fingerprint.leader import FastLeader, model_path
+def test_a_damaged_cached_graph_is_converted_again(
+    fast: Any, monkeypatch: pytest.MonkeyPatch, synthetic: npt.NDArray[np.uint8]
+) -> None:
+    from padron.biometrics.fingerprint import leader
 
-    path = model_path()
-    FastLeader(THRESHOLD)  # converted (or found) by now
+    path = leader.model_path()
+    good = path.read_bytes()
     path.write_bytes(b"not an onnx graph")
-    pixels = _synthetic_print(4)
-    _assert_same(_reference(pyfing_leader, pixels), FastLeader(THRESHOLD).run(pixels))
-    assert path.stat().st_size > 1_000_000
+    calls = []
+
+    def convert(target: Path, net: Any = None) -> Path:
+        calls.append(target)
+        path.write_bytes(good)  # what a conversion writes, without its seconds of export
+        return target
+
+    monkeypatch.setattr(leader, "convert", convert)
+    _assert_same(fast.run(synthetic), leader.FastLeader(THRESHOLD).run(synthetic))
+    assert calls == [path]
 
 
 @pytest.mark.shared_data
 @pytest.mark.skipif(not FVC.is_dir(), reason=f"real fingerprints absent: {FVC}")
-@pytest.mark.parametrize(
-    "name", ["FVC2002/DB1_B/102_3.tif", "FVC2004/DB2_B/105_2.tif", "FVC2002/DB3_B/108_1.tif"]
-)
+@pytest.mark.parametrize("name", ["FVC2004/DB2_B/105_2.tif", "FVC2002/DB3_B/108_1.tif"])
 def test_onnx_leader_matches_pyfing_on_fvc_prints(name: str, pyfing_leader: Any, fast: Any) -> None:
     from padron.biometrics.fingerprint.image import decode
 
@@ -134,7 +146,7 @@ def test_cropping_to_the_foreground_keeps_the_minutiae(fast: Any) -> None:
     from padron.biometrics.fingerprint.leader import foreground_window
 
     kept = total = 0
-    for name in ("101_1.tif", "103_4.tif", "108_2.tif"):
+    for name in ("101_1.tif", "108_2.tif"):
         pixels = decode((FVC / "FVC2004" / "DB1_B" / name).read_bytes()).pixels
         window = foreground_window(_foreground(pixels), LEADER_MARGIN)
         assert window is not None
@@ -144,5 +156,5 @@ def test_cropping_to_the_foreground_keeps_the_minutiae(fast: Any) -> None:
         cropped = [m for m in fast.run(pixels, window) if m.quality >= 0.5]
         total += len(whole)
         kept += sum(any(abs(m.x - c.x) <= 1 and abs(m.y - c.y) <= 1 for c in cropped) for m in whole)
-    assert total > 60
+    assert total > 40
     assert kept >= 0.95 * total
