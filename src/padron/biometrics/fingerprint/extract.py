@@ -1,8 +1,9 @@
 """Minutiae extraction with pyfing: two selectable chains.
 
 ``classic``: GMFS segmentation -> GBFOE orientations -> XSFFE ridge period -> GBFEN Gabor
-enhancement -> SBMEX skeleton minutiae.  ``leader``: pyfing's end-to-end LEADER network (Keras 3 on
-the PyTorch CPU backend) for the minutiae, GMFS for the foreground.  Both work at 500 dpi.
+enhancement -> SBMEX skeleton minutiae.  ``leader``: pyfing's end-to-end LEADER network, with
+pyfing's weights, run on onnxruntime (:mod:`leader`) for the minutiae, GMFS for the foreground
+(and for the crop).  Both work at 500 dpi.
 
 Engines are built lazily, once per process, on first use (nothing at import time).
 """
