@@ -22,6 +22,8 @@ pytestmark = [
     ),
     # one xdist worker builds the Keras model and converts the network once for all these tests
     pytest.mark.xdist_group("leader-onnx"),
+    # Keras 3.15 on numpy 2 warns on every weight it converts; not ours to fix
+    pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
 ]
 
 FVC = Path(__file__).resolve().parents[4].parent / "shared" / "data" / "fingerprints"
