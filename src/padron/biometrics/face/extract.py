@@ -150,7 +150,7 @@ def chip_descriptor(chip: npt.NDArray[np.uint8], *, mirror: bool) -> npt.NDArray
     of the chip's and its mirror image's descriptors (one batch of two)."""
     weights = resnet.load(models.model_file(models.RESNET))
     if not mirror:
-        return resnet.descriptors(weights, chip)[0]
+        return np.asarray(resnet.descriptors(weights, chip)[0], dtype=np.float64)
     batch = np.stack([chip, chip[:, ::-1]])
     return np.asarray(resnet.descriptors(weights, batch).mean(axis=0), dtype=np.float64)
 

@@ -30,8 +30,16 @@ from padron.biometrics.face.errors import FaceModelUnavailableError
 Array = npt.NDArray[np.float32]
 
 #: (channels, stride) of the 14 residual blocks, input side first
-BLOCKS = ((32, 1),) * 3 + ((64, 2),) + ((64, 1),) * 3 + ((128, 2),) + ((128, 1),) * 2
-BLOCKS += ((256, 2),) + ((256, 1),) * 2 + ((256, 2),)
+BLOCKS: tuple[tuple[int, int], ...] = (
+    *((32, 1),) * 3,
+    (64, 2),
+    *((64, 1),) * 3,
+    (128, 2),
+    *((128, 1),) * 2,
+    (256, 2),
+    *((256, 1),) * 2,
+    (256, 2),
+)
 CHIP = 150
 
 
@@ -136,12 +144,18 @@ def parse(path: Path) -> ResNetWeights:
         if (outputs, inputs) != (128, 256) or fc.size != inputs * outputs:
             raise ValueError("the fully connected layer is not 256 -> 128")
     except (ValueError, IndexError) as error:
-        raise FaceModelUnavailableError(f"{path.name} is not dlib's face ResNet as expected: {error}") from None
-    expected = [(32, 7, 2)] + [(c, 3, s) for c, s in BLOCKS for s in (s, 1)]
+        raise FaceModelUnavailableError(
+            f"{path.name} is not dlib's face ResNet as expected: {error}"
+        ) from None
+    expected = [(32, 7, 2)]
+    for filters, stride in BLOCKS:
+        expected += [(filters, 3, stride), (filters, 3, 1)]
     got = [(c.weights.shape[0], c.size, c.stride) for c in convs]
     if got != expected:
         raise FaceModelUnavailableError(f"{path.name}: layer geometry {got} differs from dlib's face ResNet")
-    return ResNetWeights(mean, tuple(convs), tuple(affines), np.ascontiguousarray(fc.reshape(inputs, outputs)))
+    return ResNetWeights(
+        mean, tuple(convs), tuple(affines), np.ascontiguousarray(fc.reshape(inputs, outputs))
+    )
 
 
 _lock = threading.Lock()
