@@ -33,6 +33,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -107,16 +108,20 @@ def analyse(data: bytes, dlib_pass_every: int, k: int) -> ImageRun:
         chip = _timed("chip", run, partial(chip_of, shape))
         both = _timed("resnet_numpy_x2", run, partial(both_of, chip))
         run.single[r], run.mirrored[r] = both[0], both.mean(axis=0)
-        if n == 0:  # one face per image is enough to time the single passes
+        if n == 0 and k % dlib_pass_every == 0:  # a sample of images is enough to time single passes
             _timed("resnet_numpy_x1", run, partial(resnet.descriptors, weights, chip))
-            if k % dlib_pass_every == 0:
-                _timed("resnet_dlib_x1", run, partial(m.resnet.compute_face_descriptor, pixels, shape, 1))
+            _timed("resnet_dlib_x1", run, partial(m.resnet.compute_face_descriptor, pixels, shape, 1))
             if k % (10 * dlib_pass_every) == 0:  # dlib's jitter: 10 randomly jittered chips, averaged
                 _timed(
                     "resnet_dlib_jitter10", run, partial(m.resnet.compute_face_descriptor, pixels, shape, 10)
                 )
     run.ms["per_face"] = len(wanted)
     return run
+
+
+def _analyse_file(job: tuple[Path, int, int]) -> ImageRun:
+    path, every, k = job
+    return analyse(path.read_bytes(), every, k)
 
 
 @dataclass(frozen=True)
@@ -171,12 +176,10 @@ def vectors_of(
                 ms[k] += run.ms["landmarks"] / run.ms["per_face"] + run.ms["chip"] / run.ms["per_face"]
                 if v.network == "dlib":
                     ms[k] += medians["resnet_dlib_x1"]
+                elif v.mirror:
+                    ms[k] += run.ms["resnet_numpy_x2"] / run.ms["per_face"]
                 else:
-                    ms[k] += (
-                        run.ms["resnet_numpy_x2"] / run.ms["per_face"]
-                        if v.mirror
-                        else run.ms["resnet_numpy_x1"]
-                    )
+                    ms[k] += medians["resnet_numpy_x1"]
                 break
     return out, ms
 
@@ -185,6 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=None, help="first N matched + N mismatched per fold")
     parser.add_argument("--dlib-every", type=int, default=20, help="time dlib's own pass on every Nth image")
+    parser.add_argument("--workers", type=int, default=1, help="processes (each pinned to one thread)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not (LFW / "images_deepfunneled").is_dir():
@@ -194,11 +198,9 @@ def main() -> None:
     from padron.biometrics.metrics import fnmr_at_fmr
 
     pairs = read_lfw_pairs(LFW, limit=args.pairs)
-    runs = []
-    for k, path in enumerate(pairs.paths):
-        runs.append(analyse(path.read_bytes(), args.dlib_every, k))
-        if not args.json and k % 500 == 0:
-            print(f"{k}/{len(pairs.paths)} images", file=sys.stderr)
+    jobs = [(path, args.dlib_every, k) for k, path in enumerate(pairs.paths)]
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        runs = list(pool.map(_analyse_file, jobs, chunksize=64))
     stages = sorted({s for r in runs for s in r.ms if s != "per_face"})
     per_face = {"landmarks", "chip", "resnet_numpy_x2"}  # summed over the faces analysed in an image
     medians = {
