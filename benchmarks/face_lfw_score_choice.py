@@ -3,7 +3,7 @@ experiment from the template cache filled by `padron evaluate face ... --baselin
 templates are computed, about an hour): `python benchmarks/face_lfw_score_choice.py [--json]`.
 
 Rows: padron as shipped; the baseline as shipped (Euclidean distance of raw vectors); the baseline's
-vectors scored by cosine; and how many images give both pipelines the same face.
+vectors scored by cosine.
 """
 
 from __future__ import annotations
@@ -49,15 +49,13 @@ def main() -> None:
         )
 
     unit = baseline.vectors / np.linalg.norm(baseline.vectors, axis=1, keepdims=True)
-    same = np.all(np.isclose(padron.vectors[baseline.ok], unit[baseline.ok], atol=1e-5), axis=1)
     result = {
-        "padron (cosine, largest face, CNN fallback)": figures(padron),
+        "padron (cosine, central face, mirror averaging, CNN fallback)": figures(padron),
         "baseline (Euclidean, first face, HOG only)": figures(baseline),
         "baseline vectors scored by cosine": figures(
             Templates(PadronPipeline(), unit, baseline.ok, baseline.extract_ms)
         ),
-        "images_with_the_same_face_in_both": int(same.sum()),
-        "images_acquired_by_both": int(baseline.ok.sum()),
+        "images_acquired_by_the_baseline": int(baseline.ok.sum()),
     }
     print(json.dumps(result, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 

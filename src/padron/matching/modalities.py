@@ -71,10 +71,11 @@ class FingerprintMatcher:
 
 def packaged_llr(modality: Modality) -> LlrModel:
     """The LLR model in the modality's packaged calibration file."""
+    from padron.biometrics.face.compare import CALIBRATION_NAME as FACE_CALIBRATION
     from padron.biometrics.metrics import Calibration
 
     name = {
-        Modality.FACE: "face-dlib-resnet-v1-v1",
+        Modality.FACE: FACE_CALIBRATION,
         Modality.FINGERPRINT: "fingerprint-padron-mcc-v1",
     }[modality]
     calibration = Calibration.packaged(name)

@@ -20,7 +20,14 @@ from __future__ import annotations
 
 from padron.biometrics.face.compare import FaceComparator, PreparedProbe, stack
 from padron.biometrics.face.decode import DecodedImage, decode_image
-from padron.biometrics.face.extract import Detector, ExtractorParameters, FaceExtractor, FaceSample, Purpose
+from padron.biometrics.face.extract import (
+    Detector,
+    ExtractorParameters,
+    FaceChoice,
+    FaceExtractor,
+    FaceSample,
+    Purpose,
+)
 from padron.biometrics.face.quality import QualityParameters, QualityReport
 from padron.biometrics.face.template import ALGORITHM, TEMPLATE_VERSION, to_template, vector_of
 
@@ -30,6 +37,7 @@ __all__ = [
     "DecodedImage",
     "Detector",
     "ExtractorParameters",
+    "FaceChoice",
     "FaceComparator",
     "FaceExtractor",
     "FaceSample",

@@ -232,7 +232,7 @@ def score(m: QualityMeasures, params: QualityParameters) -> QualityReport:
     widths = m.face_widths
     crowd = 1.0
     if len(widths) > 1:
-        reasons.append(f"{len(widths)} faces found; the largest was used")
+        reasons.append(f"{len(widths)} faces found; the largest near the centre was used")
         if widths[1] >= params.second_face_ratio * widths[0]:
             crowd = params.second_face_penalty
             reasons.append("another face is nearly as large: make sure only the subject is in the frame")

@@ -12,7 +12,9 @@ import numpy.typing as npt
 from padron.domain.template import Modality, Template, TemplateFormatError
 
 ALGORITHM = "dlib-resnet-v1"
-TEMPLATE_VERSION = 1
+#: 1: one network pass, largest face. 2: mean of the chip's and its mirror image's descriptors, the
+#: central large face, HOG escalating from no upsampling (vectors differ from version 1's)
+TEMPLATE_VERSION = 2
 DIMENSIONS = 128
 
 Vector = npt.NDArray[np.float32]

@@ -13,6 +13,7 @@ from padron.biometrics.face.evaluation import (
     BaselinePipeline,
     PadronPipeline,
     Templates,
+    acquired_pairs_only,
     all_first_impostors,
     best_threshold,
     lfw_open_set_design,
@@ -66,6 +67,17 @@ def test_failures_to_acquire_score_minus_inf() -> None:
     s = t.pair_scores(np.array([0, 0, 2]), np.array([1, 2, 3]))
     assert np.isfinite(s[0]) and s[1] == -np.inf and s[2] == -np.inf
     assert t.summary()["fta"] == 1
+
+
+def test_acquired_pairs_only_drops_failures_instead_of_counting_them_wrong() -> None:
+    labels = np.tile([True, False], 50)
+    folds = np.repeat(np.arange(10), 10)
+    scores = np.where(labels, 0.9, 0.1)
+    scores[:10:2] = -np.inf  # five genuine pairs of fold 0 lost to failures to acquire
+    assert ten_fold_accuracy(scores, labels, folds)[0] == 0.5
+    kept = acquired_pairs_only(scores, labels, folds)
+    assert kept["pairs"] == 95
+    assert kept["accuracy_mean"] == 1.0
 
 
 def test_open_set_rank1_and_fnir_on_a_planted_gallery() -> None:

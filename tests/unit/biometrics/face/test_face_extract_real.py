@@ -12,13 +12,15 @@ from PIL import Image, ImageFilter
 
 from padron.biometrics.face import (
     ExtractorParameters,
+    FaceChoice,
     FaceComparator,
     FaceExtractor,
     Purpose,
     QualityParameters,
+    vector_of,
 )
+from padron.biometrics.face.baseline import baseline_vector
 from padron.biometrics.face.errors import LowQualityError, NoFaceError
-from padron.biometrics.face.evaluation import BaselinePipeline, PadronPipeline
 from tests.unit.biometrics.face.face_images import encode, lfw_image, noise_image
 
 pytestmark = pytest.mark.usefixtures("dlib_ready")
@@ -57,7 +59,7 @@ def test_blurred_photo_scores_lower_and_enrollment_refuses_it_with_reasons(lfw: 
 
 
 @pytest.mark.shared_data
-def test_two_faces_the_largest_is_used_and_reported(lfw: Path) -> None:
+def test_two_faces_the_large_central_one_is_used_and_reported(lfw: Path) -> None:
     big = Image.open(io.BytesIO(lfw_image(lfw, "Abel_Pacheco", 1))).convert("RGB")
     small = Image.open(io.BytesIO(lfw_image(lfw, "Dean_Barker", 1))).convert("RGB").resize((200, 200))
     canvas = Image.new("RGB", (460, 250), (128, 128, 128))
@@ -66,18 +68,34 @@ def test_two_faces_the_largest_is_used_and_reported(lfw: Path) -> None:
     extractor, comparator = FaceExtractor(), FaceComparator()
     sample = extractor.extract(encode(canvas, "PNG"))
     assert sample.quality.faces_found == 2
-    assert any("largest was used" in r for r in sample.quality.reasons)
+    assert any("largest near the centre was used" in r for r in sample.quality.reasons)
     assert sample.box.left >= 210  # the face on the right, the larger one
     alone = extractor.extract(lfw_image(lfw, "Abel_Pacheco", 1)).template
     assert comparator.compare(sample.template, alone) > 0.95
 
 
 @pytest.mark.shared_data
-def test_baseline_and_padron_compute_the_same_descriptor_for_the_same_face(lfw: Path) -> None:
-    """What lets an evaluation run share one network pass between the two pipelines."""
+def test_numpy_resnet_gives_dlibs_descriptor_for_the_same_face(lfw: Path) -> None:
+    """padron's network pass (numpy) and the baseline's (dlib's own code) agree on the same face."""
     data = lfw_image(lfw, "Dean_Barker", 1)
-    padron = PadronPipeline().run(data, "k")  # no memo: each computes its own
-    baseline = BaselinePipeline().run(data, "k")
-    assert padron.vector is not None and baseline.vector is not None
-    raw = baseline.vector / np.linalg.norm(baseline.vector)
-    assert np.allclose(padron.vector, raw, atol=1e-6)
+    single = FaceExtractor(ExtractorParameters(mirror=False, escalate=False, choice=FaceChoice.FIRST))
+    padron = single.extract(data).template
+    baseline, _ = baseline_vector(data)
+    assert np.allclose(vector_of(padron), baseline / np.linalg.norm(baseline), atol=1e-5)
+
+
+@pytest.mark.shared_data
+def test_a_mirrored_photo_gives_nearly_the_same_template(lfw: Path) -> None:
+    """Mirror averaging makes the template (nearly) blind to a left-right flip of the photo; one pass
+    is not."""
+    data = lfw_image(lfw, "Abel_Pacheco", 1)
+    flipped = encode(Image.open(io.BytesIO(data)).transpose(Image.Transpose.FLIP_LEFT_RIGHT), "PNG")
+    comparator = FaceComparator()
+    scores = {}
+    for mirror in (True, False):
+        extractor = FaceExtractor(ExtractorParameters(mirror=mirror))
+        scores[mirror] = comparator.compare(
+            extractor.extract(data).template, extractor.extract(flipped).template
+        )
+    assert scores[True] > 0.995
+    assert scores[True] > scores[False]
