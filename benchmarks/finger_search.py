@@ -50,6 +50,7 @@ from padron.domain.template import Template  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fingerprints"
 SLOT = "1"
+DISTRACTOR_VERSION = 1  # bump when synthetic_template changes
 
 
 def fvc_templates() -> dict[tuple[str, str, int], Template]:
@@ -105,6 +106,31 @@ def synthetic_template(rng: np.random.Generator, height: int = 400, width: int =
     return create(minutiae, (height, width), Chain.CLASSIC, None)
 
 
+def cached_distractors(count: int, seed: int) -> list[Template]:
+    """Distractor envelopes, synthesized once and kept as plain byte arrays (npz, no pickle)."""
+    from padron.biometrics.fingerprint.template import ALGORITHM, TEMPLATE_VERSION
+    from padron.domain.template import Modality
+
+    root = Path(os.environ.get("PADRON_CACHE_DIR", Path.home() / ".cache" / "padron"))
+    path = (
+        root / "finger_search" / f"distractors-v{DISTRACTOR_VERSION}-t{TEMPLATE_VERSION}-{seed}-{count}.npz"
+    )
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            data, ends = z["data"], z["ends"]
+        starts = np.concatenate([[0], ends[:-1]])
+        return [
+            Template(Modality.FINGERPRINT, ALGORITHM, TEMPLATE_VERSION, data[a:b].tobytes())
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+        ]
+    rng = np.random.default_rng(seed)
+    out = [to_envelope(synthetic_template(rng)) for _ in range(count)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payloads = [np.frombuffer(t.payload, dtype=np.uint8) for t in out]
+    np.savez(path, data=np.concatenate(payloads), ends=np.cumsum([len(p) for p in payloads]))
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
@@ -118,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--penetration", type=float, default=0.01, help="the gallery's shortlist share")
     parser.add_argument("--bands", type=int, default=None, help="index bands (default: the gallery's)")
     parser.add_argument("--band-width", type=int, default=None)
+    parser.add_argument("--compare", default="", help="other index settings, e.g. 8x4,12x3 (bands x width)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -133,9 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     fvc = fvc_templates()
     gallery_items = [(f"fvc:{db}:{f}:{i}", t) for (db, f, i), t in sorted(fvc.items()) if i <= 4]
     probes = [(f"{db}:{f}", t) for (db, f, i), t in sorted(fvc.items()) if i > 4][: args.probes]
-    rng = np.random.default_rng(args.seed)
     start = time.process_time()
-    distractors = [(f"syn:{i}", to_envelope(synthetic_template(rng))) for i in range(args.distractors)]
+    distractors = [(f"syn:{i}", t) for i, t in enumerate(cached_distractors(args.distractors, args.seed))]
     synth_s = time.process_time() - start
 
     matcher = FingerprintMatcher()
@@ -167,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     ex_rank1 = ix_rank1 = counted = 0
     miss_at: dict[float, int] = {p: 0 for p in (0.005, 0.01, 0.02, 0.05)}
     missed_default = 0
+    reference: list[tuple[Template, str]] = []  # probes whose exhaustive rank-1 is a mate
     for finger, probe in probes:
         prepared = comparator.prepare(probe)
         start = time.process_time()
@@ -188,10 +215,29 @@ def main(argv: list[str] | None = None) -> int:
         preselect_ms.append(1000 * (time.process_time() - start))
         if mated_rank1:
             counted += 1
+            reference.append((probe, refs[best]))
             position = order.index(refs[best]) if refs[best] in order else len(order) + 1
             for p in miss_at:
                 miss_at[p] += int(position >= int(np.ceil(p * n)))
             missed_default += int(top != refs[best])
+
+    compared = {}
+    for spec in [c for c in args.compare.split(",") if c]:
+        bands, width = (int(v) for v in spec.split("x"))
+        other = TemplateGallery(
+            matcher, slots=[SLOT], shortlist_threshold=0, index=IndexParameters(bands=bands, band_width=width)
+        )
+        other.add_many([(ref, {SLOT: [t]}) for ref, t in gallery_items + distractors])
+        misses = dict.fromkeys(miss_at, 0)
+        for probe, want in reference:
+            order = other.preselect({SLOT: probe}, int(np.ceil(0.05 * n)))
+            position = order.index(want) if want in order else len(order) + 1
+            for p in misses:
+                misses[p] += int(position >= int(np.ceil(p * n)))
+        compared[spec] = {
+            "index_bytes_per_finger": other.stats()["index_bytes"] / n,
+            "preselection_fnir_at_penetration": {str(p): m / max(counted, 1) for p, m in misses.items()},
+        }
 
     result: dict[str, Any] = {
         "gallery_fingers": n,
@@ -226,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             "bands": params.bands,
             "band_width": params.band_width,
         },
+        "other_index_settings": compared,
         "timing": "process_time, one thread (OMP/OpenBLAS/MKL pinned to 1)",
     }
     print(json.dumps(result, indent=None if args.json else 2))
