@@ -74,9 +74,9 @@ def indexed() -> Gallery:
         FingerprintMatcher(),
         slots=FINGER_SLOTS,
         shortlist_threshold=0,
-        shortlist=6,
+        shortlist=4,
         penetration=0.0,
-        slot_shortlist=2,
+        slot_shortlist=1,
     )
 
 
