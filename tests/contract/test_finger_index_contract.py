@@ -19,6 +19,7 @@ from padron.matching.modalities import FingerprintMatcher
 SUBJECTS = 60
 SLOTS = ("1", "2")
 SHAPE = (360, 320)
+Population = tuple[list[tuple[str, dict[str, list[Template]]]], list[tuple[str, dict[str, Template]]]]
 
 
 def _finger(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,7 +58,7 @@ def _impression(master: tuple[np.ndarray, np.ndarray, np.ndarray], rng: np.rando
 
 
 @pytest.fixture(scope="module")
-def population() -> tuple[list[tuple[str, dict[str, list[Template]]]], list[tuple[str, dict[str, Template]]]]:
+def population() -> Population:
     rng = np.random.default_rng(5)
     enrolled, probes = [], []
     for i in range(SUBJECTS):
@@ -84,16 +85,6 @@ def exhaustive() -> TemplateGallery:
     return TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS, shortlist_threshold=10**9)
 
 
-@pytest.fixture(scope="module")
-def ray_runtime() -> Iterator[None]:
-    ray = pytest.importorskip("ray")
-    from padron.matching.backends.ray import connect
-
-    connect(num_cpus=2)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture(params=["memory", "ray"])
 def indexed_gallery(request: pytest.FixtureRequest) -> Iterator[Gallery]:
     if request.param == "ray":
@@ -111,7 +102,9 @@ def indexed_gallery(request: pytest.FixtureRequest) -> Iterator[Gallery]:
 pytestmark = pytest.mark.xdist_group("ray")
 
 
-def test_indexed_search_finds_the_mates_exhaustive_search_finds(indexed_gallery: Gallery, population) -> None:  # type: ignore[no-untyped-def]
+def test_indexed_search_finds_the_mates_exhaustive_search_finds(
+    indexed_gallery: Gallery, population: Population
+) -> None:
     enrolled, probes = population
     full = exhaustive()
     full.add_many(enrolled)
@@ -127,7 +120,7 @@ def test_indexed_search_finds_the_mates_exhaustive_search_finds(indexed_gallery:
             assert got[0].slot_scores == pytest.approx(want[0].slot_scores, abs=1e-9)
 
 
-def test_the_shortlist_is_a_small_share_of_the_gallery(population) -> None:  # type: ignore[no-untyped-def]
+def test_the_shortlist_is_a_small_share_of_the_gallery(population: Population) -> None:
     enrolled, probes = population
     gallery = indexed()
     assert isinstance(gallery, TemplateGallery)
@@ -139,7 +132,7 @@ def test_the_shortlist_is_a_small_share_of_the_gallery(population) -> None:  # t
         assert gallery.preselect(probe, 3)[0] == ref
 
 
-def test_removed_and_replaced_subjects_leave_the_index(population) -> None:  # type: ignore[no-untyped-def]
+def test_removed_and_replaced_subjects_leave_the_index(population: Population) -> None:
     enrolled, probes = population
     gallery = indexed()
     for ref, samples in enrolled:  # one by one: the index's tail, then merges
