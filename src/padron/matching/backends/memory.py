@@ -315,9 +315,10 @@ class TemplateGallery:
     every enrolled template of its slot. Above it, when the matcher exposes cylinder bits, a
     pre-selection (:mod:`padron.matching.finger_index`) votes for subjects first: per probe finger
     the rows of that finger position collect weighted hash collisions, a subject's vote is the sum
-    over the probe's fingers of its best row, and only the ``shortlist`` best-voted subjects (at
-    least ``penetration`` of the gallery, plus the ``slot_shortlist`` best of each finger) go
-    through the full matcher on every probe finger. Returned scores are always the full matcher's,
+    over the probe's fingers of its best row, and only the best-voted subjects -- at least
+    ``shortlist``, at least ``penetration`` of the gallery divided by the probe's finger count --
+    plus the ``slot_shortlist`` best of each finger go through the full matcher on every probe
+    finger. Returned scores are always the full matcher's,
     so a subject found both ways has the same score.
 
     Templates are kept as their serialized envelopes (compact bytes) and decoded for scoring:
@@ -332,7 +333,7 @@ class TemplateGallery:
         shortlist_threshold: int = 2_000,
         shortlist: int = 64,
         penetration: float = 0.01,
-        slot_shortlist: int = 16,
+        slot_shortlist: int = 4,
         index: IndexParameters | None = None,
     ) -> None:
         self.matcher = matcher
@@ -426,7 +427,10 @@ class TemplateGallery:
         if self._hasher is None or len(self._subject_rows) < self.shortlist_threshold:
             self.last_shortlist = None
             return self._search_exhaustive(probe, k)
-        size = max(self.shortlist, k, int(np.ceil(self.penetration * len(self._subject_rows))))
+        # the full matcher's work per probe stays ~penetration x (one finger against everyone):
+        # a probe with more fingers votes more sharply and shortlists fewer subjects
+        share = self.penetration * len(self._subject_rows) / max(1, len(probe))
+        size = max(self.shortlist, k, int(np.ceil(share)))
         subjects = self._preselect(probe, size)
         self.last_shortlist = len(subjects)
         return self._score_subjects(probe, subjects, k)
