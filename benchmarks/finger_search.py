@@ -115,9 +115,15 @@ def cached_distractors(count: int, seed: int) -> list[Template]:
     path = (
         root / "finger_search" / f"distractors-v{DISTRACTOR_VERSION}-t{TEMPLATE_VERSION}-{seed}-{count}.npz"
     )
-    if path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            data, ends = z["data"], z["ends"]
+    # the generator is sequential from the seed: a larger cached set starts with this one
+    larger = sorted(
+        path.parent.glob(f"distractors-v{DISTRACTOR_VERSION}-t{TEMPLATE_VERSION}-{seed}-*.npz"),
+        key=lambda p: int(p.stem.rsplit("-", 1)[1]),
+    )
+    larger = [p for p in larger if int(p.stem.rsplit("-", 1)[1]) >= count]
+    if larger:
+        with np.load(larger[0], allow_pickle=False) as z:
+            data, ends = z["data"], z["ends"][:count]
         starts = np.concatenate([[0], ends[:-1]])
         return [
             Template(Modality.FINGERPRINT, ALGORITHM, TEMPLATE_VERSION, data[a:b].tobytes())
@@ -194,6 +200,45 @@ def persons(
     }
 
 
+def fvc_only(fvc: dict[tuple[str, str, int], Template], specs: list[str]) -> dict[str, Any]:
+    """The 480 FVC prints alone, each probing the other 479: pre-selection misses of the
+    exhaustive rank-1 mate (probes whose exhaustive rank-1 is a mate) per index setting."""
+    from padron.biometrics.fingerprint.matcher import FingerprintComparator
+    from padron.matching.backends.memory import TemplateGallery
+    from padron.matching.finger_index import IndexParameters
+    from padron.matching.modalities import FingerprintMatcher
+
+    keys = sorted(fvc)
+    refs = [f"{db}:{f}:{i}" for db, f, i in keys]
+    templates = [fvc[k] for k in keys]
+    comparator = FingerprintComparator()
+    candidates = comparator.candidates(templates)
+    scores = np.stack([comparator.scores(comparator.prepare(t), candidates) for t in templates])
+    np.fill_diagonal(scores, -1.0)
+    best = scores.argmax(axis=1)
+    finger = [r.rsplit(":", 1)[0] for r in refs]
+    mated = [q for q in range(len(refs)) if finger[int(best[q])] == finger[q]]
+    out: dict[str, Any] = {"prints": len(refs), "probes_with_exhaustive_rank1_mate": len(mated)}
+    for spec in specs:
+        bands, width = (int(v) for v in spec.split("x"))
+        gallery = TemplateGallery(
+            FingerprintMatcher(),
+            slots=[SLOT],
+            shortlist_threshold=0,
+            index=IndexParameters(bands=bands, band_width=width),
+        )
+        gallery.add_many([(r, {SLOT: [t]}) for r, t in zip(refs, templates, strict=True)])
+        misses = {0.02: 0, 0.05: 0}
+        for q in mated:
+            order = [r for r in gallery.preselect({SLOT: templates[q]}, len(refs)) if r != refs[q]]
+            want = refs[int(best[q])]
+            position = order.index(want) if want in order else len(order)
+            for p in misses:
+                misses[p] += int(position >= int(p * (len(refs) - 1)))
+        out[spec] = {str(p): m / max(len(mated), 1) for p, m in misses.items()}
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
@@ -209,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--band-width", type=int, default=None)
     parser.add_argument("--compare", default="", help="other index settings, e.g. 8x4,12x3 (bands x width)")
     parser.add_argument("--persons", action="store_true", help="only the six-finger person-level run")
+    parser.add_argument("--fvc-only", action="store_true", help="only the FVC prints, all against all")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -222,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     from padron.matching.modalities import FingerprintMatcher
 
     fvc = fvc_templates()
+    if args.fvc_only:
+        out = fvc_only(fvc, ["16x4", *[c for c in args.compare.split(",") if c]])
+        print(json.dumps(out, indent=None if args.json else 2))
+        return 0
     gallery_items = [(f"fvc:{db}:{f}:{i}", t) for (db, f, i), t in sorted(fvc.items()) if i <= 4]
     probes = [(f"{db}:{f}", t) for (db, f, i), t in sorted(fvc.items()) if i > 4][: args.probes]
     start = time.process_time()
