@@ -33,7 +33,7 @@ Bits = npt.NDArray[np.bool_]
 class IndexParameters:
     """Tuning constants of the pre-selection (defaults measured on the FVC B sets)."""
 
-    bands: int = 16  # hash keys per cylinder (index entries per cylinder)
+    bands: int = 8  # hash keys per cylinder (index entries per cylinder); 16: 2x memory, see README
     band_width: int = 4  # MinHashes combined into one key: collision probability J ** band_width
     min_bits: int = 4  # cylinders with fewer on-bits are not indexed (their MinHashes are noise)
     max_bucket_share: float = 0.02  # keys shared by more than this share of the rows are skipped
