@@ -64,16 +64,6 @@ def make_fingers() -> Gallery:
     return TemplateGallery(VectorMatcher(), slots=FINGER_SLOTS)
 
 
-@pytest.fixture(scope="module")
-def ray_runtime() -> Iterator[None]:
-    ray = pytest.importorskip("ray")
-    from padron.matching.backends.ray import connect
-
-    connect(num_cpus=2)
-    yield
-    ray.shutdown()
-
-
 FACE_BACKENDS = ["memory-exact", "memory-shortlist", "ray"]
 
 

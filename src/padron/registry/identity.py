@@ -233,8 +233,18 @@ class BiometricIndex:
                 for ref in list(gallery.refs()):
                     gallery.remove(ref)
             loaded = self._load(session, refs)
-            for ref, samples in loaded.items():
-                self._add(ref, samples)
+            for modality, gallery in self.galleries.items():
+                parts = [
+                    (ref, {slot: ts for slot, ts in samples.items() if slot_modality(slot) == modality})
+                    for ref, samples in loaded.items()
+                ]
+                parts = [(ref, part) for ref, part in parts if part]
+                bulk = getattr(gallery, "add_many", None)
+                if bulk is not None:
+                    bulk(parts)  # the fingerprint index sorts its entries in once
+                else:
+                    for ref, part in parts:
+                        gallery.add(ref, part)
             self.last_seq = last
             return len(loaded)
 

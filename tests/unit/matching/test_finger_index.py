@@ -1,0 +1,73 @@
+"""The MinHash cylinder index on its own: keys, votes, merges, renumbering, parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from padron.matching.finger_index import CylinderHasher, CylinderIndex, IndexParameters
+
+BITS = 384
+
+
+def cylinders(rng: np.random.Generator, n: int = 30, density: float = 0.05) -> npt.NDArray[np.bool_]:
+    out: npt.NDArray[np.bool_] = rng.random((n, BITS)) < density
+    return out
+
+
+def test_keys_are_deterministic_and_identical_cylinders_collide_in_every_band() -> None:
+    rng = np.random.default_rng(1)
+    c = cylinders(rng)
+    keys = CylinderHasher(BITS).keys(c)
+    again = CylinderHasher(BITS).keys(c.copy())  # another process / shard: same seed, same keys
+    assert keys.dtype == np.uint32 and len(keys) == len(c) * IndexParameters().bands
+    assert np.array_equal(keys, again)
+    other = CylinderHasher(BITS).keys(cylinders(rng))
+    assert len(np.intersect1d(keys, other)) < len(keys) // 20  # unrelated cylinders rarely collide
+
+
+def test_sparse_cylinders_are_not_indexed_and_bad_shapes_are_refused() -> None:
+    hasher = CylinderHasher(BITS, IndexParameters(min_bits=4))
+    few = np.zeros((3, BITS), dtype=bool)
+    few[:, :3] = True
+    assert len(hasher.keys(few)) == 0
+    with pytest.raises(ValueError):
+        hasher.keys(np.zeros((2, 100), dtype=bool))
+    with pytest.raises(ValueError):
+        IndexParameters(bands=0)
+    with pytest.raises(ValueError):
+        IndexParameters(max_bucket_share=0)
+
+
+def test_votes_rank_the_print_sharing_cylinders_first_before_and_after_merging() -> None:
+    rng = np.random.default_rng(2)
+    hasher = CylinderHasher(BITS)
+    prints = [cylinders(rng) for _ in range(200)]
+    index = CylinderIndex()
+    for row, c in enumerate(prints):
+        index.add(row, hasher.keys(c))
+    # a probe holding two thirds of print 17's cylinders, with a few bits flipped
+    probe = prints[17][:20].copy()
+    probe ^= rng.random(probe.shape) < 0.003
+    votes = index.votes(hasher.keys(probe), 200)
+    assert int(np.argmax(votes)) == 17
+    bulk = CylinderIndex()
+    rows = np.concatenate([np.full(len(hasher.keys(c)), r) for r, c in enumerate(prints)])
+    bulk.add_bulk(rows, np.concatenate([hasher.keys(c) for c in prints]))
+    assert np.allclose(bulk.votes(hasher.keys(probe), 200), votes)  # tail + merges == one sort
+    assert bulk.entries == index.entries and bulk.nbytes() == 8 * bulk.entries
+
+
+def test_renumbering_drops_removed_rows_and_moves_the_others() -> None:
+    rng = np.random.default_rng(3)
+    hasher = CylinderHasher(BITS)
+    prints = [cylinders(rng) for _ in range(10)]
+    index = CylinderIndex()
+    for row, c in enumerate(prints):
+        index.add(row, hasher.keys(c))
+    before = index.votes(hasher.keys(prints[0]), 10)[0]
+    mapping = np.array([-1, 0, 1, 2, 3, 4, 5, 6, 7, 8])  # row 0 removed
+    index.renumber(mapping)
+    assert index.votes(hasher.keys(prints[0]), 9).max() < before / 100  # a stray collision at most
+    assert int(np.argmax(index.votes(hasher.keys(prints[5]), 9))) == 4
