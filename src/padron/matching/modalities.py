@@ -68,6 +68,20 @@ class FingerprintMatcher:
     def prepare(self, probe: Template) -> _PreparedFinger:
         return _PreparedFinger(self._comparator, self._comparator.prepare(probe))
 
+    @property
+    def cylinder_size(self) -> int:
+        """Bits per cylinder (the pre-selection hashes these)."""
+        return int(self._comparator.cylinder_params.bits)
+
+    def cylinder_bits(self, decoded: Any) -> npt.NDArray[np.bool_]:
+        """The valid cylinders of a decoded template, unpacked: (cylinders, bits) booleans."""
+        count = self.cylinder_size
+        packed = decoded.bits[decoded.valid]
+        out: npt.NDArray[np.bool_] = np.unpackbits(packed, axis=1, bitorder="little", count=count).astype(
+            bool
+        )
+        return out
+
 
 def packaged_llr(modality: Modality) -> LlrModel:
     """The LLR model in the modality's packaged calibration file."""

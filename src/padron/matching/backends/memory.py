@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from padron.domain.template import Modality, Template
+from padron.matching.finger_index import CylinderHasher, CylinderIndex, IndexParameters
 from padron.matching.gallery import FACE_SLOT, Candidate, GalleryError, Matcher, rank
 
 F32 = npt.NDArray[np.float32]
@@ -263,70 +264,252 @@ class VectorGallery:
                 self._codes.add(self._encode(self._vectors[start : min(n, start + 65536)]))
 
 
-class TemplateGallery:
-    """Brute-force 1:N over any matcher, slot by slot (finger positions)."""
+@runtime_checkable
+class IndexableMatcher(Protocol):
+    """A matcher whose decoded templates expose MCC cylinder bits (the fingerprint matcher)."""
 
-    def __init__(self, matcher: Matcher, *, slots: Sequence[str]) -> None:
+    cylinder_size: int
+
+    def cylinder_bits(self, decoded: Any) -> npt.NDArray[np.bool_]: ...
+
+
+class _Slot:
+    """One finger position: enrolled templates by row, with the pre-selection index."""
+
+    def __init__(self, index: CylinderIndex | None) -> None:
+        self.templates: list[Template | None] = []
+        self.subject = np.zeros(1024, dtype=np.int64)  # row -> subject number
+        self.alive = np.zeros(1024, dtype=bool)
+        self.index = index
+        self.dead = 0
+        self.batch: tuple[npt.NDArray[np.int64], Any] | None = None  # exhaustive: alive rows + batch
+
+    @property
+    def rows(self) -> int:
+        return len(self.templates)
+
+    def append(self, template: Template, subject: int) -> int:
+        row = len(self.templates)
+        if row >= len(self.alive):
+            grow = len(self.alive)
+            self.subject = np.concatenate([self.subject, np.zeros(grow, dtype=np.int64)])
+            self.alive = np.concatenate([self.alive, np.zeros(grow, dtype=bool)])
+        self.templates.append(template)
+        self.subject[row] = subject
+        self.alive[row] = True
+        self.batch = None
+        return row
+
+    def kill(self, rows: Sequence[int]) -> None:
+        self.alive[list(rows)] = False
+        for row in rows:
+            self.templates[row] = None
+        self.dead += len(rows)
+        self.batch = None
+
+
+class TemplateGallery:
+    """1:N over any matcher, slot by slot (finger positions).
+
+    Up to ``shortlist_threshold`` subjects the search is exhaustive: the probe is scored against
+    every enrolled template of its slot. Above it, when the matcher exposes cylinder bits, a
+    pre-selection (:mod:`padron.matching.finger_index`) votes for subjects first: per probe finger
+    the rows of that finger position collect weighted hash collisions, a subject's vote is the sum
+    over the probe's fingers of its best row, and only the ``shortlist`` best-voted subjects (at
+    least ``penetration`` of the gallery, plus the ``slot_shortlist`` best of each finger) go
+    through the full matcher on every probe finger. Returned scores are always the full matcher's,
+    so a subject found both ways has the same score.
+
+    Templates are kept as their serialized envelopes (compact bytes) and decoded for scoring:
+    the whole gallery below the threshold (cached batch), only the shortlist above it.
+    """
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        *,
+        slots: Sequence[str],
+        shortlist_threshold: int = 2_000,
+        shortlist: int = 64,
+        penetration: float = 0.01,
+        slot_shortlist: int = 16,
+        index: IndexParameters | None = None,
+    ) -> None:
         self.matcher = matcher
         self.modality = matcher.modality
         self.slots = tuple(slots)
-        self._subjects: dict[str, dict[str, list[Any]]] = {}
-        self._slot_refs: dict[str, list[str]] = defaultdict(list)
-        self._slot_items: dict[str, list[Any]] = defaultdict(list)
-        self._slot_batch: dict[str, Any] = {}
-        self._stale: set[str] = set()
+        self.shortlist_threshold = shortlist_threshold
+        self.shortlist = shortlist
+        self.penetration = penetration
+        self.slot_shortlist = slot_shortlist
+        self._hasher: CylinderHasher | None = None
+        self._index_params = index or IndexParameters()
+        if isinstance(matcher, IndexableMatcher):
+            self._hasher = CylinderHasher(matcher.cylinder_size, self._index_params)
+        self._slots: dict[str, _Slot] = {}
+        self._subject_id: dict[str, int] = {}
+        self._subject_ref: list[str | None] = []
+        self._subject_rows: dict[str, dict[str, list[int]]] = {}
+        self._free_ids: list[int] = []
+        #: the last search's pre-selection: subjects sent to the full matcher (None = exhaustive)
+        self.last_shortlist: int | None = None
+
+    @property
+    def indexed(self) -> bool:
+        return self._hasher is not None
 
     def __len__(self) -> int:
-        return len(self._subjects)
+        return len(self._subject_rows)
 
     def refs(self) -> set[str]:
-        return set(self._subjects)
+        return set(self._subject_rows)
 
     def add(self, ref: str, samples: Mapping[str, Sequence[Template]]) -> None:
-        unknown = set(samples) - set(self.slots)
-        if unknown:
-            raise GalleryError(f"unknown slot(s) {sorted(unknown)}; slots are {list(self.slots)}")
-        decoded: dict[str, list[Any]] = {}
-        for slot, templates in samples.items():
-            for t in templates:
-                if t.modality != self.modality:
-                    raise GalleryError(
-                        f"a {t.modality.value} template cannot enter a {self.modality.value} gallery"
-                    )
-            if templates:
-                decoded[slot] = [self.matcher.decode(t) for t in templates]
-        self.remove(ref)
-        if not decoded:
-            return
-        self._subjects[ref] = decoded
-        for slot, items in decoded.items():
-            self._slot_batch.pop(slot, None)
-            if slot in self._stale:
-                continue  # rebuilt from _subjects on the next search
-            self._slot_refs[slot].extend([ref] * len(items))
-            self._slot_items[slot].extend(items)
+        self.add_many([(ref, samples)])
+
+    def add_many(self, items: Sequence[tuple[str, Mapping[str, Sequence[Template]]]]) -> None:
+        """Add (or replace) many subjects; index entries are sorted in once (start-up rebuild)."""
+        checked = {ref: self._check(samples) for ref, samples in items}  # the last of a ref wins
+        for ref in checked:
+            self.remove(ref)  # may compact rows: new rows are numbered only after this
+        pending: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.uint32]]]] = {}
+        for ref, decoded in checked.items():
+            if not decoded:
+                continue
+            sid = self._free_ids.pop() if self._free_ids else len(self._subject_ref)
+            if sid == len(self._subject_ref):
+                self._subject_ref.append(ref)
+            else:
+                self._subject_ref[sid] = ref
+            self._subject_id[ref] = sid
+            rows: dict[str, list[int]] = {}
+            for slot, pairs in decoded.items():
+                state = self._slot_state(slot)
+                for template, keys in pairs:
+                    row = state.append(template, sid)
+                    rows.setdefault(slot, []).append(row)
+                    if keys is not None and len(keys):
+                        rows_part, keys_part = pending.setdefault(slot, ([], []))
+                        rows_part.append(np.full(len(keys), row, dtype=np.int64))
+                        keys_part.append(keys)
+            self._subject_rows[ref] = rows
+        for slot, (rows_parts, keys_parts) in pending.items():
+            index = self._slots[slot].index
+            if index is None:
+                continue
+            if len(rows_parts) == 1:
+                index.add(int(rows_parts[0][0]), keys_parts[0])
+            else:
+                index.add_bulk(np.concatenate(rows_parts), np.concatenate(keys_parts))
 
     def remove(self, ref: str) -> None:
-        old = self._subjects.pop(ref, None)
-        if old:
-            self._stale.update(old)
-            for slot in old:
-                self._slot_batch.pop(slot, None)
+        rows = self._subject_rows.pop(ref, None)
+        if rows is None:
+            return
+        sid = self._subject_id.pop(ref)
+        self._subject_ref[sid] = None
+        self._free_ids.append(sid)
+        for slot, slot_rows in rows.items():
+            state = self._slots[slot]
+            state.kill(slot_rows)
+            if state.dead > 1024 and state.dead > state.rows // 4:
+                self._compact(slot)
+
+    # --- search ---------------------------------------------------------------------------------
 
     def search(self, probe: Mapping[str, Template], k: int) -> list[Candidate]:
-        per_slot: dict[str, dict[str, float]] = {}
-        for slot, template in probe.items():
+        for slot in probe:
             if slot not in self.slots:
                 raise GalleryError(f"unknown slot {slot!r}; slots are {list(self.slots)}")
-            refs, batch = self._slot(slot)
-            if not refs:
+        if k <= 0 or not self._subject_rows:
+            return []
+        if self._hasher is None or len(self._subject_rows) < self.shortlist_threshold:
+            self.last_shortlist = None
+            return self._search_exhaustive(probe, k)
+        size = max(self.shortlist, k, int(np.ceil(self.penetration * len(self._subject_rows))))
+        subjects = self._preselect(probe, size)
+        self.last_shortlist = len(subjects)
+        return self._score_subjects(probe, subjects, k)
+
+    def _search_exhaustive(self, probe: Mapping[str, Template], k: int) -> list[Candidate]:
+        per_slot: dict[str, dict[str, float]] = {}
+        for slot, template in probe.items():
+            state = self._slots.get(slot)
+            if state is None or not state.alive.any():
                 continue
+            if state.batch is None:
+                live = np.flatnonzero(state.alive[: state.rows])
+                decoded = [self.matcher.decode(self._template(state, r)) for r in live.tolist()]
+                state.batch = (live, self.matcher.batch(decoded))
+            live, batch = state.batch
             scores = np.asarray(self.matcher.prepare(template).scores(batch), dtype=np.float64)
-            best: dict[str, float] = {}
-            for ref, score in zip(refs, scores.tolist(), strict=True):
-                if score > best.get(ref, -np.inf):
-                    best[ref] = score
-            per_slot[slot] = best
+            per_slot[slot] = self._best(state, live, scores)
+        return self._ranked(per_slot, k)
+
+    def preselect(self, probe: Mapping[str, Template], size: int) -> list[str]:
+        """The pre-selection alone: the ``size`` best-voted subjects, best first (benchmarks)."""
+        return [cast(str, self._subject_ref[sid]) for sid in self._preselect(probe, size, extra=False)]
+
+    def _preselect(self, probe: Mapping[str, Template], size: int, *, extra: bool = True) -> list[int]:
+        """Subject numbers to score fully: the ``size`` best-voted over all probe fingers (votes
+        summed over fingers, each finger's vote being the subject's best row), then, with
+        ``extra``, each finger's ``slot_shortlist`` best-voted not already chosen."""
+        if self._hasher is None:
+            raise GalleryError("this gallery's matcher has no cylinder bits to index")
+        fused = np.zeros(len(self._subject_ref), dtype=np.float64)
+        per_finger: list[list[int]] = []
+        for slot, template in probe.items():
+            state = self._slots.get(slot)
+            if state is None or state.index is None or not state.rows:
+                continue
+            bits = cast(IndexableMatcher, self.matcher).cylinder_bits(self.matcher.decode(template))
+            votes = state.index.votes(self._hasher.keys(bits), state.rows)
+            votes[~state.alive[: state.rows]] = 0.0
+            best = np.zeros(len(self._subject_ref), dtype=np.float64)
+            np.maximum.at(best, state.subject[: state.rows], votes)
+            fused += best
+            if extra:
+                per_finger.append(_top(best, self.slot_shortlist))
+        chosen = _top(fused, size)
+        seen = set(chosen)
+        for top in per_finger:
+            for sid in top:
+                if sid not in seen:
+                    seen.add(sid)
+                    chosen.append(sid)
+        return [sid for sid in chosen if self._subject_ref[sid] is not None]
+
+    def _score_subjects(self, probe: Mapping[str, Template], subjects: list[int], k: int) -> list[Candidate]:
+        per_slot: dict[str, dict[str, float]] = {}
+        for slot, template in probe.items():
+            state = self._slots.get(slot)
+            if state is None:
+                continue
+            rows = [
+                row
+                for sid in subjects
+                for row in self._subject_rows[cast(str, self._subject_ref[sid])].get(slot, ())
+            ]
+            if not rows:
+                continue
+            live = np.asarray(rows, dtype=np.int64)
+            batch = self.matcher.batch([self.matcher.decode(self._template(state, r)) for r in rows])
+            scores = np.asarray(self.matcher.prepare(template).scores(batch), dtype=np.float64)
+            per_slot[slot] = self._best(state, live, scores)
+        return self._ranked(per_slot, k)
+
+    def _best(
+        self, state: _Slot, rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]
+    ) -> dict[str, float]:
+        best: dict[str, float] = {}
+        for sid, score in zip(state.subject[rows].tolist(), scores.tolist(), strict=True):
+            ref = cast(str, self._subject_ref[sid])
+            if score > best.get(ref, -np.inf):
+                best[ref] = score
+        return best
+
+    @staticmethod
+    def _ranked(per_slot: dict[str, dict[str, float]], k: int) -> list[Candidate]:
         totals: dict[str, float] = defaultdict(float)
         for best in per_slot.values():
             for ref, score in best.items():
@@ -337,26 +520,90 @@ class TemplateGallery:
         ]
 
     def score(self, ref: str, probe: Mapping[str, Template]) -> dict[str, float]:
-        subject = self._subjects.get(ref, {})
+        subject = self._subject_rows.get(ref, {})
         out = {}
         for slot, template in probe.items():
-            items = subject.get(slot)
-            if items:
-                scores = self.matcher.prepare(template).scores(self.matcher.batch(items))
-                out[slot] = float(np.max(scores))
+            rows = subject.get(slot)
+            if rows:
+                state = self._slots[slot]
+                batch = self.matcher.batch([self.matcher.decode(self._template(state, r)) for r in rows])
+                out[slot] = float(np.max(self.matcher.prepare(template).scores(batch)))
         return out
 
-    def _slot(self, slot: str) -> tuple[list[str], Any]:
-        """The slot's subject refs and its packed candidate batch (rebuilt after changes)."""
-        if slot in self._stale:
-            refs: list[str] = []
-            items: list[Any] = []
-            for ref, slots in self._subjects.items():
-                for item in slots.get(slot, ()):
-                    refs.append(ref)
-                    items.append(item)
-            self._slot_refs[slot], self._slot_items[slot] = refs, items
-            self._stale.discard(slot)
-        if slot not in self._slot_batch and self._slot_items[slot]:
-            self._slot_batch[slot] = self.matcher.batch(self._slot_items[slot])
-        return self._slot_refs[slot], self._slot_batch.get(slot)
+    def stats(self) -> dict[str, Any]:
+        """Subjects, live templates and bytes held (templates + index entries)."""
+        templates = sum(int(s.alive[: s.rows].sum()) for s in self._slots.values())
+        template_bytes = sum(
+            len(t.payload) for s in self._slots.values() for t in s.templates if t is not None
+        )
+        index_bytes = sum(s.index.nbytes() for s in self._slots.values() if s.index is not None)
+        return {
+            "subjects": len(self),
+            "templates": templates,
+            "template_bytes": template_bytes,
+            "index_bytes": index_bytes,
+            "indexed_search": self.indexed and len(self) >= self.shortlist_threshold,
+        }
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _check(self, samples: Mapping[str, Sequence[Template]]) -> dict[str, list[tuple[Template, Any]]]:
+        unknown = set(samples) - set(self.slots)
+        if unknown:
+            raise GalleryError(f"unknown slot(s) {sorted(unknown)}; slots are {list(self.slots)}")
+        out: dict[str, list[tuple[Template, Any]]] = {}
+        for slot, templates in samples.items():
+            for t in templates:
+                if t.modality != self.modality:
+                    raise GalleryError(
+                        f"a {t.modality.value} template cannot enter a {self.modality.value} gallery"
+                    )
+            pairs = []
+            for t in templates:
+                decoded = self.matcher.decode(t)  # validates the template
+                keys = None
+                if self._hasher is not None:
+                    keys = self._hasher.keys(cast(IndexableMatcher, self.matcher).cylinder_bits(decoded))
+                pairs.append((t, keys))
+            if pairs:
+                out[slot] = pairs
+        return out
+
+    def _slot_state(self, slot: str) -> _Slot:
+        state = self._slots.get(slot)
+        if state is None:
+            index = CylinderIndex(self._index_params) if self._hasher is not None else None
+            state = self._slots[slot] = _Slot(index)
+        return state
+
+    @staticmethod
+    def _template(state: _Slot, row: int) -> Template:
+        t = state.templates[row]
+        assert t is not None
+        return t
+
+    def _compact(self, slot: str) -> None:
+        state = self._slots[slot]
+        n = state.rows
+        keep = np.flatnonzero(state.alive[:n])
+        mapping = np.full(n, -1, dtype=np.int64)
+        mapping[keep] = np.arange(len(keep))
+        fresh = _Slot(state.index)
+        for row in keep.tolist():
+            fresh.append(self._template(state, row), int(state.subject[row]))
+        if fresh.index is not None:
+            fresh.index.renumber(mapping)
+        self._slots[slot] = fresh
+        for rows in self._subject_rows.values():
+            if slot in rows:
+                rows[slot] = [int(mapping[r]) for r in rows[slot]]
+
+
+def _top(values: npt.NDArray[np.float64], count: int) -> list[int]:
+    """Indices of the ``count`` largest positive values, largest first (ties: lower index)."""
+    positive = np.flatnonzero(values > 0)
+    if len(positive) > count:
+        positive = positive[np.argpartition(-values[positive], count - 1)[:count]]
+    order = np.lexsort((positive, -values[positive]))
+    out: list[int] = positive[order].tolist()
+    return out

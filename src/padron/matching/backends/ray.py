@@ -30,6 +30,10 @@ class _Shard:
         self.gallery.add(ref, samples)
 
     def add_many(self, items: Sequence[tuple[str, Mapping[str, Sequence[Template]]]]) -> None:
+        bulk = getattr(self.gallery, "add_many", None)
+        if bulk is not None:
+            bulk(items)  # one sort of the index entries instead of one insertion per subject
+            return
         for ref, samples in items:
             self.gallery.add(ref, samples)
 
