@@ -4,7 +4,7 @@
     .venv/bin/padron synth fingerprints --fingers 20 --impressions 8 --format tif --seed 1 \
         --out /tmp/synth-fvc
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/synth_realism.py /tmp/synth-fvc --json \\
-        --plot docs/img/synth_vs_fvc.png
+        --plot docs/img/synth_vs_fvc.png    # several folders (--labels a,b) are compared side by side
 
 For the generated folder and each FVC B set found in ../shared/data (the FVC protocol: genuine =
 every pair of impressions of one finger, impostor = every pair of impressions of different
@@ -107,11 +107,68 @@ def measure(folder: Path, chain: str) -> dict[str, Any]:
     }
 
 
+def tail(synthetic: dict[str, Any], folder: Path, t99: float, t999: float) -> dict[str, Any]:
+    imp = synthetic["impostor"]
+    out: dict[str, Any] = {
+        "share_above_fvc_p99": round(float(np.mean(imp > t99)), 5),
+        "share_above_fvc_p999": round(float(np.mean(imp > t999)), 5),
+        "ratio_at_p99": round(float(np.mean(imp > t99)) / 0.01, 2),
+        "ratio_at_p999": round(float(np.mean(imp > t999)) / 0.001, 2),
+    }
+    manifest = folder / "fingers.json"
+    if manifest.exists():
+        cls = {int(r["finger"]): r["class"] for r in json.loads(manifest.read_text())["fingers_detail"]}
+        images = synthetic["images"]
+        same = np.array(
+            [cls.get(images[i].finger) == cls.get(images[j].finger) for i, j in synthetic["impostor_pairs"]]
+        )
+        for name, part in (("same_class", same), ("different_class", ~same)):
+            out[name] = {
+                "pairs": int(part.sum()),
+                "share_above_fvc_p99": round(float(np.mean(imp[part] > t99)), 5) if part.any() else None,
+            }
+    return out
+
+
+def plot(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], chain: str) -> None:
+    """Genuine score histograms and impostor tails (P(score > s), log scale), side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6))
+    bins = np.linspace(0, 0.9, 46)
+    for name, (genuine, impostor) in curves.items():
+        left.hist(genuine, bins=bins, density=True, histtype="step", linewidth=1.6, label=name)
+        s = np.sort(impostor)
+        right.step(s, 1.0 - np.arange(1, s.size + 1) / s.size, where="post", linewidth=1.6, label=name)
+    left.set(xlabel="similarity", ylabel="density", title="genuine pairs")
+    right.set(
+        xlabel="similarity",
+        ylabel="P(impostor score > s)",
+        yscale="log",
+        xlim=(0, 0.12),
+        title="impostor tail",
+    )
+    right.set_ylim(bottom=1e-4)
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"padron ({chain} chain, MCC matcher), FVC protocol: synthetic vs real FVC B prints")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("synthetic", type=Path, help="FVC-style folder from `padron synth fingerprints`")
+    parser.add_argument(
+        "synthetic", type=Path, nargs="+", help="FVC-style folders from `padron synth fingerprints`"
+    )
+    parser.add_argument("--labels", default=None, help="comma-separated names of the synthetic folders")
     parser.add_argument("--chain", default="classic")
     parser.add_argument(
         "--fvc", default=",".join(FVC_SETS), help="FVC sets under ../shared/data/fingerprints"
@@ -119,55 +176,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    labels = args.labels.split(",") if args.labels else [f.name for f in args.synthetic]
     started = time.perf_counter()
-    synthetic = measure(args.synthetic, args.chain)
+    synthetic = {
+        label: measure(folder, args.chain) for label, folder in zip(labels, args.synthetic, strict=True)
+    }
     real = {
         name: measure(SHARED / name, args.chain) for name in args.fvc.split(",") if (SHARED / name).is_dir()
     }
-    out: dict[str, Any] = {"chain": args.chain, "synthetic": synthetic["summary"]}
+    out: dict[str, Any] = {"chain": args.chain, "synthetic": {k: v["summary"] for k, v in synthetic.items()}}
     out["fvc"] = {name: r["summary"] for name, r in real.items()}
+    curves = {f"synthetic: {k}": (v["genuine"], v["impostor"]) for k, v in synthetic.items()}
     if real:
+        pooled_genuine = np.concatenate([r["genuine"] for r in real.values()])
         pooled = np.concatenate([r["impostor"] for r in real.values()])
         t99, t999 = float(np.quantile(pooled, 0.99)), float(np.quantile(pooled, 0.999))
-        imp = synthetic["impostor"]
-        out["impostor_tail"] = {
-            "fvc_pooled_p99": round(t99, 4),
-            "fvc_pooled_p999": round(t999, 4),
-            "synthetic_share_above_fvc_p99": round(float(np.mean(imp > t99)), 5),
-            "synthetic_share_above_fvc_p999": round(float(np.mean(imp > t999)), 5),
-            "ratio_at_p99": round(float(np.mean(imp > t99)) / 0.01, 2),
-            "ratio_at_p999": round(float(np.mean(imp > t999)) / 0.001, 2),
+        out["fvc_pooled"] = {
+            "genuine": describe(pooled_genuine),
+            "impostor": {**describe(pooled), "p99": round(t99, 4), "p999": round(t999, 4)},
         }
-        manifest = args.synthetic / "fingers.json"
-        if manifest.exists():
-            fingers = json.loads(manifest.read_text())
-            rows = fingers["fingers_detail"]
-            cls = {int(r["finger"]): r["class"] for r in rows}
-            images = synthetic["images"]
-            same = np.array(
-                [
-                    cls.get(images[i].finger) == cls.get(images[j].finger)
-                    for i, j in synthetic["impostor_pairs"]
-                ]
-            )
-            out["impostor_tail"]["same_class"] = {
-                "pairs": int(same.sum()),
-                "share_above_fvc_p99": round(float(np.mean(imp[same] > t99)), 5) if same.any() else None,
-            }
-            out["impostor_tail"]["different_class"] = {
-                "pairs": int((~same).sum()),
-                "share_above_fvc_p99": round(float(np.mean(imp[~same] > t99)), 5) if (~same).any() else None,
-            }
+        out["impostor_tail"] = {
+            label: tail(synthetic[label], folder, t99, t999)
+            for label, folder in zip(labels, args.synthetic, strict=True)
+        }
+        curves[f"FVC2002+2004 B sets ({len(real)} pooled)"] = (pooled_genuine, pooled)
     if args.plot is not None:
-        from padron.biometrics.metrics import plot_det
-
-        curves = {f"synthetic ({args.synthetic.name})": (synthetic["genuine"], synthetic["impostor"])}
-        if real:
-            curves["FVC B sets pooled"] = (
-                np.concatenate([r["genuine"] for r in real.values()]),
-                np.concatenate([r["impostor"] for r in real.values()]),
-            )
-        plot_det(args.plot, curves, title=f"padron ({args.chain}) on synthetic vs real prints")
+        plot(args.plot, curves, args.chain)
         out["plot"] = str(args.plot)
     out["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS")
     out["seconds"] = round(time.perf_counter() - started, 1)
