@@ -36,10 +36,10 @@ def _fresh_database(directory: Path) -> str:
 
 
 def demo(
-    people: Annotated[int, typer.Option("--people", min=2, max=1_000_000, help="Persons to enroll.")] = 60,
+    people: Annotated[int, typer.Option("--people", min=2, max=1_000_000, help="Persons to enroll.")] = 200,
     duplicates: Annotated[
         int, typer.Option("--duplicates", min=0, help="Planted duplicates (biometric demo).")
-    ] = 6,
+    ] = 20,
     fingers: Annotated[str, typer.Option("--fingers", help="Finger positions captured, e.g. 2,7.")] = "2,7",
     biometrics: Annotated[
         bool, typer.Option("--biometrics/--no-biometrics", help="Enroll with synthetic fingerprints.")
@@ -74,6 +74,7 @@ def demo(
                 fingers=positions,
                 workers=workers,
                 chain=chain,
+                masters=directory / "masters",
                 say=(lambda *a: None) if as_json else console.print,
             )
         summary = _run(registry, people=0 if biometrics else people, seed=seed, quiet=as_json)

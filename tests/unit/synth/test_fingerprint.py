@@ -106,7 +106,8 @@ def test_each_class_has_its_cores_and_deltas_in_the_orientation_field() -> None:
             rng = np.random.default_rng(seed)
             silhouette = random_silhouette(rng, 480, 400)
             placed = place_singularities(cls, silhouette, rng)
-            theta = orientation_field(cls, silhouette, placed, 480, 400, rng, noise=0.12, smoothing=6.0)
+            noise = MasterParams().orientation_noise
+            theta = orientation_field(cls, silhouette, placed, 480, 400, rng, noise=noise, smoothing=6.0)
             found = poincare_singularities(theta)
             assert (len(found.cores), len(found.deltas)) == (cores, deltas), (cls, seed, found)
 

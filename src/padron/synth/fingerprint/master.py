@@ -68,7 +68,10 @@ def finger_rng(seed: int, position: FingerPosition, stream: int = 0) -> np.rando
     return np.random.default_rng(np.random.SeedSequence([seed, int(position), stream]))
 
 
-@functools.lru_cache(maxsize=16)
+#: a finger needs four banks (growth, two refinement periods, full resolution) of periods
+#: quantized to 1/8 px; about 60-90 distinct ones cover a population (1-5 MB each), so a cache of
+#: 16 thrashed and rebuilt two banks per master (a fifth of a master's processor time)
+@functools.lru_cache(maxsize=128)
 def gabor_bank(
     height: int, width: int, bins: int, period: float, sigma_across: float, sigma_along: float
 ) -> NDArray[np.float32]:
