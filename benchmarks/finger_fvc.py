@@ -26,16 +26,11 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from padron.biometrics.fingerprint.evaluation import FVC_B_SETS  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fingerprints"
-DATABASES = {
-    "FVC2002/DB1_B": None,
-    "FVC2002/DB2_B": 569.0,
-    "FVC2002/DB3_B": None,
-    "FVC2004/DB1_B": None,
-    "FVC2004/DB2_B": None,
-    "FVC2004/DB3_B": 512.0,
-}
+DATABASES = FVC_B_SETS
 KEYS = ("eer", "fmr100", "fmr1000", "zerofmr", "fte", "extract_ms_median", "comparisons_per_s")
 
 

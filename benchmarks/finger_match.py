@@ -30,6 +30,8 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from padron.biometrics.fingerprint.evaluation import FVC_B_SETS  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fingerprints" / "FVC2002" / "DB1_B"
 
@@ -85,14 +87,7 @@ def matching(candidates: int, chain: str, repeats: int = 3) -> dict[str, Any]:
 
 
 FVC = ROOT.parent / "shared" / "data" / "fingerprints"
-FVC_SETS = {  # the six FVC B sets and their scan resolutions (as benchmarks/finger_fvc.py)
-    "FVC2002/DB1_B": None,
-    "FVC2002/DB2_B": 569.0,
-    "FVC2002/DB3_B": None,
-    "FVC2004/DB1_B": None,
-    "FVC2004/DB2_B": None,
-    "FVC2004/DB3_B": 512.0,
-}
+FVC_SETS = FVC_B_SETS  # the six FVC B sets and their scan resolutions
 
 
 def _timed(run: Any, images: list[Any]) -> tuple[list[float], list[float]]:

@@ -30,6 +30,17 @@ from padron.domain.errors import PadronError
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg")
 
+#: the six public FVC B sets (folders under ``fingerprints/`` of the data README) and their scan
+#: resolution where it is not the nominal 500 dpi (FVC2002 DB2 569 dpi, FVC2004 DB3 512 dpi)
+FVC_B_SETS: dict[str, float | None] = {
+    "FVC2002/DB1_B": None,
+    "FVC2002/DB2_B": 569.0,
+    "FVC2002/DB3_B": None,
+    "FVC2004/DB1_B": None,
+    "FVC2004/DB2_B": None,
+    "FVC2004/DB3_B": 512.0,
+}
+
 _NAME = re.compile(r"^(\d+)_(\d+)$")
 
 F64 = npt.NDArray[np.float64]
