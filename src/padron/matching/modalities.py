@@ -65,6 +65,10 @@ class FingerprintMatcher:
     def batch(self, decoded: Sequence[Any]) -> Any:
         return self._comparator.candidates(list(decoded))
 
+    def extend(self, batch: Any, decoded: Sequence[Any]) -> Any:
+        """``batch`` followed by more decoded candidates (galleries grow their cached batch)."""
+        return self._comparator.extend(batch, list(decoded))
+
     def prepare(self, probe: Template) -> _PreparedFinger:
         return _PreparedFinger(self._comparator, self._comparator.prepare(probe))
 

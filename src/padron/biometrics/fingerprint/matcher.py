@@ -90,6 +90,16 @@ class _Side:
     def count(self) -> int:
         return int(self.angle.shape[0])
 
+    @classmethod
+    def concat(cls, sides: Sequence[_Side]) -> _Side:
+        """The sides one after the other (each field concatenated along its first axis)."""
+        return cls(
+            **{
+                name: np.ascontiguousarray(np.concatenate([getattr(side, name) for side in sides]))
+                for name in cls.__slots__
+            }
+        )
+
 
 def _wrap(a: npt.NDArray[np.floating]) -> F32:
     """Angles wrapped to [-pi, pi), float32."""
@@ -177,6 +187,23 @@ class FingerprintComparator:
             counts=counts,
             starts=starts,
             geo_starts=geo_starts,
+            params=self.cylinder_params,
+        )
+
+    def extend(
+        self, candidates: CandidateSet, templates: Sequence[FingerprintTemplate | Template]
+    ) -> CandidateSet:
+        """``candidates`` followed by ``templates``: what ``candidates(old + new)`` gives, without
+        recomputing the old templates' unpacked cylinders and pairwise geometry."""
+        more = self.candidates(templates)
+        if len(candidates) == 0:
+            return more
+        counts = np.concatenate([candidates.counts, more.counts])
+        return CandidateSet(
+            side=_Side.concat([candidates.side, more.side]),
+            counts=counts,
+            starts=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
+            geo_starts=np.concatenate([[0], np.cumsum(counts * counts)[:-1]]).astype(np.int64),
             params=self.cylinder_params,
         )
 

@@ -282,7 +282,10 @@ class _Slot:
         self.alive = np.zeros(1024, dtype=bool)
         self.index = index
         self.dead = 0
-        self.batch: tuple[npt.NDArray[np.int64], Any] | None = None  # exhaustive: alive rows + batch
+        # exhaustive search: the alive rows and their packed batch, built from the rows before
+        # ``covered``; appended rows are added to it on the next search (kills rebuild it)
+        self.batch: tuple[npt.NDArray[np.int64], Any] | None = None
+        self.covered = 0
 
     @property
     def rows(self) -> int:
@@ -297,7 +300,6 @@ class _Slot:
         self.templates.append(template)
         self.subject[row] = subject
         self.alive[row] = True
-        self.batch = None
         return row
 
     def kill(self, rows: Sequence[int]) -> None:
@@ -441,14 +443,28 @@ class TemplateGallery:
             state = self._slots.get(slot)
             if state is None or not state.alive.any():
                 continue
-            if state.batch is None:
-                live = np.flatnonzero(state.alive[: state.rows])
-                decoded = [self.matcher.decode(self._template(state, r)) for r in live.tolist()]
-                state.batch = (live, self.matcher.batch(decoded))
+            if state.batch is None or state.covered < state.rows:
+                self._refresh_batch(state)
+            assert state.batch is not None
             live, batch = state.batch
             scores = np.asarray(self.matcher.prepare(template).scores(batch), dtype=np.float64)
             per_slot[slot] = self._best(state, live, scores)
         return self._ranked(per_slot, k)
+
+    def _refresh_batch(self, state: _Slot) -> None:
+        """Bring the slot's exhaustive batch up to date: rows appended since it was built are added
+        to it when the matcher can extend a batch (the old candidates are not unpacked again),
+        otherwise, and after removals, it is rebuilt from every alive row."""
+        extend = getattr(self.matcher, "extend", None)
+        start = state.covered if state.batch is not None and extend is not None else 0
+        new = np.flatnonzero(state.alive[start : state.rows]) + start
+        decoded = [self.matcher.decode(self._template(state, r)) for r in new.tolist()]
+        if start and state.batch is not None and extend is not None:
+            live, batch = state.batch
+            state.batch = (np.concatenate([live, new]), extend(batch, decoded))
+        else:
+            state.batch = (new, self.matcher.batch(decoded))
+        state.covered = state.rows
 
     def preselect(self, probe: Mapping[str, Template], size: int) -> list[str]:
         """The pre-selection alone: the ``size`` best-voted subjects, best first (benchmarks)."""

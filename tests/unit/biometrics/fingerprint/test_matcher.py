@@ -78,6 +78,22 @@ def test_one_call_over_many_candidates_equals_one_by_one(rng: np.random.Generato
     assert comparator.compare(candidates[1], probe_t) == pytest.approx(one_by_one[1], abs=0.1)
 
 
+def test_an_extended_candidate_set_scores_as_one_built_at_once(rng: np.random.Generator) -> None:
+    # galleries grow their cached batch with each enrollment instead of rebuilding it
+    comparator = FingerprintComparator()
+    finger = random_minutiae(rng)
+    candidates = [template_of(moved(finger, 0.1, 2, -2, 2.0, rng))]
+    candidates += [template_of(random_minutiae(rng, n)) for n in (8, 20, 35, 60, 12)]
+    whole = comparator.candidates(candidates)
+    grown = comparator.extend(comparator.extend(comparator.candidates(candidates[:2]), candidates[2:5]), [])
+    grown = comparator.extend(grown, candidates[5:])
+    assert np.array_equal(grown.counts, whole.counts)
+    assert np.array_equal(grown.geo_starts, whole.geo_starts)
+    probe = comparator.prepare(template_of(finger))
+    assert np.array_equal(comparator.scores(probe, grown), comparator.scores(probe, whole))
+    assert comparator.scores(probe, grown)[0] > 0.4
+
+
 def test_small_blocks_give_the_same_scores(rng: np.random.Generator) -> None:
     from dataclasses import replace
 
