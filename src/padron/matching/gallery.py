@@ -83,7 +83,9 @@ class PreparedProbe(Protocol):
 
 
 class Matcher(Protocol):
-    """A modality's comparison algorithm as the galleries use it."""
+    """A modality's comparison algorithm as the galleries use it. A matcher may also offer
+    ``extend(batch, decoded) -> batch`` (``batch`` followed by more candidates, without packing the
+    old ones again); galleries then grow their cached batch instead of rebuilding it."""
 
     modality: Modality
 
