@@ -30,7 +30,6 @@ from padron.biometrics.fingerprint.evaluation import FVC_B_SETS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fingerprints"
-DATABASES = FVC_B_SETS
 KEYS = ("eer", "fmr100", "fmr1000", "zerofmr", "fte", "extract_ms_median", "comparisons_per_s")
 
 
@@ -100,7 +99,7 @@ def main() -> None:
     results: dict[str, Any] = {"chain": chain, "databases": {}}
     curves: dict[str, dict[str, tuple[Any, Any]]] = {}
     pooled_g, pooled_i = [], []
-    for db, dpi in DATABASES.items():
+    for db, dpi in FVC_B_SETS.items():
         images = fvc_images(DATA / db)
         ours = evaluate_padron(images, chain=chain, dpi=dpi)
         results["databases"][db] = {"dpi": dpi or 500, "padron": {k: ours.as_dict()[k] for k in KEYS}}

@@ -87,7 +87,6 @@ def matching(candidates: int, chain: str, repeats: int = 3) -> dict[str, Any]:
 
 
 FVC = ROOT.parent / "shared" / "data" / "fingerprints"
-FVC_SETS = FVC_B_SETS  # the six FVC B sets and their scan resolutions
 
 
 def _timed(run: Any, images: list[Any]) -> tuple[list[float], list[float]]:
@@ -126,7 +125,7 @@ def extraction(prints: int, keras: bool) -> dict[str, Any]:
     from padron.biometrics.fingerprint.quality import nfiq2
 
     images = []
-    for name, dpi in FVC_SETS.items():
+    for name, dpi in FVC_B_SETS.items():
         paths = sorted((FVC / name).glob("*.tif"))
         images += [decode(p.read_bytes(), dpi) for p in paths[:: max(1, len(paths) // prints)][:prints]]
     out: dict[str, Any] = {
@@ -140,7 +139,8 @@ def extraction(prints: int, keras: bool) -> dict[str, Any]:
         out[f"{chain.value}_wall_ms_median"] = statistics.median(wall)
         if chain is Chain.LEADER:
             out["leader_ms_by_set"] = {
-                name: statistics.median(cpu[i * prints : (i + 1) * prints]) for i, name in enumerate(FVC_SETS)
+                name: statistics.median(cpu[i * prints : (i + 1) * prints])
+                for i, name in enumerate(FVC_B_SETS)
             }
     two = FastLeader(RAW_QUALITY[Chain.LEADER], threads=2)
 

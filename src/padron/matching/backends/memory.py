@@ -456,12 +456,12 @@ class TemplateGallery:
         to it when the matcher can extend a batch (the old candidates are not unpacked again),
         otherwise, and after removals, it is rebuilt from every alive row."""
         extend = getattr(self.matcher, "extend", None)
-        start = state.covered if state.batch is not None and extend is not None else 0
+        old = state.batch if extend is not None else None
+        start = state.covered if old is not None else 0
         new = np.flatnonzero(state.alive[start : state.rows]) + start
-        decoded = [self.matcher.decode(self._template(state, r)) for r in new.tolist()]
-        if start and state.batch is not None and extend is not None:
-            live, batch = state.batch
-            state.batch = (np.concatenate([live, new]), extend(batch, decoded))
+        decoded = self._decoded(state, new.tolist())
+        if old is not None and extend is not None:
+            state.batch = (np.concatenate([old[0], new]), extend(old[1], decoded))
         else:
             state.batch = (new, self.matcher.batch(decoded))
         state.covered = state.rows
@@ -513,7 +513,7 @@ class TemplateGallery:
             if not rows:
                 continue
             live = np.asarray(rows, dtype=np.int64)
-            batch = self.matcher.batch([self.matcher.decode(self._template(state, r)) for r in rows])
+            batch = self.matcher.batch(self._decoded(state, rows))
             scores = np.asarray(self.matcher.prepare(template).scores(batch), dtype=np.float64)
             per_slot[slot] = self._best(state, live, scores)
         return self._ranked(per_slot, k)
@@ -546,7 +546,7 @@ class TemplateGallery:
             rows = subject.get(slot)
             if rows:
                 state = self._slots[slot]
-                batch = self.matcher.batch([self.matcher.decode(self._template(state, r)) for r in rows])
+                batch = self.matcher.batch(self._decoded(state, rows))
                 out[slot] = float(np.max(self.matcher.prepare(template).scores(batch)))
         return out
 
@@ -595,6 +595,10 @@ class TemplateGallery:
             index = CylinderIndex(self._index_params) if self._hasher is not None else None
             state = self._slots[slot] = _Slot(index)
         return state
+
+    def _decoded(self, state: _Slot, rows: Sequence[int]) -> list[Any]:
+        """The stored templates of these rows, decoded for the matcher."""
+        return [self.matcher.decode(self._template(state, r)) for r in rows]
 
     @staticmethod
     def _template(state: _Slot, row: int) -> Template:
