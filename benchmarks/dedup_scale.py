@@ -19,6 +19,17 @@ twice). ``--calibration site`` fits the LLR on those instead, as `padron demo` d
 image-level prints; with ten fingers' perfectly separated scores that fit is very steep and one
 child's finger scoring a little above the adults' impostors becomes a false alarm.
 
+At national scale, searching every record costs hours of processor time, so ``--searched M``
+enrolls through de-duplication only M records, every planted duplicate and the last unique
+persons, after the other unique persons have been loaded as the existing registry (the same
+storage steps as an issued enrollment, without the search: as a migration from a de-duplicated
+legacy registry would load them; built once and kept beside the template cache). Each backend
+starts on a copy of that registry: its start-up (gallery rebuilt from the vault) is timed, then the
+M searched enrollments meet the full gallery, the hardest case for both speed and FPIR.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dedup_scale.py --people 100000 --duplicates 500 \
+        --searched 3000 --json
+
 Reported per backend: enrollments per second (wall clock, and processor time of this process --
 Ray's workers run in other processes), FNIR = planted duplicates neither refused nor sent to
 adjudication / planted duplicates, FPIR = unique persons refused or sent to adjudication / unique
@@ -32,6 +43,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -61,31 +73,66 @@ def _person_templates(job: tuple[int, int, float, int, tuple[int, ...]]) -> list
     ]
 
 
-def synthesize(
-    jobs: list[tuple[int, int, float, int, tuple[int, ...]]], key: str, workers: int, cache: Path = CACHE
-) -> tuple[list[list[bytes]], float, bool]:
-    """Template payloads per job, from the cache or synthesized (and cached); seconds; cache hit."""
-    path = cache / f"{key}.npz"
-    t0 = time.perf_counter()
-    if path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            blob, offsets, per = z["blob"].tobytes(), z["offsets"], int(z["per_job"])
-        flat = [blob[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
-        return [flat[i * per : (i + 1) * per] for i in range(len(jobs))], time.perf_counter() - t0, True
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            result = list(pool.map(_person_templates, jobs, chunksize=64))
-    else:
-        result = [_person_templates(j) for j in jobs]
+#: jobs (persons) per cache file: a long synthesis resumes where it stopped, and no step holds
+#: more than one part's bytes twice
+PART = 5_000
+
+
+def _load_part(path: Path) -> list[list[bytes]]:
+    with np.load(path, allow_pickle=False) as z:
+        blob, offsets, per = z["blob"].tobytes(), z["offsets"], int(z["per_job"])
+    flat = [blob[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+    return [flat[i * per : (i + 1) * per] for i in range(len(flat) // per)]
+
+
+def _save_part(path: Path, result: list[list[bytes]]) -> None:
     flat = [p for person in result for p in person]
     offsets = np.cumsum([0] + [len(p) for p in flat]).astype(np.int64)
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(
-        tmp, blob=np.frombuffer(b"".join(flat), dtype=np.uint8), offsets=offsets, per_job=len(jobs[0][4])
-    )
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, blob=np.frombuffer(b"".join(flat), dtype=np.uint8), offsets=offsets, per_job=len(result[0]))
     tmp.replace(path)
-    return result, time.perf_counter() - t0, False
+
+
+def synthesize(
+    jobs: list[tuple[int, int, float, int, tuple[int, ...]]],
+    key: str,
+    workers: int,
+    cache: Path = CACHE,
+    progress: bool = False,
+) -> tuple[list[list[bytes]], float, bool]:
+    """Template payloads per job, from the cache or synthesized (and cached, in parts of
+    :data:`PART` jobs written as they complete); seconds; whether everything came from the cache."""
+    folder = cache / key
+    folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    out: list[list[bytes]] = []
+    hit = True
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        for start in range(0, len(jobs), PART):
+            path = folder / f"part-{start // PART:05d}.npz"
+            if path.exists():
+                out.extend(_load_part(path))
+                continue
+            hit = False
+            chunk = jobs[start : start + PART]
+            if pool is not None:
+                result = list(pool.map(_person_templates, chunk, chunksize=32))
+            else:
+                result = [_person_templates(j) for j in chunk]
+            _save_part(path, result)
+            out.extend(result)
+            if progress:
+                print(
+                    f"synthesized {start + len(chunk)}/{len(jobs)} persons' templates "
+                    f"({time.perf_counter() - t0:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return out, time.perf_counter() - t0, hit
 
 
 def _envelope(payload: bytes) -> Template:
@@ -137,6 +184,78 @@ def finger_gallery(shortlist_threshold: int | None) -> Any:
     return TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS, shortlist_threshold=shortlist_threshold)
 
 
+def split_records(records: list[Record], searched: int | None) -> tuple[list[int], list[int]]:
+    """Indices of the records loaded as the existing registry (unique persons only) and of those
+    enrolled through de-duplication (every planted duplicate and the last unique persons, in
+    planned order); ``searched`` None: every record is searched."""
+    if searched is None or searched >= len(records):
+        return [], list(range(len(records)))
+    planted = [i for i, r in enumerate(records) if r.duplicate_of is not None]
+    if searched < len(planted):
+        raise SystemExit(f"--searched {searched} must cover the {len(planted)} planted duplicates")
+    unique = [i for i, r in enumerate(records) if r.duplicate_of is None]
+    tail = unique[len(unique) - (searched - len(planted)) :] if searched > len(planted) else []
+    chosen = set(planted) | set(tail)
+    return [i for i in range(len(records)) if i not in chosen], sorted(chosen)
+
+
+def seed_registry(
+    folder: Path, records: list[Record], payloads: list[list[bytes]], positions: tuple[int, ...]
+) -> dict[str, Any]:
+    """The existing registry the searched enrollments meet: these unique persons written with
+    the registry's own storage steps (CURP allocation, person and history rows, templates sealed
+    in the vault, gallery journal), as a migration from a de-duplicated legacy registry would
+    load them, without searching. Kept in ``folder`` (a SQLite file and its vault key) and reused
+    by later runs."""
+    from padron.domain.person import PersonDraft
+    from padron.registry.factory import build_vault
+    from padron.registry.identity import seal_template
+    from padron.registry.service import Registry
+    from padron.registry.storage.models import GalleryJournalRow
+    from padron.settings import load_settings
+
+    done = folder / "seeded.json"
+    if done.exists():
+        return dict(json.loads(done.read_text()), cache_hit=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "padron.db").unlink(missing_ok=True)
+    url = f"sqlite:///{folder / 'padron.db'}"
+    settings = load_settings().model_copy(update={"data_dir": folder, "database_url": url})
+    vault = build_vault(settings)
+    registry = Registry.open(url, migrate=True)
+    t0 = time.perf_counter()
+    try:
+        for start in range(0, len(records), 2000):
+            with registry.db.session() as session:
+                for record, templates in zip(
+                    records[start : start + 2000], payloads[start : start + 2000], strict=True
+                ):
+                    person = registry.create_person(
+                        session,
+                        PersonDraft(record.data, record.nationality),
+                        record.nationality,
+                        ACTOR,
+                        "scale benchmark: existing registry",
+                    )
+                    for position, payload in zip(positions, templates, strict=True):
+                        session.add(
+                            seal_template(
+                                vault, _envelope(payload), str(position), person_id=person.id, attempt_id=None
+                            )
+                        )
+                    session.add(GalleryJournalRow(ref=f"p:{person.id}", op="add", at=person.created_at))
+            print(
+                f"registry: {min(start + 2000, len(records))}/{len(records)} persons written",
+                file=sys.stderr,
+                flush=True,
+            )
+    finally:
+        registry.close()
+    info = {"persons": len(records), "seconds": round(time.perf_counter() - t0, 2)}
+    done.write_text(json.dumps(info))
+    return dict(info, cache_hit=False)
+
+
 def run_backend(
     backend: str,
     records: list[Record],
@@ -146,6 +265,7 @@ def run_backend(
     ray_workers: int,
     progress: bool,
     shortlist_threshold: int | None = None,
+    seeded: Path | None = None,
 ) -> dict[str, Any]:
     from padron.domain.person import PersonDraft
     from padron.matching.gallery import Gallery
@@ -155,6 +275,9 @@ def run_backend(
     from padron.settings import load_settings
 
     with tempfile.TemporaryDirectory(prefix="padron-dedup-scale-") as tmp:
+        if seeded is not None:  # a copy of the existing registry, so every backend meets the same
+            shutil.copyfile(seeded / "padron.db", Path(tmp) / "padron.db")
+            shutil.copyfile(seeded / "vault.key", Path(tmp) / "vault.key")
         url = f"sqlite:///{Path(tmp) / 'padron.db'}"
         settings = load_settings().model_copy(update={"data_dir": Path(tmp), "database_url": url})
         factory = functools.partial(finger_gallery, shortlist_threshold)
@@ -184,17 +307,22 @@ def run_backend(
                     identify_fpir=settings.identify_fpir,
                 ),
             )
-            service.start()
+            start0 = time.perf_counter()
+            loaded = service.start()
+            startup = time.perf_counter() - start0
             statuses: list[str] = []
+            latencies: list[float] = []
             wall0, cpu0 = time.perf_counter(), time.process_time()
             for n, (record, templates) in enumerate(zip(records, payloads, strict=True), start=1):
                 samples = {str(p): _envelope(t) for p, t in zip(positions, templates, strict=True)}
+                one = time.perf_counter()
                 result = service.enroll(
                     PersonDraft(record.data, record.nationality),
                     samples,
                     actor=ACTOR,
                     reason="scale benchmark",
                 )
+                latencies.append(time.perf_counter() - one)
                 statuses.append(result.status)
                 if progress and n % 500 == 0:
                     rate = n / (time.perf_counter() - wall0)
@@ -211,10 +339,16 @@ def run_backend(
     false = sum(1 for s in unique if s in ("refused", "pending"))
     return {
         "backend": backend if backend == "memory" else f"ray ({ray_workers} local workers)",
+        "registry_persons_at_start": loaded,
+        "startup_seconds": round(startup, 2),
         "enrollments": len(records),
         "wall_seconds": round(wall, 2),
         "process_cpu_seconds": round(cpu, 2),
         "enrollments_per_s": round(len(records) / wall, 2),
+        "enrollment_ms": {
+            q: round(1000 * float(np.quantile(latencies, v)), 1)
+            for q, v in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+        },
         "planted_duplicates": len(planted),
         "duplicates_refused": planted.count("refused"),
         "duplicates_to_adjudication": planted.count("pending"),
@@ -248,6 +382,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--calibration", choices=("packaged", "site"), default="packaged")
     parser.add_argument("--cache", type=Path, default=CACHE, help="folder of the template cache (.npz)")
+    parser.add_argument(
+        "--searched",
+        type=int,
+        default=None,
+        help="enroll only this many records through de-duplication (every planted duplicate and the "
+        "last unique persons); the other unique persons are loaded first as the existing registry "
+        "(default: every record is searched)",
+    )
+    parser.add_argument("--prepare", action="store_true", help="only synthesize (and cache) the templates")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     positions = tuple(int(p) for p in args.fingers.split(","))
@@ -261,7 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     key = hashlib.sha256(
         repr((TEMPLATE_GENERATOR_VERSION, args.people, duplicates, args.seed, positions)).encode()
     ).hexdigest()[:16]
-    payloads, synth_seconds, hit = synthesize(jobs, key, args.workers, args.cache)
+    payloads, synth_seconds, hit = synthesize(jobs, key, args.workers, args.cache, progress=True)
+    if args.prepare:
+        print(json.dumps({"records": len(records), "template_synthesis_seconds": round(synth_seconds, 2)}))
+        return 0
     site_jobs = [
         (args.seed, SITE_OFFSET + i, 1.0, imp, positions) for i in range(args.site_people) for imp in (0, 1)
     ]
@@ -277,18 +423,29 @@ def main(argv: list[str] | None = None) -> int:
 
     counts = [len(decode(p).minutiae) for person in payloads[:200] for p in person]
 
+    existing, searched = split_records(records, args.searched)
+    seeded_folder = None
+    seeding: dict[str, Any] | None = None
+    if existing:
+        seeded_folder = args.cache / key / f"registry-{len(searched)}"
+        seeding = seed_registry(
+            seeded_folder, [records[i] for i in existing], [payloads[i] for i in existing], positions
+        )
+    tail_records, tail_payloads = [records[i] for i in searched], [payloads[i] for i in searched]
+    del payloads  # the registry holds the existing persons' templates now
     backends = []
     for backend in args.backends.split(","):
         backends.append(
             run_backend(
                 backend.strip(),
-                records,
-                payloads,
+                tail_records,
+                tail_payloads,
                 positions,
                 model,
                 args.ray_workers,
                 not args.json,
                 args.shortlist_threshold,
+                seeded_folder,
             )
         )
     out = {
@@ -300,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
         "plan_seconds": round(plan_seconds, 2),
         "template_synthesis_seconds": round(synth_seconds, 2),
         "template_cache_hit": hit,
+        "existing_registry": seeding,
+        "searched_records": len(searched),
         "minutiae_per_template": {
             "median": float(np.median(counts)),
             "p10": float(np.quantile(counts, 0.1)),

@@ -85,7 +85,9 @@ class PreparedProbe(Protocol):
 class Matcher(Protocol):
     """A modality's comparison algorithm as the galleries use it. A matcher may also offer
     ``extend(batch, decoded) -> batch`` (``batch`` followed by more candidates, without packing the
-    old ones again); galleries then grow their cached batch instead of rebuilding it."""
+    old ones again); galleries then grow their cached batch instead of rebuilding it. It may also
+    offer ``batch_once(decoded) -> batch``, a batch scored by one probe and dropped (a search
+    shortlist), cheaper to build and scoring exactly as :meth:`batch`'s."""
 
     modality: Modality
 

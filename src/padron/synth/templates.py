@@ -129,18 +129,26 @@ def _inside(silhouette: Silhouette, x: F64, y: F64) -> NDArray[np.bool_]:
 
 def _poisson_disk(rng: np.random.Generator, candidates: F64, wanted: int, min_distance: float) -> F64:
     """Greedy dart throwing over shuffled candidate points: keep a point if no kept one is nearer
-    than ``min_distance``; stop at ``wanted``."""
-    kept = np.empty((wanted, 2))
-    n = 0
+    than ``min_distance``; stop at ``wanted``. Kept points are binned in a grid of
+    ``min_distance`` cells, so each dart is checked against the 3 x 3 cells around it only (the
+    same decisions as checking every kept point)."""
+    kept: list[tuple[float, float]] = []
+    cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
     d2 = min_distance * min_distance
-    for point in candidates[rng.permutation(len(candidates))]:
-        if n and np.min(np.sum((kept[:n] - point) ** 2, axis=1)) < d2:
+    for px, py in candidates[rng.permutation(len(candidates))].tolist():
+        ci, cj = int(px // min_distance), int(py // min_distance)
+        if any(
+            (qx - px) ** 2 + (qy - py) ** 2 < d2
+            for di in (-1, 0, 1)
+            for dj in (-1, 0, 1)
+            for qx, qy in cells.get((ci + di, cj + dj), ())
+        ):
             continue
-        kept[n] = point
-        n += 1
-        if n == wanted:
+        kept.append((px, py))
+        cells.setdefault((ci, cj), []).append((px, py))
+        if len(kept) == wanted:
             break
-    return kept[:n]
+    return np.array(kept, dtype=np.float64).reshape(-1, 2)
 
 
 def master_minutiae(

@@ -12,10 +12,11 @@ of the Ns*Ns spatial cells repeats unchanged for each of the Nd direction bins.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import erf, sqrt
+from math import sqrt
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import erf
 
 from padron.biometrics.fingerprint.minutiae import Minutiae
 from padron.biometrics.fingerprint.params import CylinderParameters
@@ -46,27 +47,34 @@ def _directional_weights(d_theta: npt.NDArray[np.float64], p: CylinderParameters
     centres = -np.pi + (np.arange(nd) + 0.5) * width
     diff = angle_difference(centres[None, :], d_theta.reshape(-1, 1))  # (m, nd)
     s = p.sigma_d * sqrt(2.0)
-    verf = np.vectorize(erf, otypes=[np.float64])
-    return np.asarray(0.5 * (verf((diff + width / 2) / s) - verf((diff - width / 2) / s))).reshape(
+    return np.asarray(0.5 * (erf((diff + width / 2) / s) - erf((diff - width / 2) / s))).reshape(
         (*d_theta.shape, nd)
     )
 
 
-def hull_distance_map(
-    minutiae: Minutiae, shape: tuple[int, int], margin: float
-) -> tuple[npt.NDArray[np.float32], int]:
-    """Distance (pixels) from each point of an image padded by ``margin`` to the minutiae's hull."""
+def hull_distance(
+    minutiae: Minutiae, margin: float, px: npt.NDArray[np.int64], py: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float32]:
+    """Distance (pixels, OpenCV's 3x3 L2 chamfer) from the points (``px``, ``py``) of the image
+    padded by ``ceil(margin) + 1`` on each side to the convex hull of the (non-empty) minutiae.
+
+    The transform runs only on the hull's bounding box widened by that padding (inf outside it):
+    no point outside can lie within ``margin`` of the hull, and a chamfer path never leaves the
+    box spanned by its ends, so inside it the values are those of the whole padded image."""
     import cv2
 
     pad = int(np.ceil(margin)) + 1
-    h, w = shape
-    canvas = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.uint8)
-    if len(minutiae) >= 1:
-        points = np.stack([minutiae.x, minutiae.y], axis=1).astype(np.int32) + pad
-        hull = cv2.convexHull(points.reshape(-1, 1, 2))
-        cv2.fillConvexPoly(canvas, hull, 255)
+    points = np.stack([minutiae.x, minutiae.y], axis=1).astype(np.int32) + pad
+    lo = np.maximum(points.min(axis=0) - pad - 1, 0)
+    hi = points.max(axis=0) + pad + 2
+    canvas = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), dtype=np.uint8)
+    cv2.fillConvexPoly(canvas, cv2.convexHull((points - lo).reshape(-1, 1, 2)), 255)
     distance = cv2.distanceTransform(255 - canvas, cv2.DIST_L2, 3)
-    return np.asarray(distance, dtype=np.float32), pad
+    ry, rx = py - lo[1], px - lo[0]
+    inside = (ry >= 0) & (ry < canvas.shape[0]) & (rx >= 0) & (rx < canvas.shape[1])
+    out = np.full(py.shape, np.inf, dtype=np.float32)
+    out[inside] = distance[ry[inside], rx[inside]]
+    return out
 
 
 def build(minutiae: Minutiae, shape: tuple[int, int], p: CylinderParameters) -> Cylinders:
@@ -91,20 +99,26 @@ def build(minutiae: Minutiae, shape: tuple[int, int], p: CylinderParameters) -> 
     cx = x[:, None] + oi[None, :] * ux[:, None] + oj[None, :] * vx[:, None]  # (n, S)
     cy = y[:, None] + oi[None, :] * uy[:, None] + oj[None, :] * vy[:, None]
     in_disc = (oi * oi + oj * oj) <= p.radius * p.radius  # (S,)
-    distance, pad = hull_distance_map(minutiae, shape, p.hull_margin)
-    px = np.clip(np.rint(cx).astype(np.int64) + pad, 0, distance.shape[1] - 1)
-    py = np.clip(np.rint(cy).astype(np.int64) + pad, 0, distance.shape[0] - 1)
-    mask = in_disc[None, :] & (distance[py, px] <= p.hull_margin)  # (n, S)
+    pad = int(np.ceil(p.hull_margin)) + 1
+    h, w = shape
+    px = np.clip(np.rint(cx).astype(np.int64) + pad, 0, w + 2 * pad - 1)
+    py = np.clip(np.rint(cy).astype(np.int64) + pad, 0, h + 2 * pad - 1)
+    mask = in_disc[None, :] & (hull_distance(minutiae, p.hull_margin, px, py) <= p.hull_margin)  # (n, S)
 
-    # spatial contributions: (n cylinders, S cells, n minutiae)
-    dx = cx[:, :, None] - x[None, None, :]
-    dy = cy[:, :, None] - y[None, None, :]
-    d2 = dx * dx + dy * dy
+    # spatial contributions: (n cylinders, S cells, n minutiae), the Gaussian evaluated only where
+    # it is not cut off (a few per cent of the entries)
+    d2 = np.subtract(cx[:, :, None], x[None, None, :])
+    d2 *= d2
+    dy2 = np.subtract(cy[:, :, None], y[None, None, :])
+    dy2 *= dy2
+    d2 += dy2
     near = d2 <= (3 * p.sigma_s) ** 2
     near[np.arange(n), :, np.arange(n)] = False  # a minutia does not contribute to its own cylinder
-    gs = np.where(near, np.exp(-d2 / (2 * p.sigma_s**2)) / (p.sigma_s * sqrt(2 * np.pi)), 0.0)
+    where = np.flatnonzero(near)
+    gs = np.zeros(d2.shape)
+    gs.flat[where] = np.exp(-d2.flat[where] / (2 * p.sigma_s**2)) / (p.sigma_s * sqrt(2 * np.pi))
     gd = _directional_weights(angle_difference(a[:, None], a[None, :]), p)  # (n, n, nd)
-    values = np.einsum("csm,cmk->cks", gs, gd)  # (n, nd, S)
+    values = np.matmul(gs, gd).transpose(0, 2, 1)  # (n, nd, S)
     bits = (values > p.mu_psi) & mask[:, None, :]
 
     ring = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) <= p.radius + 3 * p.sigma_s

@@ -41,7 +41,7 @@ DEFAULT_CHAIN = Chain.LEADER
 #: Bumped whenever a chain's output changes (it keys the extraction cache).
 EXTRACTOR_VERSIONS: dict[Chain, str] = {
     Chain.CLASSIC: "pyfing-0.7.3-classic-fftgabor-raw-5",
-    Chain.LEADER: "pyfing-0.7.3-leader-onnx-crop32q-5",
+    Chain.LEADER: "pyfing-0.7.3-leader-onnx20-crop32q-6",
 }
 
 #: Minutiae are extracted (and cached) down to a low quality, then each chain keeps those at or

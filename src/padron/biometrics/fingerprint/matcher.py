@@ -44,46 +44,53 @@ class _Side:
     bits: F32  # (n, Nd*S)
     spatial: F32  # (n, S) bits per spatial cell summed over directions
     mask: F32  # (n, S)
+    x: F32
+    y: F32
     angle: F32
     direction: F32  # (n, 2) cos and sin of the angle: cos(a - b) is one dot product
     # pairwise geometry of each template's valid minutiae, flattened template by template:
-    # entry geo_start[t] + i * n_t + k holds (distance, relative direction, radial angle) of (i, k)
+    # entry geo_start[t] + i * n_t + k holds (distance, relative direction, radial angle) of (i, k);
+    # empty when the side was built without it (``pairwise=False``): then the few pairs the
+    # relaxation reads are computed from x, y and angle when scoring, with identical values
     distance: F32
     relative: F32
     radial: F32
 
     @classmethod
-    def of(cls, templates: Sequence[FingerprintTemplate]) -> _Side:
-        bits, mask, angle, dist, rel, rad = [], [], [], [], [], []
+    def of(cls, templates: Sequence[FingerprintTemplate], *, pairwise: bool = True) -> _Side:
+        p = templates[0].params if templates else CylinderParameters()
+        nbits, nsp = p.bits, p.spatial_bits
+        empty = np.zeros(0, np.float32)
+        bits, mask, xs, ys, angle, dist, rel, rad = [], [], [], [], [], [], [], []
         for t in templates:
             v = t.valid
             bits.append(t.bits[v])
             mask.append(t.mask[v])
+            xs.append(t.minutiae.x[v])
+            ys.append(t.minutiae.y[v])
             angle.append(t.minutiae.angle[v])
-            d, r1, r2 = _geometry(t.minutiae.x[v], t.minutiae.y[v], t.minutiae.angle[v])
-            dist.append(d.reshape(-1))
-            rel.append(r1.reshape(-1))
-            rad.append(r2.reshape(-1))
-        p = templates[0].params if templates else CylinderParameters()
-        nbits, nsp = p.bits, p.spatial_bits
+            if pairwise:
+                d, r1, r2 = _geometry(xs[-1], ys[-1], angle[-1])
+                dist.append(d.reshape(-1))
+                rel.append(r1.reshape(-1))
+                rad.append(r2.reshape(-1))
         packed_bits = np.concatenate(bits) if bits else np.zeros((0, nbits // 8), np.uint8)
         packed_mask = np.concatenate(mask) if mask else np.zeros((0, nsp // 8), np.uint8)
         ub = np.unpackbits(packed_bits, axis=1, bitorder="little", count=nbits).astype(np.float32)
         um = np.unpackbits(packed_mask, axis=1, bitorder="little", count=nsp).astype(np.float32)
         spatial = ub.reshape(-1, p.directional_cells, nsp).sum(axis=1, dtype=np.float32)
+        angles = np.concatenate(angle).astype(np.float32) if angle else empty
         return cls(
             bits=np.ascontiguousarray(ub),
             spatial=np.ascontiguousarray(spatial),
             mask=np.ascontiguousarray(um),
-            angle=np.concatenate(angle).astype(np.float32) if angle else np.zeros(0, np.float32),
-            distance=np.concatenate(dist) if dist else np.zeros(0, np.float32),
-            relative=np.concatenate(rel) if rel else np.zeros(0, np.float32),
-            radial=np.concatenate(rad) if rad else np.zeros(0, np.float32),
-            direction=np.stack([np.cos(np.concatenate(angle)), np.sin(np.concatenate(angle))], axis=1).astype(
-                np.float32
-            )
-            if angle
-            else np.zeros((0, 2), np.float32),
+            x=np.concatenate(xs).astype(np.float32) if xs else empty,
+            y=np.concatenate(ys).astype(np.float32) if ys else empty,
+            angle=angles,
+            distance=np.concatenate(dist) if dist else empty,
+            relative=np.concatenate(rel) if rel else empty,
+            radial=np.concatenate(rad) if rad else empty,
+            direction=np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32),
         )
 
     @property
@@ -121,6 +128,20 @@ def _geometry(x: F32, y: F32, angle: F32) -> tuple[F32, F32, F32]:
     distance = np.hypot(dx, dy).astype(np.float32)
     relative = _wrap(af[:, None] - af[None, :])
     radial = _wrap(af[:, None] - np.arctan2(-dy, dx))
+    return distance, relative, radial
+
+
+def _pair_geometry(
+    x: F32, y: F32, angle: F32, i: npt.NDArray[np.int64], k: npt.NDArray[np.int64]
+) -> tuple[F32, F32, F32]:
+    """:func:`_geometry`'s (distance, relative direction, radial angle) of the pairs (i[j], k[j])
+    only: the same operations on the same values, so the same numbers."""
+    xf, yf, af = x.astype(np.float64), y.astype(np.float64), angle.astype(np.float64)
+    dx = xf[k] - xf[i]
+    dy = yf[k] - yf[i]
+    distance = np.hypot(dx, dy).astype(np.float32)
+    relative = _wrap(af[i] - af[k])
+    radial = _wrap(af[i] - np.arctan2(-dy, dx))
     return distance, relative, radial
 
 
@@ -177,13 +198,18 @@ class FingerprintComparator:
         t = _as_template(probe)
         return PreparedProbe(side=_Side.of([t]), params=t.params)
 
-    def candidates(self, templates: Sequence[FingerprintTemplate | Template]) -> CandidateSet:
+    def candidates(
+        self, templates: Sequence[FingerprintTemplate | Template], *, pairwise: bool = True
+    ) -> CandidateSet:
+        """The templates stacked for scoring. ``pairwise=False`` for a set scored once (a search
+        shortlist): it skips the pairwise minutia geometry, the dearest part to build, and
+        computes the few pairs the relaxation reads while scoring; the scores are identical."""
         ts = [_as_template(t) for t in templates]
         counts = np.asarray([t.cylinder_count for t in ts], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         geo_starts = np.concatenate([[0], np.cumsum(counts * counts)[:-1]]).astype(np.int64)
         return CandidateSet(
-            side=_Side.of(ts),
+            side=_Side.of(ts, pairwise=pairwise),
             counts=counts,
             starts=starts,
             geo_starts=geo_starts,
@@ -198,6 +224,8 @@ class FingerprintComparator:
         more = self.candidates(templates)
         if len(candidates) == 0:
             return more
+        if candidates.side.count and not candidates.side.distance.size:
+            raise ValueError("a candidate set built with pairwise=False cannot be extended")
         counts = np.concatenate([candidates.counts, more.counts])
         return CandidateSet(
             side=_Side.concat([candidates.side, more.side]),
@@ -302,11 +330,21 @@ class FingerprintComparator:
 
         ib, ia = np.divmod(top, n_a)
         a_index = ia[:, :, None] * n_a + ia[:, None, :]  # (c, n_r, n_r) into the probe's geometry
-        b_index = (
-            cs.geo_starts[first:last, None, None] + ib[:, :, None] * counts[:, None, None] + ib[:, None, :]
-        )
-        b_index = np.minimum(b_index, cs.side.distance.shape[0] - 1)  # padded slots: masked below
-        rho = self._compatibility(a, cs.side, a_index, b_index)
+        b = cs.side
+        if b.distance.size or not b.count:
+            b_index = (
+                cs.geo_starts[first:last, None, None]
+                + ib[:, :, None] * counts[:, None, None]
+                + ib[:, None, :]
+            )
+            b_index = np.minimum(b_index, b.distance.shape[0] - 1)  # padded slots: masked below
+            b_geometry = (b.distance[b_index], b.relative[b_index], b.radial[b_index])
+        else:  # built without the pairwise geometry: the pairs needed, from the minutiae
+            minutia = np.minimum(cs.starts[first:last, None] + ib, b.count - 1)  # padded: masked below
+            i = np.broadcast_to(minutia[:, :, None], (c, n_r, n_r))
+            k = np.broadcast_to(minutia[:, None, :], (c, n_r, n_r))
+            b_geometry = _pair_geometry(b.x, b.y, b.angle, i, k)
+        rho = self._compatibility(a, a_index, b_geometry)
         pair_ok = active[:, :, None] & active[:, None, :]
         rho = np.where(pair_ok, rho, np.float32(0.0))
         idx = np.arange(n_r)
@@ -330,13 +368,11 @@ class FingerprintComparator:
         scores[per_candidate_r < 2] = 0.0
         return np.asarray(np.clip(scores, 0.0, 1.0), dtype=np.float64)
 
-    def _compatibility(
-        self, a: _Side, b: _Side, a_index: npt.NDArray[np.int64], b_index: npt.NDArray[np.int64]
-    ) -> F32:
+    def _compatibility(self, a: _Side, a_index: npt.NDArray[np.int64], b: tuple[F32, F32, F32]) -> F32:
         p = self.params
-        d1 = np.abs(a.distance[a_index] - b.distance[b_index])
-        d2 = _abs_angle(a.relative[a_index] - b.relative[b_index])
-        d3 = _abs_angle(a.radial[a_index] - b.radial[b_index])
+        d1 = np.abs(a.distance[a_index] - b[0])
+        d2 = _abs_angle(a.relative[a_index] - b[1])
+        d3 = _abs_angle(a.radial[a_index] - b[2])
         # product of three sigmoids 1 / (1 + exp(-tau (d - mu))) as one division
         cap = np.float32(25.0)  # exp(25)**3 stays finite in float32; the product is ~0 there anyway
         e = np.exp(np.minimum(np.float32(-p.tau_1) * (d1 - np.float32(p.mu_1)), cap))

@@ -513,7 +513,8 @@ class TemplateGallery:
             if not rows:
                 continue
             live = np.asarray(rows, dtype=np.int64)
-            batch = self.matcher.batch(self._decoded(state, rows))
+            batch_once = getattr(self.matcher, "batch_once", self.matcher.batch)
+            batch = batch_once(self._decoded(state, rows))
             scores = np.asarray(self.matcher.prepare(template).scores(batch), dtype=np.float64)
             per_slot[slot] = self._best(state, live, scores)
         return self._ranked(per_slot, k)

@@ -94,6 +94,29 @@ def test_an_extended_candidate_set_scores_as_one_built_at_once(rng: np.random.Ge
     assert comparator.scores(probe, grown)[0] > 0.4
 
 
+def test_a_set_scored_once_without_pairwise_geometry_scores_identically(rng: np.random.Generator) -> None:
+    # search shortlists skip the pairwise minutia geometry and compute the relaxation's pairs
+    # while scoring: the scores must not change by a bit, in blocks of any size
+    from dataclasses import replace
+
+    finger = random_minutiae(rng)
+    candidates = [template_of(moved(finger, 0.2 * k, 3 * k, -k, 2.0, rng)) for k in range(4)]
+    candidates += [template_of(random_minutiae(rng, n)) for n in (1, 3, 8, 20, 35, 60, 90, 12)]
+    probe_t = template_of(finger)
+    for comparator in (
+        FingerprintComparator(),
+        FingerprintComparator(match_params=replace(FingerprintComparator().params, batch_cylinders=1)),
+    ):
+        probe = comparator.prepare(probe_t)
+        lazy = comparator.candidates(candidates, pairwise=False)
+        assert lazy.side.distance.size == 0
+        full = comparator.scores(probe, comparator.candidates(candidates))
+        assert np.array_equal(comparator.scores(probe, lazy), full)
+        assert full[:4].min() > 0.4
+    with pytest.raises(ValueError, match="pairwise"):
+        FingerprintComparator().extend(lazy, candidates[:1])
+
+
 def test_small_blocks_give_the_same_scores(rng: np.random.Generator) -> None:
     from dataclasses import replace
 
