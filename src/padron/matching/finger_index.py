@@ -123,12 +123,19 @@ class CylinderIndex:
             self._merge()
 
     def add_bulk(self, rows: I64, keys: U32) -> None:
-        """Many entries at once (``rows[i]`` owns ``keys[i]``): one sort (start-up rebuild)."""
+        """Many entries at once (``rows[i]`` owns ``keys[i]``; start-up rebuild): the new entries
+        are sorted, then merged into the main arrays in linear time, so loading a gallery in
+        parts costs about what loading it at once does."""
         self._merge()
-        keys = np.concatenate([self._keys, np.asarray(keys, dtype=np.uint32)])
-        rows32 = np.concatenate([self._rows, np.asarray(rows, dtype=np.uint32)])
+        keys = np.asarray(keys, dtype=np.uint32)
         order = np.argsort(keys, kind="stable")
-        self._keys, self._rows = keys[order], rows32[order]
+        keys, rows32 = keys[order], np.asarray(rows, dtype=np.uint32)[order]
+        if not len(self._keys):
+            self._keys, self._rows = keys, rows32
+            return
+        at = np.searchsorted(self._keys, keys, side="right")  # after equal keys already there
+        self._keys = np.insert(self._keys, at, keys)
+        self._rows = np.insert(self._rows, at, rows32)
 
     def renumber(self, mapping: I64) -> None:
         """Rows compacted: ``mapping[old] = new`` or -1 for a removed row."""

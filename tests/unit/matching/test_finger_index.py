@@ -71,3 +71,21 @@ def test_renumbering_drops_removed_rows_and_moves_the_others() -> None:
     index.renumber(mapping)
     assert index.votes(hasher.keys(prints[0]), 9).max() < before / 100  # a stray collision at most
     assert int(np.argmax(index.votes(hasher.keys(prints[5]), 9))) == 4
+
+
+def test_bulk_loading_in_parts_gives_the_same_index_as_at_once() -> None:
+    # a national gallery is loaded in parts (Ray shards get it chunk by chunk): the sorted arrays
+    # must come out exactly as one sort of everything would make them
+    rng = np.random.default_rng(4)
+    hasher = CylinderHasher(BITS)
+    prints = [cylinders(rng) for _ in range(60)]
+    keys = [hasher.keys(c) for c in prints]
+    rows = [np.full(len(k), r) for r, k in enumerate(keys)]
+    whole = CylinderIndex()
+    whole.add_bulk(np.concatenate(rows), np.concatenate(keys))
+    parts = CylinderIndex()
+    for a, b in ((0, 7), (7, 30), (30, 31), (31, 60)):
+        parts.add_bulk(np.concatenate(rows[a:b]), np.concatenate(keys[a:b]))
+    assert np.array_equal(parts._keys, whole._keys)
+    assert np.array_equal(parts._rows, whole._rows)
+    assert np.array_equal(np.diff(parts._keys.astype(np.int64)) >= 0, np.ones(parts.entries - 1, bool))

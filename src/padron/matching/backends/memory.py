@@ -310,6 +310,10 @@ class _Slot:
         self.batch = None
 
 
+#: subjects decoded at a time by :meth:`TemplateGallery.add_many`
+_LOAD_CHUNK = 10_000
+
+
 class TemplateGallery:
     """1:N over any matcher, slot by slot (finger positions).
 
@@ -371,8 +375,22 @@ class TemplateGallery:
         self.add_many([(ref, samples)])
 
     def add_many(self, items: Sequence[tuple[str, Mapping[str, Sequence[Template]]]]) -> None:
-        """Add (or replace) many subjects; index entries are sorted in once (start-up rebuild)."""
-        checked = {ref: self._check(samples) for ref, samples in items}  # the last of a ref wins
+        """Add (or replace) many subjects; index entries are sorted in once (start-up rebuild).
+        Templates are decoded (and hashed) :data:`_LOAD_CHUNK` subjects at a time, so a national
+        gallery's load never holds more than that many decoded at once. A template that cannot
+        be decoded stops the load with every subject of this call taken out again."""
+        last = dict(items)  # the last of a ref wins
+        refs = list(last)
+        try:
+            for chunk_start in range(0, len(refs), _LOAD_CHUNK):
+                chunk = refs[chunk_start : chunk_start + _LOAD_CHUNK]
+                self._add_checked({ref: self._check(last[ref]) for ref in chunk})
+        except Exception:
+            for ref in refs:
+                self.remove(ref)
+            raise
+
+    def _add_checked(self, checked: dict[str, dict[str, list[tuple[Template, Any]]]]) -> None:
         for ref in checked:
             self.remove(ref)  # may compact rows: new rows are numbered only after this
         pending: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.uint32]]]] = {}

@@ -53,6 +53,10 @@ class _Shard:
         return self.gallery.refs()
 
 
+#: subjects sent to the shards per bulk-load round
+LOAD_CHUNK = 20_000
+
+
 def shard_of(ref: str, shards: int) -> int:
     """Stable shard number of a subject (the same in every process and run)."""
     return zlib.crc32(ref.encode("utf-8")) % shards
@@ -91,11 +95,13 @@ class RayGallery:
         self._ray.get(self._shards[shard_of(ref, len(self._shards))].add.remote(ref, samples))
 
     def add_many(self, items: Sequence[tuple[str, Mapping[str, Sequence[Template]]]]) -> None:
-        """Bulk load (start-up rebuild): one call per shard."""
-        parts: list[list[tuple[str, Mapping[str, Sequence[Template]]]]] = [[] for _ in self._shards]
-        for ref, samples in items:
-            parts[shard_of(ref, len(self._shards))].append((ref, samples))
-        self._ray.get([s.add_many.remote(p) for s, p in zip(self._shards, parts, strict=True) if p])
+        """Bulk load (start-up rebuild): one call per shard for every :data:`LOAD_CHUNK`
+        subjects, so no message carries a whole national gallery."""
+        for start in range(0, len(items), LOAD_CHUNK):
+            parts: list[list[tuple[str, Mapping[str, Sequence[Template]]]]] = [[] for _ in self._shards]
+            for ref, samples in items[start : start + LOAD_CHUNK]:
+                parts[shard_of(ref, len(self._shards))].append((ref, samples))
+            self._ray.get([s.add_many.remote(p) for s, p in zip(self._shards, parts, strict=True) if p])
 
     def remove(self, ref: str) -> None:
         self._ray.get(self._shards[shard_of(ref, len(self._shards))].remove.remote(ref))
