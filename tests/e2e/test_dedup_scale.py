@@ -41,7 +41,25 @@ def test_dedup_scale_catches_planted_duplicates_and_reuses_its_template_cache(tm
     assert memory["enrollments"] == 27 and memory["planted_duplicates"] == 3
     assert memory["fnir"] == 0.0 and memory["fpir"] == 0.0
     assert memory["statuses"] == {"issued": 24, "refused": 3}
-    assert list(tmp_path.glob("*.npz"))
+    assert list(tmp_path.glob("*/part-*.npz"))
     again = json.loads(subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout)
     assert again["template_cache_hit"] is True
     assert again["backends"][0]["statuses"] == memory["statuses"]
+
+    # at scale: 17 unique persons loaded as the existing registry, 10 records searched against it
+    # (the 3 planted duplicates and the last 7 unique persons)
+    seeded_command = [*command, "--searched", "10"]
+    seeded = json.loads(
+        subprocess.run(seeded_command, check=True, capture_output=True, text=True, env=env).stdout
+    )
+    [searched] = seeded["backends"]
+    assert seeded["existing_registry"]["persons"] == 17 and seeded["existing_registry"]["cache_hit"] is False
+    assert searched["registry_persons_at_start"] == 17
+    assert searched["enrollments"] == 10 and searched["planted_duplicates"] == 3
+    assert searched["statuses"] == {"issued": 7, "refused": 3}
+    assert searched["gallery"]["subjects"] == 24
+    reused = json.loads(
+        subprocess.run(seeded_command, check=True, capture_output=True, text=True, env=env).stdout
+    )
+    assert reused["existing_registry"]["cache_hit"] is True
+    assert reused["backends"][0]["statuses"] == searched["statuses"]

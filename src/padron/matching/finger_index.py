@@ -67,10 +67,11 @@ class CylinderHasher:
         n = len(cylinders)
         if n == 0:
             return np.zeros(0, dtype=np.uint32)
-        sentinel = np.int16(self._bits)
-        mins = np.empty((n, len(self._ranks)), dtype=np.int64)
-        for j, rank in enumerate(self._ranks):  # the smallest rank among the on-bits
-            mins[:, j] = np.where(cylinders, rank[None, :], sentinel).min(axis=1)
+        # the smallest rank among each cylinder's on-bits, per permutation: gathered over the
+        # on-bits only (a few per cent of the bits), every cylinder having at least min_bits >= 1
+        rows, cols = np.nonzero(cylinders)
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        mins = np.minimum.reduceat(self._ranks[:, cols], starts, axis=1).T.astype(np.int64)
         grouped = mins.reshape(n, p.bands, p.band_width)
         value = np.broadcast_to(np.arange(p.bands, dtype=np.int64)[None, :], (n, p.bands)).copy()
         for j in range(p.band_width):
