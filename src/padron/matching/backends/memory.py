@@ -375,8 +375,9 @@ class TemplateGallery:
         self.add_many([(ref, samples)])
 
     def add_many(self, items: Sequence[tuple[str, Mapping[str, Sequence[Template]]]]) -> None:
-        """Add (or replace) many subjects; index entries are sorted in once (start-up rebuild).
-        Templates are decoded (and hashed) :data:`_LOAD_CHUNK` subjects at a time, so a national
+        """Add (or replace) many subjects (start-up rebuild): templates are decoded and hashed
+        :data:`_LOAD_CHUNK` subjects at a time, each chunk's index entries sorted once and merged
+        into the index in linear time (not inserted one subject at a time), so a national
         gallery's load never holds more than that many decoded at once. A template that cannot
         be decoded stops the load with every subject of this call taken out again."""
         last = dict(items)  # the last of a ref wins
