@@ -142,6 +142,19 @@ def _upsample(x: Tensor) -> Tensor:
     return F.interpolate(x, scale_factor=2.0, mode="nearest")
 
 
+def _u_net(x: Tensor, encoders: nn.ModuleList, decoders: nn.ModuleList) -> Tensor:
+    """One of LEADER's two U-nets: each encoder block's output is kept as a skip and
+    down-sampled; each decoder block's output is up-sampled and joined to the matching skip."""
+    skips = []
+    for block in encoders:
+        x = block(x)
+        skips.append(x)
+        x = _downsample(x)
+    for block, skip in zip(decoders, reversed(skips), strict=True):
+        x = torch.cat([_upsample(block(x)), skip], dim=1)
+    return x
+
+
 class _Head(nn.Module):
     def __init__(self, name: str, real_in: list[int], cin_padded: int) -> None:
         super().__init__()
@@ -211,25 +224,9 @@ class LeaderNet(nn.Module):
     def features(self, image: Tensor) -> Tensor:
         """Everything before the three heads: the half-resolution feature map (``feature_channels``
         channels, of which LEADER's 52 at ``feature_real``, the others zero)."""
-        x = self.stem0(image)
-        x1 = self.stem1(image)
-        skips = []
-        for block in self.enc0:
-            x = block(x)
-            skips.append(x)
-            x = _downsample(x)
-        for block, skip in zip(self.dec0, reversed(skips), strict=True):
-            x = torch.cat([_upsample(block(x)), skip], dim=1)
+        x = _u_net(self.stem0(image), self.enc0, self.dec0)
         gate = torch.sigmoid(self.attention_s(torch.cat([F.gelu(conv(x)) for conv in self.attention], dim=1)))
-        x = torch.cat([x * gate, x1], dim=1)
-        skips = []
-        for block in self.enc1:
-            x = block(x)
-            skips.append(x)
-            x = _downsample(x)
-        for block, skip in zip(self.dec1, reversed(skips), strict=True):
-            x = torch.cat([_upsample(block(x)), skip], dim=1)
-        return x
+        return _u_net(torch.cat([x * gate, self.stem1(image)], dim=1), self.enc1, self.dec1)
 
     def _nms(self, pos: Tensor) -> Tensor:
         blurred = self.blur(pos)
