@@ -11,10 +11,11 @@ import pytest
 from padron.biometrics.fingerprint.extract import Chain
 from padron.biometrics.fingerprint.minutiae import Minutiae
 from padron.biometrics.fingerprint.template import create, to_envelope
-from padron.domain.template import Template
+from padron.domain.template import Modality, Template
 from padron.matching.backends.memory import TemplateGallery
 from padron.matching.gallery import FINGER_SLOTS, Gallery
 from padron.matching.modalities import FingerprintMatcher
+from tests.support.galleries import gallery_on
 
 SUBJECTS = 60
 SLOTS = ("1", "2")
@@ -87,16 +88,7 @@ def exhaustive() -> TemplateGallery:
 
 @pytest.fixture(params=["memory", "ray"])
 def indexed_gallery(request: pytest.FixtureRequest) -> Iterator[Gallery]:
-    if request.param == "ray":
-        request.getfixturevalue("ray_runtime")
-        from padron.domain.template import Modality
-        from padron.matching.backends.ray import RayGallery
-
-        gallery = RayGallery(indexed, modality=Modality.FINGERPRINT, shards=2)
-        yield gallery
-        gallery.close()
-    else:
-        yield indexed()
+    yield from gallery_on(request, request.param, indexed, Modality.FINGERPRINT, shards=2)
 
 
 pytestmark = pytest.mark.xdist_group("ray")

@@ -12,6 +12,7 @@ import pytest
 from padron.domain.template import Modality, Template
 from padron.matching.backends.memory import TemplateGallery, VectorGallery
 from padron.matching.gallery import FACE_SLOT, FINGER_SLOTS, Candidate, Gallery, GalleryError
+from tests.support.galleries import gallery_on
 
 DIM = 128
 
@@ -70,28 +71,13 @@ FACE_BACKENDS = ["memory-exact", "memory-shortlist", "ray"]
 @pytest.fixture
 def face_gallery(request: pytest.FixtureRequest) -> Iterator[Gallery]:
     kind = request.param
-    if kind == "ray":
-        request.getfixturevalue("ray_runtime")
-        from padron.matching.backends.ray import RayGallery
-
-        gallery = RayGallery(make_exact, modality=Modality.FACE, shards=3)
-        yield gallery
-        gallery.close()
-    else:
-        yield {"memory-exact": make_exact, "memory-shortlist": make_shortlist}[kind]()
+    factory = {"memory-exact": make_exact, "memory-shortlist": make_shortlist, "ray": make_exact}[kind]
+    yield from gallery_on(request, kind, factory, Modality.FACE, shards=3)
 
 
 @pytest.fixture
 def finger_gallery(request: pytest.FixtureRequest) -> Iterator[Gallery]:
-    if request.param == "ray":
-        request.getfixturevalue("ray_runtime")
-        from padron.matching.backends.ray import RayGallery
-
-        gallery = RayGallery(make_fingers, modality=Modality.FINGERPRINT, shards=3)
-        yield gallery
-        gallery.close()
-    else:
-        yield make_fingers()
+    yield from gallery_on(request, request.param, make_fingers, Modality.FINGERPRINT, shards=3)
 
 
 def population(n: int, seed: int = 1) -> npt.NDArray[np.float32]:
