@@ -78,6 +78,13 @@ def _person_templates(job: tuple[int, int, float, int, tuple[int, ...]]) -> list
 PART = 5_000
 
 
+def cache_key(people: int, duplicates: int, seed: int, positions: tuple[int, ...]) -> str:
+    """The template cache folder's name for a population (and the generator that made it)."""
+    return hashlib.sha256(
+        repr((TEMPLATE_GENERATOR_VERSION, people, duplicates, seed, positions)).encode()
+    ).hexdigest()[:16]
+
+
 def _load_part(path: Path) -> list[list[bytes]]:
     with np.load(path, allow_pickle=False) as z:
         blob, offsets, per = z["blob"].tobytes(), z["offsets"], int(z["per_job"])
@@ -410,9 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     records = plan_records(args.people, duplicates, args.seed)
     plan_seconds = time.perf_counter() - t0
     jobs = [(args.seed, r.identity, r.finger_scale, r.impression_set, positions) for r in records]
-    key = hashlib.sha256(
-        repr((TEMPLATE_GENERATOR_VERSION, args.people, duplicates, args.seed, positions)).encode()
-    ).hexdigest()[:16]
+    key = cache_key(args.people, duplicates, args.seed, positions)
     payloads, synth_seconds, hit = synthesize(jobs, key, args.workers, args.cache, progress=True)
     if args.prepare:
         print(json.dumps({"records": len(records), "template_synthesis_seconds": round(synth_seconds, 2)}))
