@@ -71,6 +71,24 @@ class ConfigurationError(PadronError):
     summary = "The settings are invalid (e.g. a default secret outside development, a bad URL)."
 
 
+# --- input files (person files, images, templates given on the command line) --------------------
+
+
+class InputFileError(PadronError):
+    code = "PAD-FILE-001"
+    summary = "An input file cannot be read (missing, a directory, a device, or no permission)."
+
+
+class InputTooLargeError(PadronError):
+    code = "PAD-FILE-002"
+    summary = "An input file is larger than the limit for its kind; it was not read further."
+
+
+class EmptyInputError(PadronError):
+    code = "PAD-FILE-003"
+    summary = "An input file is empty (zero bytes)."
+
+
 # --- CURP ---------------------------------------------------------------------------------------
 
 
