@@ -88,6 +88,8 @@ def test_enroll_refuse_verify_identify(padron, tmp_path: Path, shared_data: Path
         "--json",
     )
     assert again["status"] in ("refused", "pending") and again["curp"] is None
+    # a script tells the outcomes apart by the exit status alone: 3 duplicate, 4 pending
+    assert code == {"refused": 3, "pending": 4}[again["status"]] == again["exit_status"]
     assert again["candidates"][0]["curp"] == first["curp"]
 
     code, verified, _ = padron(
@@ -101,7 +103,7 @@ def test_enroll_refuse_verify_identify(padron, tmp_path: Path, shared_data: Path
     )
     assert code == 0 and verified["match"] is True
     code, rejected, _ = padron("verify", other["curp"], "--finger", f"2={db / '101_5.tif'}", "--json")
-    assert code == 1 and rejected["match"] is False
+    assert code == 5 and rejected["match"] is False and rejected["exit_status"] == 5
     code, found, _ = padron(
         "identify", "--finger", f"2={db / '101_6.tif'}", "--finger", f"7={db / '102_6.tif'}", "--json"
     )
@@ -109,11 +111,15 @@ def test_enroll_refuse_verify_identify(padron, tmp_path: Path, shared_data: Path
     code, stats, _ = padron("gallery", "stats", "--json")
     assert stats["subjects"] >= 2
     code, _, err = padron("verify", first["curp"], "--finger", f"11={db / '101_5.tif'}")
-    assert code == 1 and "PAD-GEN-002" in err
+    assert code == 1 and "PAD-FING-010" in err
+    code, _, err = padron(
+        "verify", first["curp"], "--finger", f"2={db / '101_5.tif'}", "--finger", f"2={db / '101_6.tif'}"
+    )
+    assert code == 1 and "PAD-PERSON-009" in err and "position 2 twice" in err
     code, _, err = padron(
         "enroll", "--person", str(tmp_path / "missing.json"), "--finger", f"2={db / '101_1.tif'}"
     )
-    assert code == 1 and "PAD-GEN-002" in err
+    assert code == 1 and "PAD-FILE-001" in err
 
 
 @pytest.mark.slow

@@ -3,7 +3,6 @@ rebuild|stats`: the biometric use cases on the command line."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,12 +11,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from padron.cli.exits import ENROLLMENT_EXIT, ExitStatus
 from padron.cli.options import ActorOption, JsonOption
 from padron.cli.output import console, print_json
-from padron.domain.curp import CurpData
-from padron.domain.errors import InvalidInputError
-from padron.domain.person import PersonDraft
-from padron.registry.identity import IdentityService, MatchEvidence
+from padron.cli.person_file import read_person_file
+from padron.domain.errors import DuplicateFieldError, InvalidInputError
+from padron.registry.identity import IdentityService, MatchEvidence, SampleError
 
 FaceOption = Annotated[Path | None, typer.Option("--face", help="Face image (JPEG, PNG, ...).")]
 FingerOption = Annotated[
@@ -48,44 +47,39 @@ def _actor(actor: str | None) -> str:
     return actor or load_settings().effective_actor
 
 
+def _finger_paths(fingers: list[str] | None) -> dict[str, Path]:
+    """``--finger POSITION=IMAGE`` items by position, each position 1-10 and given once."""
+    from padron.biometrics.fingerprint.errors import FingerPositionError
+
+    paths: dict[str, Path] = {}
+    for item in fingers or []:
+        position, sep, path = item.partition("=")
+        position = position.strip()
+        if not sep or not path:
+            raise InvalidInputError(f"--finger {item!r} must have the form POSITION=IMAGE, e.g. 2=index.png")
+        if position not in {str(p) for p in range(1, 11)}:
+            raise FingerPositionError(
+                f"--finger {item!r}: the position must be 1-10 (right thumb = 1 ... left little = 10)",
+                position=position,
+            )
+        if position in paths:
+            raise DuplicateFieldError(
+                f"--finger gives position {position} twice ({paths[position]} and {path}); give each once",
+                position=position,
+            )
+        paths[position] = Path(path)
+    return paths
+
+
 def _samples(face: Path | None, fingers: list[str] | None, *, enroll: bool) -> dict[str, Any]:
     from padron.biometrics.samples import extract_samples, read_image
 
-    finger_images: dict[str, bytes] = {}
-    for item in fingers or []:
-        position, sep, path = item.partition("=")
-        if not sep or not path:
-            raise InvalidInputError(f"--finger {item!r} must have the form POSITION=IMAGE, e.g. 2=index.png")
-        finger_images[position.strip()] = read_image(Path(path))
+    paths = _finger_paths(fingers)
+    if face is None and not paths:
+        raise SampleError("no biometric sample given: submit --face and/or --finger POSITION=IMAGE")
+    finger_images = {position: read_image(path) for position, path in paths.items()}
     face_image = read_image(face) if face else None
     return extract_samples(face=face_image, fingers=finger_images, enroll=enroll)
-
-
-def _person_file(path: Path) -> PersonDraft:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InvalidInputError(f"cannot read {path}: {error.strerror}") from None
-    except json.JSONDecodeError as error:
-        raise InvalidInputError(f"{path} is not valid JSON: {error.msg} (line {error.lineno})") from None
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"{path} must hold one JSON object")
-    missing = [
-        k for k in ("given_names", "first_surname", "birth_date", "sex", "birth_state") if k not in data
-    ]
-    if missing:
-        raise InvalidInputError(f"{path} lacks {', '.join(missing)}", missing=missing)
-    return PersonDraft(
-        CurpData.parse(
-            given_names=str(data["given_names"]),
-            first_surname=str(data["first_surname"]),
-            second_surname=data.get("second_surname"),
-            birth_date=str(data["birth_date"]),
-            sex=str(data["sex"]),
-            birth_state=str(data["birth_state"]),
-        ),
-        nationality=str(data.get("nationality", "MEX")),
-    )
 
 
 def _candidates_table(candidates: list[MatchEvidence], title: str) -> Table:
@@ -107,13 +101,15 @@ def enroll(
     as_json: JsonOption = False,
 ) -> None:
     """Enroll a person with biometrics: de-duplicated before a CURP is issued."""
-    draft = _person_file(person)
+    draft = read_person_file(person)
     samples = _samples(face, finger, enroll=True)
+    who = _actor(actor)
     with identity_service() as service:
-        result = service.enroll(draft, samples, actor=_actor(actor), reason=reason)
+        result = service.enroll(draft, samples, actor=who, reason=reason)
+    status = ENROLLMENT_EXIT[result.status]
     if as_json:
-        print_json(result.to_dict())
-        return
+        print_json({**result.to_dict(), "exit_status": int(status)})
+        raise typer.Exit(status)
     if result.status == "issued":
         assert result.person is not None
         console.print(f"[bold green]issued[/] {result.person.curp} (attempt {result.attempt_id})")
@@ -123,6 +119,7 @@ def enroll(
         console.print(f"[bold yellow]pending adjudication[/]: cases {', '.join(map(str, result.cases))}")
     if result.candidates:
         console.print(_candidates_table(result.candidates[:5], "closest enrolled subjects"))
+    raise typer.Exit(status)
 
 
 def verify(
@@ -131,12 +128,13 @@ def verify(
     finger: FingerOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """1:1: is this the holder of CURP? Exit 0 on a match, 1 on no match."""
+    """1:1: is this the holder of CURP? Exit 0 on a match, 5 on no match (1 on an error)."""
     samples = _samples(face, finger, enroll=False)
     with identity_service() as service:
         result = service.verify(curp, samples)
+    status = ExitStatus.OK if result.match else ExitStatus.NO_MATCH
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "exit_status": int(status)})
     else:
         verdict = "[bold green]match[/]" if result.match else "[bold red]no match[/]"
         console.print(
@@ -147,8 +145,7 @@ def verify(
             console.print(
                 f"  {slot}: score {result.slot_scores[slot]:.4f}, LLR {result.slot_llrs[slot]:+.2f}"
             )
-    if not result.match:
-        raise typer.Exit(1)
+    raise typer.Exit(status)
 
 
 def identify(

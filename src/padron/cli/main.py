@@ -2,7 +2,9 @@
 
 Every command prints human-readable text by default and one JSON object with ``--json``.
 A :class:`PadronError` becomes its code and message on stderr (or an ``{"error": ...}`` object
-with ``--json``) and exit status 1; nothing a user types produces a traceback.
+with ``--json``) and exit status 1, a usage error PAD-CLI-001 and exit status 2; the exit
+statuses of outcomes (duplicate, pending adjudication, no match) are in :mod:`padron.cli.exits`.
+Nothing a user types produces a traceback.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ import sys
 import traceback
 
 import typer
+import typer.main
+from typer.exceptions import TyperException
 
-from padron.cli.output import report_error
+from padron.cli.exits import ExitStatus
+from padron.cli.output import err_console, report_error
 from padron.domain.errors import InternalError, PadronError
 
 
@@ -43,17 +48,33 @@ def build_app() -> typer.Typer:
     return app
 
 
+class UsageError(PadronError):
+    code = "PAD-CLI-001"
+    summary = "The command line is malformed: an unknown option, a missing or malformed argument."
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    app = build_app()
+    """Console-script entry point; exits with an ExitStatus (padron.cli.exits)."""
+    command = typer.main.get_command(build_app())
     args = sys.argv[1:] if argv is None else argv
     as_json = "--json" in args
     try:
-        # standalone mode: usage errors print Typer's message and exit 2; --help exits 0
-        app(args=args, prog_name="padron")
+        # not standalone: usage errors reach us and get a code; --help and typer.Exit return a status
+        status = command.main(args=args, prog_name="padron", standalone_mode=False)
     except PadronError as error:
         report_error(error, as_json=as_json)
-        raise SystemExit(1) from None
+        raise SystemExit(ExitStatus.ERROR) from None
+    except typer.Abort:
+        raise SystemExit(130) from None
+    except TyperException as error:  # Typer's usage errors (unknown option, bad value, ...)
+        if not error.format_message():  # a command group called bare: its help was printed
+            raise SystemExit(ExitStatus.USAGE) from None
+        context = getattr(error, "ctx", None)
+        if context is not None and not as_json:
+            err_console.print(context.get_usage(), markup=False)
+            err_console.print(f"Try '{context.command_path} --help' for help.", markup=False)
+        report_error(UsageError(error.format_message()), as_json=as_json)
+        raise SystemExit(ExitStatus.USAGE) from None
     except Exception as error:
         logging.getLogger("padron").debug("internal error", exc_info=True)
         internal = InternalError(
@@ -61,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
             trace=traceback.format_exception_only(type(error), error)[-1].strip(),
         )
         report_error(internal, as_json=as_json)
-        raise SystemExit(70) from None
+        raise SystemExit(ExitStatus.INTERNAL) from None
+    raise SystemExit(status if isinstance(status, int) else ExitStatus.OK)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from padron.cli.options import (
 )
 from padron.cli.output import console, print_json
 from padron.domain.curp import CurpData
-from padron.domain.errors import InvalidInputError
+from padron.domain.errors import DuplicateFieldError, InvalidInputError
 from padron.domain.person import ChangeKind, HistoryEntry, Person, PersonDraft, parse_status
 from padron.domain.states import birth_place_name
 from padron.registry.factory import build_registry
@@ -153,23 +153,24 @@ def update(
     as_json: JsonOption = False,
 ) -> None:
     """Correct demographic data (a new CURP is issued when its letters change) or change status."""
+    # every argument is checked before the registry is opened; the correction and the status
+    # change are then one transaction (Registry.update), so a refused part writes nothing
     changes: dict[str, str | None] = {}
     for item in set_ or []:
         field, sep, value = item.partition("=")
         if not sep:
             raise InvalidInputError(f"--set {item!r} must have the form FIELD=VALUE", value=item)
+        if field.strip() in changes:
+            raise DuplicateFieldError(f"--set names {field.strip()} twice; give each field once", field=field)
         changes[field.strip()] = value.strip() or None
     if not changes and status is None:
         raise InvalidInputError("nothing to update: give --set FIELD=VALUE and/or --status STATUS")
+    new_status = parse_status(status) if status is not None else None
+    who = _actor(actor)
     with open_registry() as registry:
-        who = _actor(actor)
-        person = registry.get(curp)
-        if changes:
-            person = registry.update(
-                person.curp, changes, actor=who, reason=reason, expected_version=expected_version
-            )
-        if status is not None:
-            person = registry.set_status(person.curp, parse_status(status), actor=who, reason=reason)
+        person = registry.update(
+            curp, changes, actor=who, reason=reason, expected_version=expected_version, status=new_status
+        )
     if as_json:
         print_json(person.to_dict())
     else:

@@ -115,12 +115,14 @@ class Sex(StrEnum):
 
 
 def clean_name(value: str | None, field: str, *, required: bool = True) -> str | None:
-    """A name as the registry stores it: whitespace collapsed, upper case, accents kept.
+    """A name as the registry stores it: NFC, whitespace collapsed, upper case, accents kept.
 
     Raises EmptyNameError, NameCharactersError (digits, non-Latin letters, symbols) or
     NameTooLongError. An empty optional name (second surname) becomes None.
     """
-    text = " ".join((value or "").split()).upper()
+    # NFC first: a letter typed as base + combining accent (decomposed, as some keyboards and
+    # macOS file names produce) is the same name as the precomposed letter
+    text = unicodedata.normalize("NFC", " ".join(unicodedata.normalize("NFC", value or "").split()).upper())
     if not text:
         if required:
             raise EmptyNameError(f"{field.replace('_', ' ')} must not be empty", field=field)

@@ -89,6 +89,21 @@ class EmptyInputError(PadronError):
     summary = "An input file is empty (zero bytes)."
 
 
+class TextEncodingError(PadronError):
+    code = "PAD-FILE-004"
+    summary = "A text input is not UTF-8 (e.g. UTF-16 or Latin-1); save it as UTF-8."
+
+
+class MalformedJsonError(PadronError):
+    code = "PAD-JSON-001"
+    summary = "An input is not valid JSON (syntax, NaN or Infinity, a repeated key, or nested too deeply)."
+
+
+class JsonFieldError(PadronError):
+    code = "PAD-JSON-002"
+    summary = "A JSON input's field is missing, unknown, of the wrong type or too long; details name it."
+
+
 # --- CURP ---------------------------------------------------------------------------------------
 
 
@@ -242,6 +257,16 @@ class ReasonRequiredError(PadronError):
 class ConcurrentUpdateError(PadronError):
     code = "PAD-PERSON-007"
     summary = "The record changed since it was read; read it again and retry."
+
+
+class RecordTextError(PadronError):
+    code = "PAD-PERSON-008"
+    summary = "An actor or reason holds control or formatting characters, or is longer than stored."
+
+
+class DuplicateFieldError(PadronError):
+    code = "PAD-PERSON-009"
+    summary = "A field, finger position or option was given twice in one command; give each once."
 
 
 # --- storage ------------------------------------------------------------------------------------

@@ -32,9 +32,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from padron.domain.curp import CurpData, Sex
-from padron.domain.errors import PadronError, ReasonRequiredError
+from padron.domain.errors import PadronError
 from padron.domain.person import Person, PersonDraft, Status, parse_nationality
 from padron.domain.template import Modality, Template
+from padron.domain.text import require_actor_reason
 from padron.matching.fusion import FusedScore, LlrModel, fuse, llr_threshold
 from padron.matching.gallery import FACE_SLOT, FINGER_SLOTS, Gallery, Matcher
 from padron.registry.service import Registry, _to_person
@@ -412,10 +413,13 @@ class IdentityService:
     def enroll(
         self, draft: PersonDraft, samples: Mapping[str, Template], *, actor: str, reason: str
     ) -> EnrollmentResult:
-        actor, reason = _require(actor, reason)
+        actor, reason = require_actor_reason(actor, reason)
         samples = self._check_samples(samples)
         nationality = parse_nationality(draft.nationality)
-        with self.registry.db.session() as session:
+
+        # one transaction (search, attempt, decision, CURP, templates, journal), run again from
+        # the start if a concurrent writer took the same CURP
+        def work(session: Session) -> EnrollmentResult:
             lock_enrollment(session)
             self.index.sync(session)
             gallery_size = max(1, self.index.size())
@@ -444,9 +448,11 @@ class IdentityService:
             )
             session.add(attempt)
             session.flush()
-            result = self._decide(
+            return self._decide(
                 session, attempt, draft, nationality, samples, candidates, thresholds, demographic
             )
+
+        result = self.registry.transact(work)
         self._sync()
         return result
 
@@ -551,8 +557,9 @@ class IdentityService:
     def decide(self, case_id: int, *, same: bool, adjudicator: str, reason: str) -> Case:
         """Record a human decision. "same": the attempt is merged into the candidate (no CURP).
         "different": once every case of the attempt says different, its CURP is issued."""
-        adjudicator, reason = _require(adjudicator, reason)
-        with self.registry.db.session() as session:
+        adjudicator, reason = require_actor_reason(adjudicator, reason)
+
+        def work(session: Session) -> Case:
             lock_enrollment(session)
             row = self._case_row(session, case_id)
             if row.status != "open":
@@ -595,7 +602,9 @@ class IdentityService:
                     template.person_id = person.id
                 session.add(GalleryJournalRow(ref=f"a:{attempt.id}", op="remove", at=now))
             session.flush()
-            case = self._case(session, row)
+            return self._case(session, row)
+
+        case = self.registry.transact(work)
         self._sync()
         return case
 
@@ -733,13 +742,6 @@ class IdentityService:
             evidence=dict(row.evidence),
             applicant={**attempt.demographics, "attempt_status": attempt.status},
         )
-
-
-def _require(actor: str, reason: str) -> tuple[str, str]:
-    actor, reason = actor.strip(), reason.strip()
-    if not actor or not reason:
-        raise ReasonRequiredError("every decision needs an actor and a reason")
-    return actor, reason
 
 
 def _draft_json(draft: PersonDraft, nationality: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ concurrent writer that took the same value makes this one retry with the next fr
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -38,7 +39,6 @@ from padron.domain.errors import (
     MergeTargetError,
     NoChangeError,
     PersonNotFoundError,
-    ReasonRequiredError,
     StorageConflictError,
     UnknownFieldError,
 )
@@ -53,6 +53,7 @@ from padron.domain.person import (
     check_transition,
     parse_nationality,
 )
+from padron.domain.text import require_actor_reason
 from padron.registry.storage.database import Database, lock_enrollment
 from padron.registry.storage.models import CurpRow, GalleryJournalRow, HistoryRow, PersonRow
 
@@ -106,13 +107,6 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _require_reason(actor: str, reason: str) -> tuple[str, str]:
-    actor, reason = actor.strip(), reason.strip()
-    if not actor or not reason:
-        raise ReasonRequiredError("every change needs an actor and a reason", actor=actor, reason=reason)
-    return actor, reason
-
-
 class Registry:
     """The registry's use cases over one database."""
 
@@ -159,12 +153,15 @@ class Registry:
         if status is not None:
             query = query.where(PersonRow.status == status.value)
         if name:
-            pattern = f"%{' '.join(name.split()).upper()}%"
+            # names are stored NFC and upper case; % and _ in the fragment are literal characters
+            fragment = unicodedata.normalize("NFC", " ".join(name.split()).upper())
+            escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
             query = query.where(
                 or_(
-                    PersonRow.given_names.like(pattern),
-                    PersonRow.first_surname.like(pattern),
-                    PersonRow.second_surname.like(pattern),
+                    PersonRow.given_names.like(pattern, escape="\\"),
+                    PersonRow.first_surname.like(pattern, escape="\\"),
+                    PersonRow.second_surname.like(pattern, escape="\\"),
                 )
             )
         with self.db.session() as session:
@@ -201,13 +198,13 @@ class Registry:
     def enroll(self, draft: PersonDraft, *, actor: str, reason: str, homonym: str | None = None) -> Person:
         """Register a new person and issue their CURP (lowest free homonym differentiator unless
         ``homonym`` asks for a specific, free one)."""
-        actor, reason = _require_reason(actor, reason)
+        actor, reason = require_actor_reason(actor, reason)
         nationality = parse_nationality(draft.nationality)
 
         def work(session: Session) -> Person:
             return _to_person(self.create_person(session, draft, nationality, actor, reason, homonym=homonym))
 
-        return self._retrying(work)
+        return self.transact(work)
 
     def create_person(
         self,
@@ -253,10 +250,15 @@ class Registry:
         actor: str,
         reason: str,
         expected_version: int | None = None,
+        status: Status | None = None,
     ) -> Person:
         """Correct demographic data. If a field the CURP derives from changes its first 16
-        characters, a new CURP is issued and the old one retired (it still finds the person)."""
-        actor, reason = _require_reason(actor, reason)
+        characters, a new CURP is issued and the old one retired (it still finds the person).
+
+        With ``status`` the status changes too, in the same transaction: every argument is
+        validated before anything is written, and a refused status change leaves the
+        correction unwritten as well (one history entry per part, both or neither)."""
+        actor, reason = require_actor_reason(actor, reason)
         unknown = sorted(set(changes) - set(UPDATABLE_FIELDS))
         if unknown:
             raise UnknownFieldError(
@@ -264,6 +266,8 @@ class Registry:
                 fields=unknown,
             )
         parsed = {field: _parse_field(field, value) for field, value in changes.items()}
+        if status == Status.MERGED:
+            check_transition(Status.ACTIVE, status)  # refused up front: merging is its own use case
 
         def work(session: Session) -> Person:
             row = self._row_by_curp(session, curp)
@@ -272,60 +276,76 @@ class Registry:
                     f"{row.curp} is at version {row.version}, not {expected_version}",
                     current=row.version,
                 )
-            if row.status == Status.MERGED.value:
-                raise MergeTargetError(f"{row.curp} was merged into {row.merged_into}; update that record")
-            before = _to_person(row)
-            diff = {
-                field: [_json_value(getattr(before, field)), _json_value(value)]
-                for field, value in parsed.items()
-                if getattr(before, field) != value
-            }
-            if not diff:
-                raise NoChangeError(f"the update changes nothing on {row.curp}")
-            data = replace(before.curp_data, **{k: v for k, v in parsed.items() if k in CURP_FIELDS})
-            now = _now()
-            century_changed = homonym_alphabet(data.birth_date) != homonym_alphabet(before.birth_date)
-            if curp_stem(data) != row.curp[:16] or century_changed:
-                # allocate before touching the row, so the row is written (and versioned) once
-                new_curp = self._allocate_curp(session, data)
-                old = session.get(CurpRow, row.curp)
-                assert old is not None
-                old.retired_at = now
-                session.add(CurpRow(curp=new_curp, stem=new_curp[:16], person_id=row.id, issued_at=now))
-                diff["curp"] = [row.curp, new_curp]
-                row.curp = new_curp
-            for field, value in parsed.items():
-                setattr(row, field, value.value if isinstance(value, Sex) else value)
-            row.updated_at = now
-            session.flush()
-            self._record(session, row, ChangeKind.UPDATED, actor, reason, now, diff)
+            if status is not None:
+                check_transition(Status(row.status), status)  # before the correction is applied
+            if parsed:
+                self._correct(session, row, parsed, actor, reason)
+            if status is not None:
+                self._change_status(session, row, status, actor, reason)
             return _to_person(row)
 
-        return self._retrying(work)
+        return self.transact(work)
+
+    def _correct(
+        self, session: Session, row: PersonRow, parsed: Mapping[str, Any], actor: str, reason: str
+    ) -> None:
+        """Apply parsed corrections to ``row`` with their history entry (inside a transaction)."""
+        if row.status == Status.MERGED.value:
+            raise MergeTargetError(f"{row.curp} was merged into {row.merged_into}; update that record")
+        before = _to_person(row)
+        diff = {
+            field: [_json_value(getattr(before, field)), _json_value(value)]
+            for field, value in parsed.items()
+            if getattr(before, field) != value
+        }
+        if not diff:
+            raise NoChangeError(f"the update changes nothing on {row.curp}")
+        data = replace(before.curp_data, **{k: v for k, v in parsed.items() if k in CURP_FIELDS})
+        now = _now()
+        century_changed = homonym_alphabet(data.birth_date) != homonym_alphabet(before.birth_date)
+        if curp_stem(data) != row.curp[:16] or century_changed:
+            # allocate before touching the row, so the row is written (and versioned) once
+            new_curp = self._allocate_curp(session, data)
+            old = session.get(CurpRow, row.curp)
+            assert old is not None
+            old.retired_at = now
+            session.add(CurpRow(curp=new_curp, stem=new_curp[:16], person_id=row.id, issued_at=now))
+            diff["curp"] = [row.curp, new_curp]
+            row.curp = new_curp
+        for field, value in parsed.items():
+            setattr(row, field, value.value if isinstance(value, Sex) else value)
+        row.updated_at = now
+        session.flush()
+        self._record(session, row, ChangeKind.UPDATED, actor, reason, now, diff)
 
     def set_status(self, curp: str, status: Status, *, actor: str, reason: str) -> Person:
         """Suspend, revoke, reactivate or record the death of a person."""
-        actor, reason = _require_reason(actor, reason)
+        actor, reason = require_actor_reason(actor, reason)
 
         def work(session: Session) -> Person:
             row = self._row_by_curp(session, curp)
-            current = Status(row.status)
-            check_transition(current, status)
-            now = _now()
-            row.status = status.value
-            row.updated_at = now
-            session.flush()
-            self._record(
-                session, row, ChangeKind.STATUS, actor, reason, now, {"status": [current.value, status.value]}
-            )
+            self._change_status(session, row, status, actor, reason)
             return _to_person(row)
 
-        return self._retrying(work)
+        return self.transact(work)
+
+    def _change_status(
+        self, session: Session, row: PersonRow, status: Status, actor: str, reason: str
+    ) -> None:
+        current = Status(row.status)
+        check_transition(current, status)
+        now = _now()
+        row.status = status.value
+        row.updated_at = now
+        session.flush()
+        self._record(
+            session, row, ChangeKind.STATUS, actor, reason, now, {"status": [current.value, status.value]}
+        )
 
     def merge(self, curp: str, into: str, *, actor: str, reason: str) -> Person:
         """Record that ``curp`` is a duplicate of ``into``: it becomes ``merged`` and points at the
         surviving identity; both records get a history entry. Returns the merged record."""
-        actor, reason = _require_reason(actor, reason)
+        actor, reason = require_actor_reason(actor, reason)
 
         def work(session: Session) -> Person:
             lock_enrollment(session)  # the merged identity leaves the galleries (journal)
@@ -362,7 +382,7 @@ class Registry:
             session.add(GalleryJournalRow(ref=f"p:{source.id}", op="remove", at=now))
             return _to_person(source)
 
-        return self._retrying(work)
+        return self.transact(work)
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -416,9 +436,10 @@ class Registry:
             )
         )
 
-    def _retrying(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in its own transaction; retry when a concurrent writer took the same CURP
-        (unique violation) or changed the same row (stale version)."""
+    def transact(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in its own transaction (all of it or nothing); run it again from the start
+        when a concurrent writer took the same CURP (unique violation) or changed the same row
+        (stale version). Every use case that writes goes through here."""
         for attempt in range(MAX_ATTEMPTS):
             try:
                 with self.db.session() as session:
