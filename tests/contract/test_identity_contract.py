@@ -313,3 +313,28 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(database_url: str) -> Non
         assert registry.count() == 40
     finally:
         registry.close()
+
+
+def test_an_enrollment_that_loses_a_curp_race_is_retried_whole(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent writer (e.g. a demographic-only `person add`) that takes the CURP between
+    allocation and insert: the enrollment runs again from the start instead of failing."""
+    service = identity_service(registry)
+    taken = registry.enroll(draft(0), actor=OFFICER, reason="r").curp
+    real = Registry._allocate_curp
+    calls: list[str] = []
+
+    def racing(self: Registry, session, data, *, requested=None) -> str:
+        calls.append("x")
+        return taken if len(calls) == 1 else real(self, session, data, requested=requested)
+
+    monkeypatch.setattr(Registry, "_allocate_curp", racing)
+    result = service.enroll(draft(0), SyntheticIdentity.make(0).capture(1), actor=OFFICER, reason="r")
+    assert len(calls) == 2
+    assert result.status == "issued" and result.person is not None
+    assert result.person.curp[:16] == taken[:16] and result.person.curp != taken
+    assert registry.count() == 2
+    with registry.db.session() as session:
+        attempts = list(session.scalars(select(EnrollmentAttemptRow)))
+    assert [a.status for a in attempts] == ["issued"]  # the lost try left no attempt behind

@@ -246,3 +246,33 @@ def test_concurrent_homonym_enrollments_from_processes(database_url: str) -> Non
     curps = [c for batch in results for c in batch]
     assert len(set(curps)) == 18
     assert sorted(c[16] for c in curps) == list("ABCDEFGHIJKLMNOPQR")
+
+
+def test_a_refused_status_change_takes_the_correction_back(registry: Registry) -> None:
+    person = registry.enroll(draft(), actor=OFFICER, reason="r")
+    registry.set_status(person.curp, Status.DECEASED, actor=OFFICER, reason="acta")
+    with pytest.raises(PersonStatusError):
+        # the correction alone would issue a new CURP; deceased -> active is not allowed
+        registry.update(
+            person.curp, {"birth_date": "1990-05-18"}, status=Status.ACTIVE, actor=OFFICER, reason="r"
+        )
+    after = registry.get(person.curp)
+    assert after.curp == person.curp and after.birth_date == person.birth_date
+    assert registry.curps_of(person.curp) == [person.curp]
+    assert [e.kind for e in registry.history(person.curp)] == [ChangeKind.CREATED, ChangeKind.STATUS]
+
+
+def test_correction_and_status_change_are_one_transaction(registry: Registry) -> None:
+    person = registry.enroll(draft(), actor=OFFICER, reason="r")
+    both = registry.update(
+        person.curp, {"birth_date": "1990-05-18"}, status=Status.SUSPENDED, actor=OFFICER, reason="acta"
+    )
+    assert both.curp[4:10] == "900518" and both.status is Status.SUSPENDED
+    kinds = [e.kind for e in registry.history(both.curp)]
+    assert kinds == [ChangeKind.CREATED, ChangeKind.UPDATED, ChangeKind.STATUS]
+
+
+def test_name_fragments_are_literal(registry: Registry) -> None:
+    registry.enroll(draft(), actor=OFFICER, reason="r")
+    assert registry.persons(name="%") == [] and registry.persons(name="H_RN") == []
+    assert len(registry.persons(name="HERN")) == 1

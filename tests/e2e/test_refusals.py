@@ -65,7 +65,9 @@ def test_other_multi_part_commands_refuse_before_writing(initialized_cli: Cli) -
     cli.refused("person", "update", one, "--set", "given_names=Pedro", "--expected-version", "7",
                 "--reason", "x", code="PAD-PERSON-007")  # fmt: skip
     cli.refused("person", "merge", one, "--into", one, "--reason", "same", code="PAD-PERSON-003")
-    cli.refused("person", "merge", one, "--into", "HEGJ900517HDFRRN99", "--reason", "x", code="PAD-PERSON-003")
+    cli.refused(
+        "person", "merge", one, "--into", "HEGJ900517HDFRRN99", "--reason", "x", code="PAD-PERSON-003"
+    )
     cli.refused("person", "merge", one, "--into", two, "--reason", " ", code="PAD-PERSON-006")
     cli.refused("adjudication", "decide", "1", "--decision", "maybe", "--reason", "x", code="PAD-GEN-002")
     cli.refused("adjudication", "decide", "1", "--decision", "same", "--reason", "x", code="PAD-ADJ-001")
