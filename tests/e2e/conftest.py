@@ -27,8 +27,9 @@ class CliResult:
     def error_code(self) -> str | None:
         """The PAD- code the run reported (stderr text or --json error object), if any."""
         if self.out.strip().startswith("{"):
-            error = self.json.get("error")
-            return error["code"] if error else None
+            body = self.json
+            error = body.get("error") or body  # `curp check --json` reports the code at the top
+            return str(error["code"]) if "code" in error else None
         for word in self.err.split():
             if word.startswith("PAD-"):
                 return word.rstrip(":")

@@ -24,8 +24,8 @@ EXIT_MEANINGS = {
     ExitStatus.OK: "done: a CURP issued, a verification matched, a search ran (with or without candidates)",
     ExitStatus.ERROR: "refused with a `PAD-` code; nothing was written",
     ExitStatus.USAGE: "usage error (`PAD-CLI-001`): unknown option, missing or malformed argument",
-    ExitStatus.DUPLICATE: "enrollment refused as a duplicate: the person is already enrolled (`duplicate_of`)",
-    ExitStatus.PENDING: "enrollment pending adjudication: grey-zone candidates went to human review (`cases`)",
+    ExitStatus.DUPLICATE: "enrollment refused: the person is enrolled already (`duplicate_of`)",
+    ExitStatus.PENDING: "enrollment pending adjudication: grey-zone candidates await a human (`cases`)",
     ExitStatus.NO_MATCH: "verification: the samples do not match the claimed identity",
     ExitStatus.INTERNAL: "internal error (`PAD-GEN-001`): a bug; the details are in the log",
 }

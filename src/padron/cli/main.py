@@ -53,11 +53,34 @@ class UsageError(PadronError):
     summary = "The command line is malformed: an unknown option, a missing or malformed argument."
 
 
+class ArgumentEncodingError(PadronError):
+    code = "PAD-CLI-002"
+    summary = "A command-line argument is not valid UTF-8 text (bytes the terminal could not decode)."
+
+
+def _check_encoding(args: list[str]) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates; refuse them before any use."""
+    for number, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ArgumentEncodingError(
+                f"argument {number} is not valid UTF-8 text (an undecodable byte at position "
+                f"{error.start + 1}); check the terminal's encoding",
+                argument=number,
+            ) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; exits with an ExitStatus (padron.cli.exits)."""
     command = typer.main.get_command(build_app())
     args = sys.argv[1:] if argv is None else argv
     as_json = "--json" in args
+    try:
+        _check_encoding(args)
+    except PadronError as error:
+        report_error(error, as_json=as_json)
+        raise SystemExit(ExitStatus.USAGE) from None
     try:
         # not standalone: usage errors reach us and get a code; --help and typer.Exit return a status
         status = command.main(args=args, prog_name="padron", standalone_mode=False)
