@@ -24,6 +24,10 @@ class CliResult:
         return json.loads(self.out)
 
     @property
+    def last_line(self) -> str:
+        return self.out.strip().splitlines()[-1]
+
+    @property
     def error_code(self) -> str | None:
         """The PAD- code the run reported (stderr text or --json error object), if any."""
         if self.out.strip().startswith("{"):

@@ -2,51 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from padron.cli.main import main
 from padron.domain.curp import validate_curp
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    @property
-    def last_line(self) -> str:
-        return self.out.strip().splitlines()[-1]
+from tests.e2e.conftest import Cli
 
 
 @pytest.fixture
-def padron(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.setenv("PADRON_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PADRON_DATABASE_URL", raising=False)
-    monkeypatch.setenv("PADRON_ACTOR", "test:officer")
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as done:
-            code = int(done.code or 0)
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return Result(code, out, err)
-
-    return run
+def padron(cli: Cli) -> Cli:
+    return cli
 
 
 MAKE = ["curp", "make", "--given", "Gloria", "--first-surname", "Hernández", "--second-surname", "García"]
