@@ -6,13 +6,28 @@ Nothing is read at import time: call :func:`load_settings` where the settings ar
 from __future__ import annotations
 
 import getpass
+import math
+import os
+import stat
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from padron.domain.errors import ConfigurationError
+
+
+class DataDirectoryError(ConfigurationError):
+    code = "PAD-CONF-002"
+    summary = (
+        "PADRON_DATA_DIR is not a usable folder: a file stands there (or at a parent), "
+        "or it cannot be created or written."
+    )
+
+
+#: the operating points, each a rate in the open interval (0, 1)
+RATE_FIELDS = ("dedup_fpir_sure", "dedup_fpir_grey", "verify_fmr", "identify_fpir")
 
 
 class Settings(BaseSettings):
@@ -27,13 +42,17 @@ class Settings(BaseSettings):
     #: who the command line records as the actor of a change when --actor is not given
     actor: str | None = None
     #: base64 of the 32-byte key that wraps the template data keys; in development a key file
-    #: ``data_dir/vault.key`` is created on first use, in production the key must be given
+    #: ``data_dir/vault.key`` is created on first use (while no sealed template exists), in
+    #: production the key (or ``vault_key_file``) must be given
     vault_key: str | None = None
+    #: a file holding that base64 text (e.g. a mounted secret, mode 0600), never created by
+    #: padron; unset: ``data_dir/vault.key``
+    vault_key_file: Path | None = None
     #: where the galleries live: in this process ("memory") or on Ray actors ("ray")
     gallery_backend: Literal["memory", "ray"] = "memory"
     #: an existing Ray cluster (``ray://head:10001`` or ``auto``); unset: a local Ray instance
     ray_address: str | None = None
-    ray_shards: int = 4
+    ray_shards: int = Field(default=4, ge=1)
     #: de-duplication operating points (see padron.registry.identity.DedupPolicy)
     dedup_fpir_sure: float = 1e-4
     dedup_fpir_grey: float = 0.01
@@ -47,6 +66,26 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'padron.db').resolve()}"
 
     @property
+    def effective_vault_key_file(self) -> Path:
+        return self.vault_key_file if self.vault_key_file is not None else self.data_dir / "vault.key"
+
+    def ensure_data_dir(self) -> Path:
+        """The data folder, created if missing; DataDirectoryError when it cannot serve as one."""
+        folder = self.data_dir.absolute()
+        problem = data_dir_problem(folder)
+        if problem is None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                problem = f"cannot be created: {error.strerror or error}"
+            else:
+                if not os.access(folder, os.W_OK | os.X_OK):
+                    problem = "is not writable"
+        if problem is not None:
+            raise DataDirectoryError(f"PADRON_DATA_DIR {folder} {problem}", path=str(folder))
+        return folder
+
+    @property
     def effective_actor(self) -> str:
         if self.actor:
             return self.actor
@@ -56,18 +95,65 @@ class Settings(BaseSettings):
             user = "unknown"
         return f"cli:{user}"
 
+    @field_validator(*RATE_FIELDS)
+    @classmethod
+    def _a_rate(cls, value: float) -> float:
+        if not (math.isfinite(value) and 0 < value < 1):
+            raise ValueError(f"must be a rate strictly between 0 and 1 (e.g. 0.0001), got {value}")
+        return value
+
     @model_validator(mode="after")
-    def _no_default_secrets_in_production(self) -> Settings:
-        if self.environment == "production" and not self.vault_key:
-            raise ValueError("vault_key must be set in production (a key file is a development convenience)")
+    def _consistent(self) -> Settings:
+        if not self.dedup_fpir_sure < self.dedup_fpir_grey:
+            raise ValueError(
+                f"PADRON_DEDUP_FPIR_SURE ({self.dedup_fpir_sure}) must be below PADRON_DEDUP_FPIR_GREY "
+                f"({self.dedup_fpir_grey}): a sure duplicate is refused without a human, so its rate "
+                "is the stricter one"
+            )
+        if self.vault_key and self.vault_key_file is not None:
+            raise ValueError("set PADRON_VAULT_KEY or PADRON_VAULT_KEY_FILE, not both")
+        if self.environment == "production" and not self.vault_key and self.vault_key_file is None:
+            raise ValueError(
+                "PADRON_VAULT_KEY or PADRON_VAULT_KEY_FILE must be set in production "
+                "(the key file in PADRON_DATA_DIR is a development convenience)"
+            )
         return self
 
 
+def data_dir_problem(folder: Path) -> str | None:
+    """Why ``folder`` can never be the data folder (a file stands at it or at a parent), or None."""
+    for candidate in (folder, *folder.parents):
+        try:
+            info = candidate.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:
+            return None  # e.g. no permission to look: creating it will say what is wrong
+        if stat.S_ISDIR(info.st_mode):
+            return None
+        if candidate == folder:
+            return "is a file, not a folder"
+        return f"lies inside {candidate}, which is a file"
+    return None
+
+
+def _problem(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:  # a rule across settings: its message names them
+        return message
+    return f"PADRON_{'_'.join(map(str, error['loc'])).upper()}: {message}"
+
+
 def load_settings() -> Settings:
+    """The settings, validated; ConfigurationError names every setting that is wrong, and
+    DataDirectoryError a data folder that a file stands in the way of."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
-        problems = "; ".join(
-            f"PADRON_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(_problem(e) for e in error.errors())
         raise ConfigurationError(f"invalid settings: {problems}") from None
+    folder = settings.data_dir.absolute()
+    problem = data_dir_problem(folder)
+    if problem is not None:
+        raise DataDirectoryError(f"PADRON_DATA_DIR {folder} {problem}", path=str(folder))
+    return settings

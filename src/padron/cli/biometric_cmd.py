@@ -3,6 +3,7 @@ rebuild|stats`: the biometric use cases on the command line."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -148,11 +149,25 @@ def verify(
     raise typer.Exit(status)
 
 
+def _a_rate(value: float | None) -> float | None:
+    """--fpir: a rate strictly between 0 and 1 (nan, inf, 0, 1 and beyond are usage errors)."""
+    if value is not None and not (math.isfinite(value) and 0 < value < 1):
+        raise typer.BadParameter(f"must be a rate strictly between 0 and 1 (e.g. 0.01), got {value}")
+    return value
+
+
 def identify(
     face: FaceOption = None,
     finger: FingerOption = None,
     top: Annotated[int, typer.Option("--top", min=1, max=1000, help="Longest candidate list.")] = 10,
-    fpir: Annotated[float | None, typer.Option("--fpir", help="False positive identification rate.")] = None,
+    fpir: Annotated[
+        float | None,
+        typer.Option(
+            "--fpir",
+            callback=_a_rate,
+            help="False positive identification rate, between 0 and 1 (default: $PADRON_IDENTIFY_FPIR).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """1:N: the enrolled persons these samples may belong to, best first."""

@@ -15,6 +15,7 @@ keeps the chance that a new, unique person is flagged at or below ``fpir`` when 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from padron.biometrics import metrics
+from padron.domain.errors import PadronError
 
 #: an LLR is clipped to +-LLR_CAP (one extreme score must not outweigh everything else)
 LLR_CAP = 40.0
@@ -51,9 +53,52 @@ def fit_llr(genuine: npt.ArrayLike, impostor: npt.ArrayLike) -> LlrModel:
     return LlrModel(slope=slope, intercept=intercept)
 
 
+class OperatingPointError(PadronError):
+    code = "PAD-RATE-001"
+    summary = (
+        "An operating point (a false match or false positive identification rate) is not a number "
+        "strictly between 0 and 1."
+    )
+
+
+class OperatingPointOrderError(PadronError):
+    code = "PAD-RATE-002"
+    summary = (
+        "The sure-duplicate FPIR must be below the grey-zone FPIR (sure duplicates are refused "
+        "without a human)."
+    )
+
+
+def check_rate(value: float, name: str) -> float:
+    """``value`` if it is a finite rate in the open interval (0, 1); OperatingPointError naming
+    ``name`` otherwise (0 would need an infinite threshold, 1 or more flags everyone)."""
+    valid = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (valid and math.isfinite(value) and 0 < value < 1):
+        raise OperatingPointError(
+            f"{name} must be a rate strictly between 0 and 1 (e.g. 0.0001), got {value!r}",
+            name=name,
+            value=repr(value),
+        )
+    return float(value)
+
+
+def check_dedup_rates(fpir_sure: float, fpir_grey: float) -> None:
+    """Both rates valid, and the sure-duplicate one the stricter."""
+    check_rate(fpir_sure, "fpir_sure")
+    check_rate(fpir_grey, "fpir_grey")
+    if not fpir_sure < fpir_grey:
+        raise OperatingPointOrderError(
+            f"fpir_sure ({fpir_sure}) must be below fpir_grey ({fpir_grey}): a sure duplicate is refused "
+            "without a human, so its rate is the stricter one",
+            fpir_sure=fpir_sure,
+            fpir_grey=fpir_grey,
+        )
+
+
 def llr_threshold(gallery_size: int, fpir: float) -> float:
-    """Fused-LLR threshold that keeps P(a unique person is flagged) <= fpir against this gallery."""
-    return math.log(max(1, gallery_size) / fpir)
+    """Fused-LLR threshold that keeps P(a unique person is flagged) <= fpir against this gallery;
+    ``fpir`` must lie in (0, 1) (OperatingPointError)."""
+    return math.log(max(1, gallery_size) / check_rate(fpir, "fpir"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,17 @@ meets the use cases)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy import func, make_url, select
+
 from padron.domain.template import Modality
 from padron.matching.gallery import FINGER_SLOTS, Gallery
 from padron.registry.identity import BiometricIndex, DedupPolicy, IdentityService
 from padron.registry.service import Registry
-from padron.registry.vault import Vault
+from padron.registry.storage.database import Database
+from padron.registry.storage.models import TemplateRow
+from padron.registry.vault import KEY_VARIABLE, Vault, VaultKeyMissingError, key_file_exists
 from padron.settings import Settings, load_settings
 
 
@@ -15,13 +21,60 @@ def build_registry(settings: Settings | None = None, *, migrate: bool = False) -
     """The registry the settings point at: PADRON_DATABASE_URL, or the SQLite file in
     PADRON_DATA_DIR. Without ``migrate`` a database whose schema is missing or old is refused."""
     settings = settings or load_settings()
+    if not settings.database_url:
+        settings.ensure_data_dir()
     return Registry.open(settings.effective_database_url, migrate=migrate)
 
 
-def build_vault(settings: Settings) -> Vault:
+def build_vault(settings: Settings, registry: Registry | None = None) -> Vault:
+    """The vault with the key from PADRON_VAULT_KEY, or from the key file (PADRON_VAULT_KEY_FILE,
+    default ``data_dir/vault.key``).
+
+    In development a missing ``data_dir/vault.key`` is created -- but never while the registry
+    (``registry``, or else the database the settings name) holds a sealed template: a new key
+    could not open any of them, so the missing file is named instead (VaultKeyMissingError).
+    A PADRON_VAULT_KEY_FILE is never created. In production a key file that its group or
+    others may read or write is refused (a logged warning in development)."""
     if settings.vault_key:
-        return Vault.from_base64(settings.vault_key)
-    return Vault.from_key_file(settings.data_dir / "vault.key", create=settings.environment == "development")
+        return Vault.from_base64(settings.vault_key, source=KEY_VARIABLE)
+    path = settings.effective_vault_key_file.absolute()
+    production = settings.environment == "production"
+    # only the default key file is ever made; a PADRON_VAULT_KEY_FILE is the operator's to provide
+    create = not production and settings.vault_key_file is None
+    if create and not key_file_exists(path):
+        sealed = sealed_template_count(registry.db) if registry else _sealed_templates_at(settings)
+        if sealed:
+            raise VaultKeyMissingError(
+                f"the vault key file {path} is missing, and the registry holds {sealed} sealed "
+                f"template(s) that only that key opens: restore {path} from its backup (or set "
+                f"{KEY_VARIABLE}); a new key is not made, it would open none of them",
+                path=str(path),
+                sealed_templates=sealed,
+            )
+        settings.ensure_data_dir()
+    return Vault.from_key_file(path, create=create, strict_permissions=production)
+
+
+def sealed_template_count(database: Database) -> int:
+    """How many sealed templates the database holds (0 without a padron schema)."""
+    if not database.has_table(TemplateRow.__tablename__):
+        return 0
+    with database.session() as session:
+        return int(session.scalar(select(func.count()).select_from(TemplateRow)) or 0)
+
+
+def _sealed_templates_at(settings: Settings) -> int:
+    """:func:`sealed_template_count` of the database the settings name, without creating it."""
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite" and (
+        not url.database or url.database == ":memory:" or not Path(url.database).exists()
+    ):
+        return 0
+    database = Database(settings.effective_database_url)
+    try:
+        return sealed_template_count(database)
+    finally:
+        database.dispose()
 
 
 def face_gallery() -> Gallery:
@@ -48,6 +101,7 @@ def build_identity_service(
 
     settings = settings or load_settings()
     registry = registry or build_registry(settings)
+    vault = build_vault(settings, registry)
     galleries: dict[Modality, Gallery]
     if settings.gallery_backend == "ray":
         from padron.matching.backends.ray import RayGallery, connect
@@ -74,7 +128,7 @@ def build_identity_service(
     }
     service = IdentityService(
         registry,
-        BiometricIndex({m: g for m, g in galleries.items() if m in llr_models}, build_vault(settings)),
+        BiometricIndex({m: g for m, g in galleries.items() if m in llr_models}, vault),
         matchers={m: matchers[m]() for m in llr_models},
         llr_models=llr_models,
         policy=DedupPolicy(

@@ -36,7 +36,7 @@ from padron.domain.errors import PadronError
 from padron.domain.person import Person, PersonDraft, Status, parse_nationality
 from padron.domain.template import Modality, Template
 from padron.domain.text import require_actor_reason
-from padron.matching.fusion import FusedScore, LlrModel, fuse, llr_threshold
+from padron.matching.fusion import FusedScore, LlrModel, check_dedup_rates, check_rate, fuse, llr_threshold
 from padron.matching.gallery import FACE_SLOT, FINGER_SLOTS, Gallery, Matcher
 from padron.registry.service import Registry, _to_person
 from padron.registry.storage.database import lock_enrollment
@@ -97,6 +97,12 @@ class DedupPolicy:
     verify_fmr: float = 1e-4
     #: 1:N identification: false positive identification rate of a returned candidate
     identify_fpir: float = 0.01
+
+    def __post_init__(self) -> None:
+        """Every rate in (0, 1) and fpir_sure < fpir_grey (OperatingPointError and its kin)."""
+        check_dedup_rates(self.fpir_sure, self.fpir_grey)
+        check_rate(self.verify_fmr, "verify_fmr")
+        check_rate(self.identify_fpir, "identify_fpir")
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -651,7 +657,9 @@ class IdentityService:
         samples = self._check_samples(samples)
         self._sync()
         with self.registry.db.session() as session:
-            threshold = llr_threshold(max(1, self.index.size()), fpir or self.policy.identify_fpir)
+            threshold = llr_threshold(
+                max(1, self.index.size()), self.policy.identify_fpir if fpir is None else fpir
+            )
             found = [
                 c
                 for c in self._candidates(session, samples, k=max(top, self.policy.candidates))

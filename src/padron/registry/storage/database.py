@@ -13,11 +13,29 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from padron.domain.errors import ConfigurationError, DatabaseUnavailableError, SchemaNotInitializedError
+from padron.domain.errors import (
+    ConfigurationError,
+    DatabaseUnavailableError,
+    PadronError,
+    SchemaNotInitializedError,
+)
+
+
+class NotADatabaseError(PadronError):
+    code = "PAD-STORE-004"
+    summary = "The SQLite database file is not an SQLite database (another kind of file), or is corrupt."
+
+
+class DatabaseLocationError(PadronError):
+    code = "PAD-STORE-005"
+    summary = (
+        "The folder of the SQLite database file cannot be created (a file stands in its way, "
+        "or no permission)."
+    )
 
 
 def normalize_url(url: str) -> str:
@@ -54,7 +72,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                _make_parent(Path(parsed.database))
             kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
         else:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -72,6 +90,35 @@ class Database:
         except OperationalError as error:
             raise DatabaseUnavailableError(
                 f"database error on {self.safe_url}: {error.orig or error}".strip()
+            ) from None
+        except DatabaseError as error:
+            self._not_a_database(error)
+            raise
+
+    def has_table(self, name: str) -> bool:
+        try:
+            return inspect(self.engine).has_table(name)
+        except OperationalError as error:
+            raise DatabaseUnavailableError(
+                f"cannot open the database {self.safe_url}: {error.orig}"
+            ) from None
+        except DatabaseError as error:
+            self._not_a_database(error)
+            raise
+
+    def _not_a_database(self, error: DatabaseError) -> None:
+        """Raise NotADatabaseError when SQLite says the file is not (or no longer) a database;
+        other errors (e.g. an IntegrityError) are the caller's to raise."""
+        if self.dialect != "sqlite" or not isinstance(error.orig, sqlite3.DatabaseError):
+            return
+        reason = str(error.orig)
+        code = getattr(error.orig, "sqlite_errorcode", None)
+        if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+            path = make_url(self.url).database
+            raise NotADatabaseError(
+                f"{path} is not an SQLite database ({reason}): check PADRON_DATABASE_URL / "
+                "PADRON_DATA_DIR, or restore the file from a backup",
+                path=path,
             ) from None
 
     @property
@@ -93,6 +140,9 @@ class Database:
             raise DatabaseUnavailableError(
                 f"cannot open the database {self.safe_url}: {error.orig}"
             ) from None
+        except DatabaseError as error:
+            self._not_a_database(error)
+            raise
 
     def migrate(self) -> str:
         """Bring the schema to the newest revision (idempotent); returns that revision."""
@@ -100,6 +150,9 @@ class Database:
             command.upgrade(alembic_config(self.engine), "head")
         except OperationalError as error:
             raise DatabaseUnavailableError(f"cannot migrate {self.safe_url}: {error.orig}") from None
+        except DatabaseError as error:
+            self._not_a_database(error)
+            raise
         return self.head_revision()
 
     def require_current_schema(self) -> None:
@@ -112,6 +165,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _make_parent(database: Path) -> None:
+    """Create the folder of an SQLite database file; a coded error naming it when that fails."""
+    folder = database.absolute().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if isinstance(error, FileExistsError | NotADirectoryError):
+            reason = "a file stands where a folder is needed"
+        raise DatabaseLocationError(
+            f"cannot create the folder {folder} for the SQLite database {database}: {reason}",
+            path=str(folder),
+        ) from None
 
 
 def _configure_sqlite(engine: Engine) -> None:
