@@ -49,15 +49,17 @@ def _actor(actor: str | None) -> str:
 
 
 def _samples(face: Path | None, fingers: list[str] | None, *, enroll: bool) -> dict[str, Any]:
-    from padron.biometrics.samples import extract_samples, read_image
+    from padron.biometrics.samples import extract_samples
+    from padron.cli.files import IMAGE_FILE_LIMIT, read_input
 
     finger_images: dict[str, bytes] = {}
     for item in fingers or []:
         position, sep, path = item.partition("=")
         if not sep or not path:
             raise InvalidInputError(f"--finger {item!r} must have the form POSITION=IMAGE, e.g. 2=index.png")
-        finger_images[position.strip()] = read_image(Path(path))
-    face_image = read_image(face) if face else None
+        slot = position.strip()
+        finger_images[slot] = read_input(Path(path), limit=IMAGE_FILE_LIMIT, what=f"finger {slot} image")
+    face_image = read_input(face, limit=IMAGE_FILE_LIMIT, what="face image") if face else None
     return extract_samples(face=face_image, fingers=finger_images, enroll=enroll)
 
 
