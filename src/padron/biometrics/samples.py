@@ -1,21 +1,31 @@
-"""From captured images to templates, for every slot of an enrollment or a search."""
+"""From captured images to templates, for every slot of an enrollment or a search.
+
+The images arrive as bytes (the command line reads files with ``padron.cli.files.read_input``);
+each is decoded through its modality's image guard. A refused sample raises its modality's coded
+error, its message prefixed with the slot ("finger 2: ...") and the slot in its details.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
-from padron.domain.errors import InvalidInputError
+from padron.domain.errors import InvalidInputError, PadronError
 from padron.domain.template import Template
 
 FINGER_POSITIONS = {str(p) for p in range(1, 11)}
 
 
-def read_image(path: Path) -> bytes:
+@contextmanager
+def _slot(slot: str, label: str) -> Iterator[None]:
+    """Name the slot in any PadronError raised for it (same class and code, clearer message)."""
     try:
-        return path.read_bytes()
-    except OSError as error:
-        raise InvalidInputError(f"cannot read {path}: {error.strerror}", path=str(path)) from None
+        yield
+    except PadronError as error:
+        error.message = f"{label}: {error.message}"
+        error.args = (error.message,)
+        error.details.setdefault("slot", slot)
+        raise
 
 
 def extract_samples(*, face: bytes | None, fingers: Mapping[str, bytes], enroll: bool) -> dict[str, Template]:
@@ -26,7 +36,8 @@ def extract_samples(*, face: bytes | None, fingers: Mapping[str, bytes], enroll:
         from padron.biometrics.face import FaceExtractor, Purpose
 
         purpose = Purpose.ENROLL if enroll else Purpose.VERIFY
-        samples["face"] = FaceExtractor().extract(face, purpose).template
+        with _slot("face", "face"):
+            samples["face"] = FaceExtractor().extract(face, purpose).template
     if fingers:
         from padron.biometrics.fingerprint import FingerprintExtractor
 
@@ -34,5 +45,6 @@ def extract_samples(*, face: bytes | None, fingers: Mapping[str, bytes], enroll:
         for position, image in fingers.items():
             if position not in FINGER_POSITIONS:
                 raise InvalidInputError(f"finger position {position!r} is not an ISO/ANSI code 1-10")
-            samples[position] = extractor.enroll(image) if enroll else extractor.extract(image)
+            with _slot(position, f"finger {position}"):
+                samples[position] = extractor.enroll(image) if enroll else extractor.extract(image)
     return samples

@@ -73,13 +73,17 @@ def _finger_paths(fingers: list[str] | None) -> dict[str, Path]:
 
 
 def _samples(face: Path | None, fingers: list[str] | None, *, enroll: bool) -> dict[str, Any]:
-    from padron.biometrics.samples import extract_samples, read_image
+    from padron.biometrics.samples import extract_samples
+    from padron.cli.files import IMAGE_FILE_LIMIT, read_input
 
     paths = _finger_paths(fingers)
     if face is None and not paths:
         raise SampleError("no biometric sample given: submit --face and/or --finger POSITION=IMAGE")
-    finger_images = {position: read_image(path) for position, path in paths.items()}
-    face_image = read_image(face) if face else None
+    finger_images = {
+        position: read_input(path, limit=IMAGE_FILE_LIMIT, what=f"finger {position} image")
+        for position, path in paths.items()
+    }
+    face_image = read_input(face, limit=IMAGE_FILE_LIMIT, what="face image") if face else None
     return extract_samples(face=face_image, fingers=finger_images, enroll=enroll)
 
 

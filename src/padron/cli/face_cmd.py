@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
+from padron.cli.files import IMAGE_FILE_LIMIT, read_input
 from padron.cli.output import console, print_json, report_error
-from padron.domain.errors import InvalidInputError, PadronError
+from padron.domain.errors import PadronError
 
 app = typer.Typer(help="Face samples: check a photo's quality and make its template.", no_args_is_help=True)
 
@@ -64,10 +65,7 @@ def _check(image: Path, *, enroll: bool, floor: float | None, detector: str) -> 
     if detector not in {d.value for d in Detector}:
         raise FaceParameterError(f"unknown detector {detector!r}; use hog or mmod", field="detector")
 
-    try:
-        data = image.read_bytes()
-    except OSError as error:
-        raise InvalidInputError(f"cannot read {image}: {error.strerror}", path=str(image)) from None
+    data = read_input(image, limit=IMAGE_FILE_LIMIT, what="face image")
     quality = QualityParameters() if floor is None else QualityParameters(enrollment_floor=floor)
     extractor = FaceExtractor(ExtractorParameters(detector=Detector(detector), quality=quality))
     sample = extractor.extract(data, Purpose.ENROLL if enroll else Purpose.VERIFY)

@@ -30,6 +30,10 @@ def read_input(path: Path, *, limit: int, what: str) -> bytes:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise InputFileError(f"cannot read the {what} {path}: {error.strerror}", path=str(path)) from None
+    except ValueError:  # a NUL character in the path
+        raise InputFileError(
+            f"the {what} path {str(path)!r} is not a valid file name", path=str(path)
+        ) from None
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):

@@ -1,29 +1,29 @@
 """Decode a face image (bytes) into an RGB pixel array, refusing anything unsafe or unusable.
 
-The checks run in order, each with its own error code:
+The checks are the shared image guard's (:mod:`padron.biometrics.images`), in its order, each
+with its own face error code:
 
-1. zero bytes                                    -> EmptyImageError
-2. Pillow cannot identify the file               -> NotAnImageError
-3. the format is not JPEG, PNG, PGM/PPM, GIF, TIFF -> UnsupportedImageFormatError
-4. the header declares more than 40 megapixels    -> ImageTooLargeError (nothing decoded)
-5. the declared pixels would expand more than
+1. zero bytes                                    -> EmptyImageError (PAD-FACE-001)
+2. Pillow cannot identify the file               -> NotAnImageError (PAD-FACE-002)
+3. the format is not JPEG, PNG, PGM/PPM, GIF, TIFF -> UnsupportedImageFormatError (PAD-FACE-003)
+4. the header declares more than 40 megapixels    -> ImageTooLargeError (PAD-FACE-005)
+5. fewer than 32 pixels on a side                 -> ImageTooSmallError (PAD-FACE-007)
+6. the declared pixels would expand more than
    ``MAX_EXPANSION`` times the file size, or a PNG
-   text chunk decompresses beyond Pillow's limit  -> DecompressionBombError (nothing decoded)
-6. the pixel data ends early or is corrupt        -> TruncatedImageError
-7. fewer than 32 pixels on a side                 -> ImageTooSmallError
+   text chunk decompresses beyond Pillow's limit  -> DecompressionBombError (PAD-FACE-006)
+7. the pixel data ends early or is corrupt        -> TruncatedImageError (PAD-FACE-004)
 
-Only the first frame of a GIF or TIFF is decoded. The EXIF orientation of a JPEG is applied.
+Steps 1-6 read only the header (nothing is decoded). Only the first frame of a GIF or TIFF is
+decoded. The EXIF orientation of a JPEG is applied.
 """
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from padron.biometrics.face.errors import (
     DecompressionBombError,
@@ -34,6 +34,7 @@ from padron.biometrics.face.errors import (
     TruncatedImageError,
     UnsupportedImageFormatError,
 )
+from padron.biometrics.images import ImageErrors, ImagePolicy, decode_frame, open_image
 
 #: Pillow format names accepted (PGM is read by Pillow's PPM plugin; MPO is a phone JPEG)
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "PPM", "GIF", "TIFF"})
@@ -42,7 +43,25 @@ MIN_SIDE = 32
 #: decoded RGB bytes per byte of file above which (for images over 8 MiB decoded) we refuse to decode:
 #: real photographs compress 5:1 to 50:1; 1000:1 only happens for crafted or empty images
 MAX_EXPANSION = 1000
-_EXPANSION_FLOOR_BYTES = 8 * 1024 * 1024
+
+POLICY = ImagePolicy(
+    noun="face image",
+    formats=ACCEPTED_FORMATS,
+    formats_hint="JPEG, PNG, PGM, GIF or TIFF",
+    max_pixels=MAX_PIXELS,
+    min_side=MIN_SIDE,
+    decoded_bytes_per_pixel=3,
+    max_expansion=MAX_EXPANSION,
+    errors=ImageErrors(
+        empty=EmptyImageError,
+        not_an_image=NotAnImageError,
+        unsupported_format=UnsupportedImageFormatError,
+        truncated=TruncatedImageError,
+        too_large=ImageTooLargeError,
+        bomb=DecompressionBombError,
+        too_small=ImageTooSmallError,
+    ),
+)
 
 RgbArray = npt.NDArray[np.uint8]
 
@@ -63,64 +82,14 @@ class DecodedImage:
 
 def decode_image(data: bytes) -> DecodedImage:
     """Decode image bytes into RGB pixels or raise the FaceError that says why not."""
-    if len(data) == 0:
-        raise EmptyImageError("the image file is empty (0 bytes)")
-    with warnings.catch_warnings():
-        # Pillow's own bomb warning (above 89 MP) is subsumed by our 40 MP limit
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data))
-        except UnidentifiedImageError:
-            raise NotAnImageError("the file is not a recognizable image", size=len(data)) from None
-        except Image.DecompressionBombError as error:
-            raise ImageTooLargeError(f"the image is far too large: {error}", max_pixels=MAX_PIXELS) from None
-        except ValueError as error:  # e.g. a PNG text chunk beyond MAX_TEXT_CHUNK
-            raise DecompressionBombError(f"refused to decompress: {error}") from None
-        except (OSError, SyntaxError, EOFError) as error:
-            raise TruncatedImageError(f"the image header is truncated or corrupt: {error}") from None
-        with image:
-            fmt = image.format or "unknown"
-            if fmt not in ACCEPTED_FORMATS:
-                raise UnsupportedImageFormatError(
-                    f"{fmt} images are not accepted; use JPEG, PNG, PGM, GIF or TIFF", format=fmt
-                )
-            width, height = image.size
-            pixels = width * height
-            if pixels > MAX_PIXELS:
-                raise ImageTooLargeError(
-                    f"the image has {pixels / 1e6:.1f} megapixels ({width}x{height}); the limit is "
-                    f"{MAX_PIXELS / 1e6:.0f}",
-                    width=width,
-                    height=height,
-                    max_pixels=MAX_PIXELS,
-                )
-            decoded_bytes = pixels * 3
-            if decoded_bytes > _EXPANSION_FLOOR_BYTES and decoded_bytes > MAX_EXPANSION * len(data):
-                raise DecompressionBombError(
-                    f"a {len(data)}-byte file declares {width}x{height} pixels "
-                    f"({decoded_bytes // len(data)}:1 expansion); refused",
-                    width=width,
-                    height=height,
-                    file_bytes=len(data),
-                )
-            try:
-                image.seek(0)
-                image.load()
-                rgb = _to_rgb(image)
-            except Image.DecompressionBombError as error:
-                raise DecompressionBombError(f"refused to decompress: {error}") from None
-            except ValueError as error:
-                raise DecompressionBombError(f"refused to decompress: {error}") from None
-            except (OSError, SyntaxError, EOFError, IndexError) as error:
-                raise TruncatedImageError(f"the image data is truncated or corrupt: {error}") from None
-    if rgb.width < MIN_SIDE or rgb.height < MIN_SIDE:
-        raise ImageTooSmallError(
-            f"the image is {rgb.width}x{rgb.height}; at least {MIN_SIDE}x{MIN_SIDE} is needed",
-            width=rgb.width,
-            height=rgb.height,
-        )
-    array = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+    with open_image(data, POLICY) as image:
+        fmt = image.format or "unknown"
+        array = decode_frame(image, POLICY, _to_rgb_array)
     return DecodedImage(pixels=array, format=fmt)
+
+
+def _to_rgb_array(image: Image.Image) -> RgbArray:
+    return np.ascontiguousarray(np.asarray(_to_rgb(image), dtype=np.uint8))
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -29,7 +29,7 @@ class UnsupportedImageFormatError(FaceError):
 
 class TruncatedImageError(FaceError):
     code = "PAD-FACE-004"
-    summary = "The image file ends early or its pixel data is corrupt; capture or copy it again."
+    summary = "The image file ends early or its header or pixel data is corrupt; capture or copy it again."
 
 
 class ImageTooLargeError(FaceError):

@@ -7,7 +7,10 @@ from padron.domain.errors import PadronError
 
 class FingerprintImageError(PadronError):
     code = "PAD-FING-001"
-    summary = "A fingerprint image could not be decoded, or is not a single 8-bit grey image of usable size."
+    summary = (
+        "A fingerprint image is not a usable 8-bit grey image (e.g. 16-bit, or blank); "
+        "PAD-FING-011 to 017 say more precisely why a file is refused."
+    )
 
 
 class FingerprintResolutionError(PadronError):
@@ -53,3 +56,51 @@ class FvcLayoutError(PadronError):
 class FingerPositionError(PadronError):
     code = "PAD-FING-010"
     summary = "A finger position must be 1-10 (ISO/IEC 19794-2: right thumb = 1 ... left little = 10)."
+
+
+# --- decoding the image (the shared image guard, padron.biometrics.images); each is also a
+# FingerprintImageError, which covered all of them before they had codes of their own
+
+
+class FingerprintImageEmptyError(FingerprintImageError):
+    code = "PAD-FING-011"
+    summary = "The fingerprint image is empty (zero bytes)."
+
+
+class FingerprintNotAnImageError(FingerprintImageError):
+    code = "PAD-FING-012"
+    summary = "The fingerprint file is not an image (wrong file, or no reader recognizes it)."
+
+
+class FingerprintImageFormatError(FingerprintImageError):
+    code = "PAD-FING-013"
+    summary = "The image format is not accepted for fingerprints; use PNG, TIFF, BMP, JPEG, JPEG 2000 or PGM."
+
+
+class FingerprintImageTruncatedError(FingerprintImageError):
+    code = "PAD-FING-014"
+    summary = (
+        "The fingerprint image ends early or its header or pixel data is corrupt; capture or copy it again."
+    )
+
+
+class FingerprintImageTooLargeError(FingerprintImageError):
+    code = "PAD-FING-015"
+    summary = (
+        "The fingerprint image has more than 16 megapixels, or a side over 4,000 pixels at 500 dpi; "
+        "refused from its header."
+    )
+
+
+class FingerprintDecompressionBombError(FingerprintImageError):
+    code = "PAD-FING-016"
+    summary = (
+        "The fingerprint image would expand far beyond its file size (a decompression bomb); not decoded."
+    )
+
+
+class FingerprintImageTooSmallError(FingerprintImageError):
+    code = "PAD-FING-017"
+    summary = (
+        "The fingerprint image has a side under 64 pixels at 500 dpi, too small to hold a usable finger."
+    )

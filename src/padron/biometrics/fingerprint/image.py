@@ -1,6 +1,10 @@
 """Decoding fingerprint images and bringing them to the nominal 500 dpi.
 
-Any format Pillow reads (TIFF, PNG, BMP, JPEG) is accepted; colour images are converted to grey.
+Images go through the shared image guard (:mod:`padron.biometrics.images`): PNG, TIFF, BMP,
+JPEG, JPEG 2000 and PGM are accepted, and the header is checked before anything is decoded
+(at most ``MAX_PIXELS`` pixels, sides of ``MIN_SIDE``-``MAX_SIDE`` once at 500 dpi, 8-bit, and
+no more pixels than the file could plausibly hold), each refusal with its own PAD-FING code.
+Colour images are converted to grey.
 The resolution comes from the caller when known, otherwise from the file's own dpi tag when it is
 plausible (250-1,000 dpi; many files carry a meaningless 1 or 72), otherwise 500 dpi is assumed.
 Images at another resolution are resampled so that every later step works at 500 dpi and minutia
@@ -12,18 +16,60 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from padron.biometrics.fingerprint.errors import FingerprintImageError, FingerprintResolutionError
+from padron.biometrics.fingerprint.errors import (
+    FingerprintDecompressionBombError,
+    FingerprintImageEmptyError,
+    FingerprintImageError,
+    FingerprintImageFormatError,
+    FingerprintImageTooLargeError,
+    FingerprintImageTooSmallError,
+    FingerprintImageTruncatedError,
+    FingerprintNotAnImageError,
+    FingerprintResolutionError,
+)
+from padron.biometrics.images import ImageErrors, ImagePolicy, decode_frame, open_image
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 NOMINAL_DPI = 500
 MIN_DPI = 250
 MAX_DPI = 1000
 MIN_SIDE = 64  # pixels at 500 dpi: smaller is not a fingerprint we can use
 MAX_SIDE = 4000
+#: pixels in the file, whatever its resolution: the largest 500-dpi image accepted (4000x4000);
+#: a four-finger slap at 1,000 dpi is about 3200x3000 (9.6 MP). Decoding is bounded by it.
+MAX_PIXELS = MAX_SIDE * MAX_SIDE
+#: 16-bit and 32-bit integer greys are refused, not scaled: a sensor's 8-bit output is expected
+WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I"})
+
+POLICY = ImagePolicy(
+    noun="fingerprint image",
+    formats=frozenset({"PNG", "TIFF", "BMP", "JPEG", "MPO", "JPEG2000", "PPM"}),
+    formats_hint="PNG, TIFF, BMP, JPEG, JPEG 2000 or PGM",
+    max_pixels=MAX_PIXELS,
+    # the sides are checked by decode() from the header at the image's own resolution (what
+    # they will be at 500 dpi), before anything is decoded
+    min_side=1,
+    refused_modes=WIDE_MODES,
+    refused_modes_hint="fingerprint images must be 8-bit grey (or colour, converted to grey)",
+    decoded_bytes_per_pixel=1,
+    errors=ImageErrors(
+        empty=FingerprintImageEmptyError,
+        not_an_image=FingerprintNotAnImageError,
+        unsupported_format=FingerprintImageFormatError,
+        truncated=FingerprintImageTruncatedError,
+        too_large=FingerprintImageTooLargeError,
+        bomb=FingerprintDecompressionBombError,
+        too_small=FingerprintImageTooSmallError,
+        unsupported_mode=FingerprintImageError,
+    ),
+)
 
 GreyImage = npt.NDArray[np.uint8]
 
@@ -57,22 +103,48 @@ def _file_dpi(info: Mapping[Any, Any]) -> float | None:
 
 
 def decode(data: bytes, dpi: float | None = None) -> FingerprintImage:
-    """Decode image bytes to a 500-dpi grey image (FingerprintImageError, FingerprintResolutionError)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            file_dpi = _file_dpi(image.info)
-            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-                raise FingerprintImageError(
-                    f"fingerprint images must be 8-bit grey, this one is mode {image.mode}", mode=image.mode
-                )
-            grey = image.convert("L")
-            pixels = np.asarray(grey, dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise FingerprintImageError(f"cannot decode fingerprint image: {error}") from None
+    """Decode image bytes to a 500-dpi grey image (a FingerprintImageError subclass, or
+    FingerprintResolutionError, says why not)."""
+    with open_image(data, POLICY) as image:
+        # the resolution and the sides it gives at 500 dpi, from the header: nothing decoded yet
+        declared_dpi = dpi if dpi is not None else (_file_dpi(image.info) or NOMINAL_DPI)
+        _check_resolution(declared_dpi)
+        _check_sides(*_at_nominal(image.size[0], image.size[1], declared_dpi))
+        pixels = decode_frame(image, POLICY, _to_grey)
+        file_dpi = _file_dpi(image.info)
     return from_array(pixels, dpi if dpi is not None else (file_dpi or NOMINAL_DPI))
+
+
+def _to_grey(image: Image.Image) -> GreyImage:
+    return np.asarray(image.convert("L"), dtype=np.uint8).copy()
+
+
+def _check_resolution(dpi: float) -> None:
+    if not MIN_DPI <= dpi <= MAX_DPI:
+        raise FingerprintResolutionError(
+            f"resolution {dpi:g} dpi is outside {MIN_DPI}-{MAX_DPI} dpi", dpi=dpi
+        )
+
+
+def _at_nominal(width: int, height: int, dpi: float) -> tuple[int, int]:
+    """The size ``width`` x ``height`` pixels at ``dpi`` become once resampled to 500 dpi."""
+    if abs(dpi - NOMINAL_DPI) <= 1e-6:
+        return width, height
+    factor = NOMINAL_DPI / dpi
+    return round(width * factor), round(height * factor)
+
+
+def _check_sides(width: int, height: int) -> None:
+    """Refuse an image whose sides at 500 dpi are outside MIN_SIDE-MAX_SIDE."""
+    if min(height, width) >= MIN_SIDE and max(height, width) <= MAX_SIDE:
+        return
+    error = FingerprintImageTooSmallError if min(height, width) < MIN_SIDE else FingerprintImageTooLargeError
+    raise error(
+        f"the fingerprint image is {width}x{height} pixels at 500 dpi; its sides must be "
+        f"{MIN_SIDE}-{MAX_SIDE}",
+        width=width,
+        height=height,
+    )
 
 
 def from_array(pixels: npt.NDArray[np.uint8], dpi: float = NOMINAL_DPI) -> FingerprintImage:
@@ -81,25 +153,14 @@ def from_array(pixels: npt.NDArray[np.uint8], dpi: float = NOMINAL_DPI) -> Finge
         raise FingerprintImageError(
             f"expected a 2-D uint8 grey image, got shape {pixels.shape} dtype {pixels.dtype}"
         )
-    if not MIN_DPI <= dpi <= MAX_DPI:
-        raise FingerprintResolutionError(
-            f"resolution {dpi:g} dpi is outside {MIN_DPI}-{MAX_DPI} dpi", dpi=dpi
-        )
-    if abs(dpi - NOMINAL_DPI) > 1e-6:
+    _check_resolution(dpi)
+    width, height = _at_nominal(int(pixels.shape[1]), int(pixels.shape[0]), dpi)
+    _check_sides(width, height)  # before resampling: nothing is resized to nothing
+    if (width, height) != (pixels.shape[1], pixels.shape[0]):
         import cv2
 
-        factor = NOMINAL_DPI / dpi
-        width = round(pixels.shape[1] * factor)
-        height = round(pixels.shape[0] * factor)
-        interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+        interpolation = cv2.INTER_AREA if dpi > NOMINAL_DPI else cv2.INTER_CUBIC
         pixels = np.asarray(cv2.resize(pixels, (width, height), interpolation=interpolation), dtype=np.uint8)
-    height, width = pixels.shape
-    if min(height, width) < MIN_SIDE or max(height, width) > MAX_SIDE:
-        raise FingerprintImageError(
-            f"image is {width}x{height} pixels at 500 dpi; expected sides of {MIN_SIDE}-{MAX_SIDE}",
-            width=width,
-            height=height,
-        )
     if int(pixels.max()) - int(pixels.min()) < 16:
         raise FingerprintImageError("image is blank (almost no contrast)")
     return FingerprintImage(pixels=np.ascontiguousarray(pixels), source_dpi=float(dpi))
