@@ -114,7 +114,8 @@ def test_face_check_reports_each_bad_input_by_code(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     text = tmp_path / "notes.png"
     text.write_text("not a picture")
-    cases = {empty: "PAD-FACE-001", text: "PAD-FACE-002", tmp_path / "missing.jpg": "PAD-GEN-002"}
+    # an empty or missing file is refused when it is read, before any decoder sees it
+    cases = {empty: "PAD-FILE-003", text: "PAD-FACE-002", tmp_path / "missing.jpg": "PAD-FILE-001"}
     for path, code in cases.items():
         result = runner.invoke(face_app, ["check", str(path), "--json"])
         assert result.exit_code == 1
