@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from padron.cli.main import main
+from padron.settings import Settings
 from tests.support.dbstate import sqlite_rows, sqlite_state
 
 
@@ -78,8 +79,11 @@ class Cli:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Cli:
+    # only this test's settings: none of the caller's PADRON_* settings, no stray .env file
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"PADRON_{name.upper()}", raising=False)
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PADRON_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PADRON_DATABASE_URL", raising=False)
     monkeypatch.setenv("PADRON_ACTOR", "test:officer")
     monkeypatch.setenv("COLUMNS", "200")
     return Cli(capsys, tmp_path / "data")

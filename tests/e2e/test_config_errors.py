@@ -11,29 +11,22 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from padron.biometrics.face.template import to_template
-from padron.cli.main import main
 from padron.registry.identity import seal_template
 from padron.registry.service import Registry
 from padron.registry.storage.models import GalleryJournalRow, PersonRow
 from padron.registry.vault import Vault
+from tests.e2e.conftest import Cli, CliResult
 from tests.support.synthetic import SyntheticIdentity, draft
 
 KEY = base64.b64encode(bytes(range(32))).decode()
 
 
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
+Result = CliResult
 
 
 @pytest.fixture
@@ -42,27 +35,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def padron(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, data_dir: Path):
-    for name in list(os.environ):
-        if name.startswith("PADRON_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(data_dir.parent)  # no stray .env
-    monkeypatch.setenv("PADRON_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("PADRON_ACTOR", "test:officer")
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as done:
-            code = int(done.code or 0)
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err and "PAD-GEN-001" not in out + err
-        return Result(code, out, err)
-
-    return run
+def padron(cli: Cli) -> Cli:
+    return cli
 
 
 def failed(result: Result, code: str, *words: str) -> None:

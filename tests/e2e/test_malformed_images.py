@@ -11,9 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
-import typer.main
 
-from padron.cli import main as cli_main
+from tests.e2e.conftest import Cli
 from tests.support.dbstate import sqlite_rows, sqlite_state
 from tests.support.malformed_images import EXPECTED_CODES, malformed_images
 
@@ -28,29 +27,12 @@ PERSON = {
 
 
 @pytest.fixture
-def padron(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.setenv("PADRON_DATA_DIR", str(tmp_path / "data"))
+def padron(cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("PADRON_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("PADRON_DATABASE_URL", raising=False)
-    monkeypatch.setenv("PADRON_ACTOR", "test:officer")
-    monkeypatch.setenv("COLUMNS", "200")
-    # about a hundred commands run here: build padron's command tree once instead of for each
-    # (Typer's introspection takes some 70 ms a time); every command still runs through main()
-    app = cli_main.build_app()
-    command, get_command = typer.main.get_command(app), typer.main.get_command
-    monkeypatch.setattr(cli_main, "build_app", lambda: app)
-    monkeypatch.setattr(typer.main, "get_command", lambda t: command if t is app else get_command(t))
 
     def run(*args: str) -> tuple[int, str]:
-        capsys.readouterr()
-        try:
-            cli_main.main(list(args))
-            code = 0
-        except SystemExit as done:
-            code = int(done.code or 0)
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out + err
+        result = cli(*args)
+        return result.code, result.out + result.err
 
     return run
 

@@ -9,9 +9,11 @@ Nothing a user types produces a traceback.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import traceback
+from typing import Any
 
 import typer
 import typer.main
@@ -71,9 +73,16 @@ def _check_encoding(args: list[str]) -> None:
             ) from None
 
 
+@functools.cache
+def _command() -> Any:
+    """The click command of the tree, built once per process (Typer's introspection of every
+    command's signature takes some 70 ms; a process that calls main() many times pays it once)."""
+    return typer.main.get_command(build_app())
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; exits with an ExitStatus (padron.cli.exits)."""
-    command = typer.main.get_command(build_app())
+    command = _command()
     args = sys.argv[1:] if argv is None else argv
     as_json = "--json" in args
     try:

@@ -84,23 +84,23 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back on any error."""
-        try:
-            with self.sessions.begin() as session:
-                yield session
-        except OperationalError as error:
-            raise DatabaseUnavailableError(
-                f"database error on {self.safe_url}: {error.orig or error}".strip()
-            ) from None
-        except DatabaseError as error:
-            self._not_a_database(error)
-            raise
+        with self._coded("database error on"), self.sessions.begin() as session:
+            yield session
 
     def has_table(self, name: str) -> bool:
-        try:
+        with self._coded("cannot open the database"):
             return inspect(self.engine).has_table(name)
+
+    @contextmanager
+    def _coded(self, doing: str) -> Iterator[None]:
+        """The driver's errors as padron's: unreachable or locked (DatabaseUnavailableError, the
+        message starting with ``doing``) and not an SQLite database (NotADatabaseError); others
+        (e.g. an IntegrityError the use case retries) pass through unchanged."""
+        try:
+            yield
         except OperationalError as error:
             raise DatabaseUnavailableError(
-                f"cannot open the database {self.safe_url}: {error.orig}"
+                f"{doing} {self.safe_url}: {error.orig or error}".strip()
             ) from None
         except DatabaseError as error:
             self._not_a_database(error)
@@ -133,26 +133,13 @@ class Database:
         return head
 
     def current_revision(self) -> str | None:
-        try:
-            with self.engine.connect() as connection:
-                return MigrationContext.configure(connection).get_current_revision()
-        except OperationalError as error:
-            raise DatabaseUnavailableError(
-                f"cannot open the database {self.safe_url}: {error.orig}"
-            ) from None
-        except DatabaseError as error:
-            self._not_a_database(error)
-            raise
+        with self._coded("cannot open the database"), self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
 
     def migrate(self) -> str:
         """Bring the schema to the newest revision (idempotent); returns that revision."""
-        try:
+        with self._coded("cannot migrate"):
             command.upgrade(alembic_config(self.engine), "head")
-        except OperationalError as error:
-            raise DatabaseUnavailableError(f"cannot migrate {self.safe_url}: {error.orig}") from None
-        except DatabaseError as error:
-            self._not_a_database(error)
-            raise
         return self.head_revision()
 
     def require_current_schema(self) -> None:
