@@ -13,6 +13,16 @@ from padron.cli.main import main
 from padron.settings import Settings
 from tests.support.dbstate import sqlite_rows, sqlite_state
 
+#: a person file's content that passes every check
+VALID_PERSON = {
+    "given_names": "Ana",
+    "first_surname": "López",
+    "second_surname": "Ruiz",
+    "birth_date": "1990-01-02",
+    "sex": "M",
+    "birth_state": "DF",
+}
+
 
 class CliResult:
     """What a user sees of one `padron` run: exit status, stdout, stderr."""

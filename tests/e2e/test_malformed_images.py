@@ -12,18 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Cli
+from tests.e2e.conftest import VALID_PERSON, Cli
 from tests.support.dbstate import sqlite_rows, sqlite_state
 from tests.support.malformed_images import EXPECTED_CODES, malformed_images
 
-PERSON = {
-    "given_names": "Ana",
-    "first_surname": "López",
-    "second_surname": "Ruiz",
-    "birth_date": "1990-01-02",
-    "sex": "M",
-    "birth_state": "DF",
-}
+PERSON = VALID_PERSON
 
 
 @pytest.fixture

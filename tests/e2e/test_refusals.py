@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from tests.e2e.conftest import Cli, Writer
+from tests.e2e.conftest import VALID_PERSON, Cli, Writer
 
 ADD = ["person", "add", "--given", "Juan", "--first-surname", "Hernández", "--second-surname", "García"]
 
@@ -127,14 +127,7 @@ def test_name_search_takes_wildcards_literally(initialized_cli: Cli) -> None:
     assert len(cli("person", "list", "--name", "hernández", "--json").json["persons"]) == 1
 
 
-PERSON = {
-    "given_names": "Ana",
-    "first_surname": "López",
-    "second_surname": "Ruiz",
-    "birth_date": "1990-01-02",
-    "sex": "M",
-    "birth_state": "DF",
-}
+PERSON = VALID_PERSON
 
 
 def _person(**changes: object) -> bytes:
