@@ -11,9 +11,33 @@ is registered when it is defined, and a duplicate code is refused at definition 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, ClassVar
 
 _REGISTRY: dict[str, type[PadronError]] = {}
+
+
+class ErrorCategory(StrEnum):
+    """What kind of failure an error is, independent of the channel that reports it. The HTTP
+    API maps each category to one status, in one place; the CLI exits 1 for all of them."""
+
+    #: the input breaks a rule (a malformed CURP, a bad image, an unknown field)
+    INVALID = "invalid"
+    #: what the input names does not exist (a CURP nobody holds, a case number)
+    NOT_FOUND = "not-found"
+    #: the input is fine but the record's state refuses it (a status transition, a closed case,
+    #: a concurrent change)
+    CONFLICT = "conflict"
+    #: no credential, or one that is unknown, expired or revoked
+    UNAUTHENTICATED = "unauthenticated"
+    #: a valid credential whose role or agreement does not allow this
+    FORBIDDEN = "forbidden"
+    #: too many requests for this credential; try again later
+    RATE_LIMITED = "rate-limited"
+    #: the installation cannot serve now (database down, key missing, model not installed)
+    UNAVAILABLE = "unavailable"
+    #: a bug
+    INTERNAL = "internal"
 
 
 class PadronError(Exception):
@@ -26,6 +50,8 @@ class PadronError(Exception):
     code: ClassVar[str] = "PAD-GEN-000"
     #: one line for the documentation table; every subclass sets its own
     summary: ClassVar[str] = "Unspecified padron error."
+    #: the kind of failure (inherited; most errors are refused input)
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -45,7 +71,12 @@ class PadronError(Exception):
         return f"{self.code}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "details": self.details}
+        return {
+            "code": self.code,
+            "category": self.category.value,
+            "message": self.message,
+            "details": self.details,
+        }
 
 
 def registered_errors() -> dict[str, type[PadronError]]:
@@ -58,6 +89,7 @@ def registered_errors() -> dict[str, type[PadronError]]:
 
 class InternalError(PadronError):
     code = "PAD-GEN-001"
+    category = ErrorCategory.INTERNAL
     summary = "An unexpected internal failure; the details were written to the log."
 
 
@@ -68,6 +100,7 @@ class InvalidInputError(PadronError):
 
 class ConfigurationError(PadronError):
     code = "PAD-CONF-001"
+    category = ErrorCategory.UNAVAILABLE
     summary = "The settings are invalid (e.g. a default secret outside development, a bad URL)."
 
 
@@ -163,6 +196,7 @@ class CurpHomonymError(CurpError):
 
 class CurpHomonymsExhaustedError(CurpError):
     code = "PAD-CURP-009"
+    category = ErrorCategory.CONFLICT
     rule = "homonym"
     summary = "Every value of position 17 is already taken for these 16 characters."
 
@@ -226,16 +260,19 @@ class NationalityError(PadronError):
 
 class PersonNotFoundError(PadronError):
     code = "PAD-PERSON-001"
+    category = ErrorCategory.NOT_FOUND
     summary = "No person holds (or ever held) this CURP."
 
 
 class PersonStatusError(PadronError):
     code = "PAD-PERSON-002"
+    category = ErrorCategory.CONFLICT
     summary = "The status change is not allowed from the person's current status."
 
 
 class MergeTargetError(PadronError):
     code = "PAD-PERSON-003"
+    category = ErrorCategory.CONFLICT
     summary = "A merge needs an existing, active target other than the person itself."
 
 
@@ -246,6 +283,7 @@ class UnknownFieldError(PadronError):
 
 class NoChangeError(PadronError):
     code = "PAD-PERSON-005"
+    category = ErrorCategory.CONFLICT
     summary = "An update changes nothing; no history entry is written."
 
 
@@ -256,12 +294,18 @@ class ReasonRequiredError(PadronError):
 
 class ConcurrentUpdateError(PadronError):
     code = "PAD-PERSON-007"
+    category = ErrorCategory.CONFLICT
     summary = "The record changed since it was read; read it again and retry."
 
 
 class RecordTextError(PadronError):
     code = "PAD-PERSON-008"
     summary = "An actor or reason holds control or formatting characters, or is longer than stored."
+
+
+class AccessContextError(PadronError):
+    code = "PAD-ACCESS-001"
+    summary = "An access context is incomplete or malformed (actor, role, channel, purpose, partner)."
 
 
 class DuplicateFieldError(PadronError):
@@ -274,14 +318,17 @@ class DuplicateFieldError(PadronError):
 
 class DatabaseUnavailableError(PadronError):
     code = "PAD-STORE-001"
+    category = ErrorCategory.UNAVAILABLE
     summary = "The database cannot be reached or opened."
 
 
 class SchemaNotInitializedError(PadronError):
     code = "PAD-STORE-002"
+    category = ErrorCategory.UNAVAILABLE
     summary = "The database has no padron schema, or an older one; run `padron init`."
 
 
 class StorageConflictError(PadronError):
     code = "PAD-STORE-003"
+    category = ErrorCategory.CONFLICT
     summary = "A write kept colliding with concurrent writers and was abandoned; nothing was written."

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from padron.domain.curp import CurpData, Sex
-from padron.domain.errors import PadronError
+from padron.domain.errors import ErrorCategory, PadronError
 from padron.domain.person import Person, PersonDraft, Status, parse_nationality
 from padron.domain.template import Modality, Template
 from padron.domain.text import require_actor_reason
@@ -59,11 +59,13 @@ class SampleError(PadronError):
 
 class CaseNotFoundError(PadronError):
     code = "PAD-ADJ-001"
+    category = ErrorCategory.NOT_FOUND
     summary = "No adjudication case with this number."
 
 
 class CaseClosedError(PadronError):
     code = "PAD-ADJ-002"
+    category = ErrorCategory.CONFLICT
     summary = "The adjudication case was already decided or closed."
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from padron.domain.errors import ConfigurationError, PadronError
+from padron.domain.errors import ConfigurationError, ErrorCategory, PadronError
 
 MAGIC = b"PV1"
 KEY_BYTES = 32
@@ -42,6 +42,7 @@ log = logging.getLogger("padron.vault")
 
 class VaultError(PadronError):
     code = "PAD-VAULT-001"
+    category = ErrorCategory.UNAVAILABLE
     summary = "A sealed template could not be opened (wrong key, tampered or misplaced ciphertext)."
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from padron.domain.errors import PadronError
+from padron.domain.errors import ErrorCategory, PadronError
 
 
 class FaceError(PadronError):
@@ -65,6 +65,7 @@ class LowQualityError(FaceError):
 
 class FaceModelUnavailableError(FaceError):
     code = "PAD-FACE-020"
+    category = ErrorCategory.UNAVAILABLE
     summary = "dlib or the face-recognition-models files are not installed (install the `face` extra)."
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from padron.domain.errors import PadronError
+from padron.domain.errors import ErrorCategory, PadronError
 
 
 class FingerprintImageError(PadronError):
@@ -40,6 +40,7 @@ class IsoRecordError(PadronError):
 
 class FingerprintDependencyError(PadronError):
     code = "PAD-FING-007"
+    category = ErrorCategory.UNAVAILABLE
     summary = "The fingerprint extra is not installed (pip install 'padron[fingerprint]')."
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from padron.domain.errors import (
     ConfigurationError,
     DatabaseUnavailableError,
+    ErrorCategory,
     PadronError,
     SchemaNotInitializedError,
 )
@@ -27,11 +28,13 @@ from padron.domain.errors import (
 
 class NotADatabaseError(PadronError):
     code = "PAD-STORE-004"
+    category = ErrorCategory.UNAVAILABLE
     summary = "The SQLite database file is not an SQLite database (another kind of file), or is corrupt."
 
 
 class DatabaseLocationError(PadronError):
     code = "PAD-STORE-005"
+    category = ErrorCategory.UNAVAILABLE
     summary = (
         "The folder of the SQLite database file cannot be created (a file stands in its way, "
         "or no permission)."
