@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from padron.domain.access import AccessContext, Purpose
 from padron.domain.template import Modality, Template
 from padron.synth.population import Record, finger_seed, plan_records
 from padron.synth.templates import TEMPLATE_GENERATOR_VERSION, master_minutiae, synthetic_template
@@ -335,7 +336,7 @@ def run_backend(
                 result = service.enroll(
                     PersonDraft(record.data, record.nationality),
                     samples,
-                    actor=ACTOR,
+                    AccessContext.cli(ACTOR, Purpose.ENROLLMENT),
                     reason="scale benchmark",
                 )
                 latencies.append(time.perf_counter() - one)

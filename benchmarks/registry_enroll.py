@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from padron.domain.access import AccessContext, Purpose
 from padron.domain.person import PersonDraft
 from padron.registry.service import Registry
 from padron.synth.demographics import DemographicGenerator
@@ -26,17 +27,19 @@ def run(url: str, people: int, seed: int) -> dict[str, object]:
     population = DemographicGenerator(seed).people(people)
     registry = Registry.open(url, migrate=True)
     latencies = []
+    enrolling = AccessContext.cli("bench", Purpose.ENROLLMENT)
+    reading = AccessContext.cli("bench", Purpose.ADMINISTRATION)
     try:
         started = time.perf_counter()
         for p in population:
             t0 = time.perf_counter()
-            registry.enroll(PersonDraft(p.data, p.nationality), actor="bench", reason="benchmark")
+            registry.enroll(PersonDraft(p.data, p.nationality), enrolling, reason="benchmark")
             latencies.append(time.perf_counter() - t0)
         seconds = time.perf_counter() - started
         lookups_started = time.perf_counter()
-        persons = registry.persons(limit=people)
+        persons = registry.persons(reading, limit=people)
         for person in persons[:500]:
-            registry.get(person.curp)
+            registry.get(person.curp, reading)
         lookup_seconds = time.perf_counter() - lookups_started
     finally:
         registry.close()

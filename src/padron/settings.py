@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     #: a file holding that base64 text (e.g. a mounted secret, mode 0600), never created by
     #: padron; unset: ``data_dir/vault.key``
     vault_key_file: Path | None = None
+    #: the audit log's name in its signed checkpoints (C2SP origin: a host-like name and path)
+    audit_origin: str = "padron.local/audit"
+    #: the audit log's Ed25519 signing key (``PRIVATE+KEY+<origin>+...``); in development a key
+    #: file ``data_dir/audit.key`` is created on first use, in production the key must be given
+    audit_key: str | None = None
+    #: public keys (``<name>+<hex id>+<base64>``, comma-separated) of authorities that cosign
+    #: checkpoints (a data-protection office); their signatures are verified too
+    audit_cosigners: str | None = None
     #: where the galleries live: in this process ("memory") or on Ray actors ("ray")
     gallery_backend: Literal["memory", "ray"] = "memory"
     #: an existing Ray cluster (``ray://head:10001`` or ``auto``); unset: a local Ray instance

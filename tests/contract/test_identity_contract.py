@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
+from padron.domain.access import Purpose
 from padron.domain.errors import PersonNotFoundError
 from padron.domain.person import Status
 from padron.registry.identity import (
@@ -26,9 +27,8 @@ from padron.registry.identity import (
 from padron.registry.service import Registry
 from padron.registry.storage.models import EnrollmentAttemptRow, TemplateRow
 from tests.conftest import REPO_ROOT
+from tests.support.contexts import ADJUDICATOR, INVESTIGATOR, OFFICER, READER, VERIFIER, as_actor
 from tests.support.synthetic import SyntheticIdentity, draft, identity_service
-
-OFFICER = "test:officer"
 
 
 def issued_curp(result: EnrollmentResult) -> str:
@@ -39,7 +39,7 @@ def issued_curp(result: EnrollmentResult) -> str:
 def enroll_population(service: IdentityService, n: int, start: int = 0) -> list[str]:
     curps = []
     for i in range(start, start + n):
-        result = service.enroll(draft(i), SyntheticIdentity.make(i).capture(1), actor=OFFICER, reason="r")
+        result = service.enroll(draft(i), SyntheticIdentity.make(i).capture(1), ctx=OFFICER, reason="r")
         curps.append(issued_curp(result))
     return curps
 
@@ -60,7 +60,7 @@ def test_the_same_person_under_another_name_is_refused(registry: Registry) -> No
     service = identity_service(registry)
     curps = enroll_population(service, 5)
     again = service.enroll(
-        draft(50, given="Fernando"), SyntheticIdentity.make(3).capture(2), actor=OFFICER, reason="r"
+        draft(50, given="Fernando"), SyntheticIdentity.make(3).capture(2), ctx=OFFICER, reason="r"
     )
     assert again.status == "refused" and again.person is None
     assert again.duplicate_of == curps[3]
@@ -79,15 +79,17 @@ def test_missing_modalities_still_match(registry: Registry) -> None:
     first = service.enroll(
         draft(0),
         SyntheticIdentity.make(0).capture(1, face=False, fingers=nine_fingers),
-        actor=OFFICER,
+        ctx=OFFICER,
         reason="r",
     )
     enroll_population(service, 4, start=1)
     assert first.status == "issued"
-    found, _ = service.identify(SyntheticIdentity.make(0).capture(5, face=False, fingers=("7",)))
+    found, _ = service.identify(
+        SyntheticIdentity.make(0).capture(5, face=False, fingers=("7",)), ctx=INVESTIGATOR
+    )
     assert found[0].curp == issued_curp(first) and set(found[0].slot_scores) == {"7"}
     # a face-only probe finds nobody for the person enrolled without a face
-    face_only, _ = service.identify(SyntheticIdentity.make(0).capture(5, fingers=()))
+    face_only, _ = service.identify(SyntheticIdentity.make(0).capture(5, fingers=()), ctx=INVESTIGATOR)
     assert all(c.curp != issued_curp(first) for c in face_only)
 
 
@@ -112,33 +114,36 @@ def test_grey_zone_goes_to_adjudication(registry: Registry) -> None:
     curps = enroll_population(service, 8)
     # only a face, moderately similar to person 2: evidence between the two thresholds
     sample = SyntheticIdentity.make(2).face_at(0.86, session=9)
-    result = service.enroll(draft(80, given="Tomás"), sample, actor=OFFICER, reason="r")
+    result = service.enroll(draft(80, given="Tomás"), sample, ctx=OFFICER, reason="r")
     assert result.status == "pending" and result.person is None and len(result.cases) == 1
     assert result.thresholds["grey_llr"] <= result.candidates[0].llr < result.thresholds["sure_llr"]
-    case = service.case(result.cases[0])
+    case = service.case(result.cases[0], ctx=ADJUDICATOR)
     assert case.candidate_curp == curps[2] and case.status == "open"
     assert case.applicant["given_names"] == "TOMÁS"
     face_score = result.candidates[0].slot_scores["face"]
     assert case.evidence["match"]["slot_scores"]["face"] == pytest.approx(face_score)
-    assert [c.id for c in service.cases()] == result.cases
+    assert [c.id for c in service.cases(ctx=ADJUDICATOR)] == result.cases
     # a second attempt by the same applicant meets the pending first one in the gallery
-    second = service.enroll(draft(81, given="Tomás"), sample, actor=OFFICER, reason="r")
+    second = service.enroll(draft(81, given="Tomás"), sample, ctx=OFFICER, reason="r")
     assert second.status in ("refused", "pending") and second.person is None
     assert any(c.ref == f"a:{result.attempt_id}" for c in second.candidates)
 
     decided = service.decide(
-        result.cases[0], same=False, adjudicator="test:adjudicator", reason="different ears"
+        result.cases[0],
+        same=False,
+        ctx=as_actor("test:adjudicator", Purpose.ADJUDICATION),
+        reason="different ears",
     )
     assert decided.status == "decided" and decided.decision == "different"
     assert decided.adjudicator == "test:adjudicator" and decided.reason == "different ears"
     assert decided.applicant["attempt_status"] == "issued"
-    issued = registry.persons(name="TOMÁS")
+    issued = registry.persons(READER, name="TOMÁS")
     assert len(issued) == 1 and issued[0].curp not in curps
-    history = registry.history(issued[0].curp)
+    history = registry.history(issued[0].curp, READER)
     assert history[0].actor == "test:adjudicator" and "case" in history[0].reason
     with pytest.raises(CaseClosedError):
-        service.decide(result.cases[0], same=True, adjudicator="a", reason="again")
-    found, _ = service.identify(sample)
+        service.decide(result.cases[0], same=True, ctx=as_actor("a", Purpose.ADJUDICATION), reason="again")
+    found, _ = service.identify(sample, ctx=INVESTIGATOR)
     assert found[0].curp == issued[0].curp  # the new person's templates joined the gallery
 
 
@@ -148,11 +153,13 @@ def test_adjudicator_says_same(registry: Registry) -> None:
     result = service.enroll(
         draft(40, given="Tomás"),
         SyntheticIdentity.make(1).face_at(0.86, session=3),
-        actor=OFFICER,
+        ctx=OFFICER,
         reason="r",
     )
     assert result.status == "pending"
-    case = service.decide(result.cases[0], same=True, adjudicator="test:adjudicator", reason="same scar")
+    case = service.decide(
+        result.cases[0], same=True, ctx=as_actor("test:adjudicator", Purpose.ADJUDICATION), reason="same scar"
+    )
     assert case.applicant["attempt_status"] == "merged" and case.candidate_curp == curps[1]
     assert registry.count() == 4
     assert f"a:{result.attempt_id}" not in service.index.refs()
@@ -161,31 +168,37 @@ def test_adjudicator_says_same(registry: Registry) -> None:
 def test_verification(registry: Registry) -> None:
     service = identity_service(registry)
     curps = enroll_population(service, 3)
-    genuine = service.verify(curps[1].lower(), SyntheticIdentity.make(1).capture(4))
+    genuine = service.verify(curps[1].lower(), SyntheticIdentity.make(1).capture(4), ctx=VERIFIER)
     assert genuine.match and genuine.llr >= genuine.threshold and genuine.curp == curps[1]
     assert set(genuine.slot_scores) == {"face", *[str(p) for p in range(1, 11)]}
-    impostor = service.verify(curps[1], SyntheticIdentity.make(2).capture(4, fingers=("1", "2")))
+    impostor = service.verify(
+        curps[1], SyntheticIdentity.make(2).capture(4, fingers=("1", "2")), ctx=VERIFIER
+    )
     assert not impostor.match and set(impostor.slot_scores) == {"face", "1", "2"}
     # one finger gives ~ +7.4 of evidence: not enough for FMR 1e-4 (ln 1e4 = 9.2); two fingers are
-    thumb = service.verify(curps[0], SyntheticIdentity.make(0).capture(4, face=False, fingers=("1",)))
+    thumb = service.verify(
+        curps[0], SyntheticIdentity.make(0).capture(4, face=False, fingers=("1",)), ctx=VERIFIER
+    )
     assert not thumb.match and set(thumb.slot_llrs) == {"1"} and 0 < thumb.llr < thumb.threshold
-    two = service.verify(curps[0], SyntheticIdentity.make(0).capture(4, face=False, fingers=("1", "6")))
+    two = service.verify(
+        curps[0], SyntheticIdentity.make(0).capture(4, face=False, fingers=("1", "6")), ctx=VERIFIER
+    )
     assert two.match and two.llr == pytest.approx(sum(two.slot_llrs.values()))
     with pytest.raises(PersonNotFoundError):
-        service.verify("HEGG560427MVZRRL04", SyntheticIdentity.make(0).capture(4))
-    plain = registry.enroll(draft(99), actor=OFFICER, reason="no biometrics")
+        service.verify("HEGG560427MVZRRL04", SyntheticIdentity.make(0).capture(4), ctx=VERIFIER)
+    plain = registry.enroll(draft(99), ctx=OFFICER, reason="no biometrics")
     with pytest.raises(NoReferenceError):
-        service.verify(plain.curp, SyntheticIdentity.make(0).capture(4))
+        service.verify(plain.curp, SyntheticIdentity.make(0).capture(4), ctx=VERIFIER)
     with pytest.raises(SampleError):
-        service.verify(curps[0], {})
+        service.verify(curps[0], {}, ctx=VERIFIER)
 
 
 def test_identification_ranks_and_limits(registry: Registry) -> None:
     service = identity_service(registry)
     curps = enroll_population(service, 10)
-    found, threshold = service.identify(SyntheticIdentity.make(6).capture(7), top=3)
+    found, threshold = service.identify(SyntheticIdentity.make(6).capture(7), top=3, ctx=INVESTIGATOR)
     assert [c.curp for c in found] == [curps[6]] and found[0].llr >= threshold
-    stranger, _ = service.identify(SyntheticIdentity.make(1000).capture(7))
+    stranger, _ = service.identify(SyntheticIdentity.make(1000).capture(7), ctx=INVESTIGATOR)
     assert stranger == []
 
 
@@ -193,39 +206,39 @@ def test_bad_samples(registry: Registry) -> None:
     service = identity_service(registry)
     face = SyntheticIdentity.make(0).capture(1, fingers=())["face"]
     with pytest.raises(SampleError):
-        service.enroll(draft(0), {}, actor=OFFICER, reason="r")
+        service.enroll(draft(0), {}, ctx=OFFICER, reason="r")
     with pytest.raises(SampleError):
-        service.enroll(draft(0), {"11": face}, actor=OFFICER, reason="r")
+        service.enroll(draft(0), {"11": face}, ctx=OFFICER, reason="r")
     with pytest.raises(SampleError):
-        service.enroll(draft(0), {"3": face}, actor=OFFICER, reason="r")
+        service.enroll(draft(0), {"3": face}, ctx=OFFICER, reason="r")
     assert registry.count() == 0
 
 
 def test_merge_removes_the_duplicate_from_the_gallery(registry: Registry) -> None:
     service = identity_service(registry)
     curps = enroll_population(service, 3)
-    registry.merge(curps[2], curps[0], actor="a", reason="same person found by an investigator")
-    assert registry.get(curps[2]).status is Status.MERGED
-    found, _ = service.identify(SyntheticIdentity.make(2).capture(3))
+    registry.merge(curps[2], curps[0], ctx=as_actor("a"), reason="same person found by an investigator")
+    assert registry.get(curps[2], READER).status is Status.MERGED
+    found, _ = service.identify(SyntheticIdentity.make(2).capture(3), ctx=INVESTIGATOR)
     assert all(c.curp != curps[2] for c in found)
 
 
 def test_restart_rebuilds_the_same_gallery(registry: Registry) -> None:
     service = identity_service(registry)
     enroll_population(service, 6)
-    service.enroll(draft(60), SyntheticIdentity.make(1).face_at(0.86, session=2), actor=OFFICER, reason="r")
+    service.enroll(draft(60), SyntheticIdentity.make(1).face_at(0.86, session=2), ctx=OFFICER, reason="r")
     restarted = identity_service(Registry(registry.db))
     assert restarted.index.refs() == service.index.refs()
     probe = SyntheticIdentity.make(4).capture(9)
-    assert restarted.identify(probe) == service.identify(probe)
+    assert restarted.identify(probe, ctx=INVESTIGATOR) == service.identify(probe, ctx=INVESTIGATOR)
 
 
 def test_another_process_enrollment_is_seen(registry: Registry) -> None:
     """Two service instances (as in two processes) share only the database: the journal keeps
     the second one's gallery in step before it searches."""
     one, two = identity_service(registry), identity_service(Registry(registry.db))
-    first = one.enroll(draft(0), SyntheticIdentity.make(0).capture(1), actor=OFFICER, reason="r")
-    again = two.enroll(draft(1), SyntheticIdentity.make(0).capture(2), actor=OFFICER, reason="r")
+    first = one.enroll(draft(0), SyntheticIdentity.make(0).capture(1), ctx=OFFICER, reason="r")
+    again = two.enroll(draft(1), SyntheticIdentity.make(0).capture(2), ctx=OFFICER, reason="r")
     assert first.status == "issued" and again.status == "refused"
     assert again.duplicate_of == issued_curp(first)
 
@@ -237,7 +250,7 @@ def test_simultaneous_enrollments_of_one_person_from_threads(registry: Registry)
     def attempt(k: int) -> EnrollmentResult:
         barrier.wait()
         return services[k].enroll(
-            draft(k), SyntheticIdentity.make(7).capture(k), actor=f"t{k}", reason="race"
+            draft(k), SyntheticIdentity.make(7).capture(k), ctx=as_actor(f"t{k}"), reason="race"
         )
 
     with ThreadPoolExecutor(4) as pool:
@@ -287,7 +300,7 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(database_url: str) -> Non
     registry = Registry.open(database_url)
     try:
         service = identity_service(registry)  # restart: galleries rebuilt from the registry
-        persons = registry.persons(limit=1000)
+        persons = registry.persons(READER, limit=1000)
         assert len(persons) >= 12
         with registry.db.session() as session:
             owners = [r for (r,) in session.execute(select(TemplateRow.person_id))]
@@ -321,7 +334,7 @@ def test_an_enrollment_that_loses_a_curp_race_is_retried_whole(
     """A concurrent writer (e.g. a demographic-only `person add`) that takes the CURP between
     allocation and insert: the enrollment runs again from the start instead of failing."""
     service = identity_service(registry)
-    taken = registry.enroll(draft(0), actor=OFFICER, reason="r").curp
+    taken = registry.enroll(draft(0), ctx=OFFICER, reason="r").curp
     real = Registry._allocate_curp
     calls: list[str] = []
 
@@ -330,7 +343,7 @@ def test_an_enrollment_that_loses_a_curp_race_is_retried_whole(
         return taken if len(calls) == 1 else real(self, session, data, requested=requested)
 
     monkeypatch.setattr(Registry, "_allocate_curp", racing)
-    result = service.enroll(draft(0), SyntheticIdentity.make(0).capture(1), actor=OFFICER, reason="r")
+    result = service.enroll(draft(0), SyntheticIdentity.make(0).capture(1), ctx=OFFICER, reason="r")
     assert len(calls) == 2
     assert result.status == "issued" and result.person is not None
     assert result.person.curp[:16] == taken[:16] and result.person.curp != taken

@@ -21,6 +21,7 @@ from padron.registry.service import Registry
 from padron.registry.storage.models import GalleryJournalRow, PersonRow
 from padron.registry.vault import Vault
 from tests.e2e.conftest import Cli, CliResult
+from tests.support.contexts import as_actor
 from tests.support.synthetic import SyntheticIdentity, draft
 
 KEY = base64.b64encode(bytes(range(32))).decode()
@@ -140,7 +141,7 @@ def enroll_one_sealed_template(data_dir: Path) -> None:
     registry = Registry.open(f"sqlite:///{data_dir / 'padron.db'}")
     try:
         vault = Vault.from_key_file(data_dir / "vault.key", create=False)
-        person = registry.enroll(draft(0), actor="test:officer", reason="enrollment")
+        person = registry.enroll(draft(0), ctx=as_actor("test:officer"), reason="enrollment")
         face = to_template(SyntheticIdentity.make(0).face, quality=90.0)
         with registry.db.session() as session:
             person_id = session.scalars(select(PersonRow.id).where(PersonRow.curp == person.curp)).one()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from padron.domain.access import AccessContext, Purpose
 from padron.registry.service import Registry
 from tests.support.synthetic import SyntheticIdentity, draft, identity_service
 
@@ -21,7 +22,10 @@ def main() -> None:
     service = identity_service(registry)
     for i in range(first, first + count):
         result = service.enroll(
-            draft(i), SyntheticIdentity.make(i).capture(session), actor="batch", reason="batch enrollment"
+            draft(i),
+            SyntheticIdentity.make(i).capture(session),
+            AccessContext.cli("batch", Purpose.ENROLLMENT),
+            reason="batch enrollment",
         )
         outcome = result.person.curp if result.person else result.duplicate_of
         print(f"{i} {result.status} {outcome}", flush=True)

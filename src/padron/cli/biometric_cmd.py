@@ -12,10 +12,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from padron.cli.context import cli_context
 from padron.cli.exits import ENROLLMENT_EXIT, ExitStatus
 from padron.cli.options import ActorOption, JsonOption
 from padron.cli.output import console, print_json
 from padron.cli.person_file import read_person_file
+from padron.domain.access import Purpose, Role, require_identification
 from padron.domain.errors import DuplicateFieldError, InvalidInputError
 from padron.registry.identity import IdentityService, MatchEvidence, SampleError
 
@@ -40,12 +42,6 @@ def identity_service() -> Iterator[IdentityService]:
         yield service
     finally:
         service.registry.close()
-
-
-def _actor(actor: str | None) -> str:
-    from padron.settings import load_settings
-
-    return actor or load_settings().effective_actor
 
 
 def _finger_paths(fingers: list[str] | None) -> dict[str, Path]:
@@ -108,9 +104,9 @@ def enroll(
     """Enroll a person with biometrics: de-duplicated before a CURP is issued."""
     draft = read_person_file(person)
     samples = _samples(face, finger, enroll=True)
-    who = _actor(actor)
+    ctx = cli_context(actor, Purpose.ENROLLMENT)
     with identity_service() as service:
-        result = service.enroll(draft, samples, actor=who, reason=reason)
+        result = service.enroll(draft, samples, ctx, reason=reason)
     status = ENROLLMENT_EXIT[result.status]
     if as_json:
         print_json({**result.to_dict(), "exit_status": int(status)})
@@ -136,7 +132,7 @@ def verify(
     """1:1: is this the holder of CURP? Exit 0 on a match, 5 on no match (1 on an error)."""
     samples = _samples(face, finger, enroll=False)
     with identity_service() as service:
-        result = service.verify(curp, samples)
+        result = service.verify(curp, samples, cli_context(None, Purpose.VERIFICATION))
     status = ExitStatus.OK if result.match else ExitStatus.NO_MATCH
     if as_json:
         print_json({**result.to_dict(), "exit_status": int(status)})
@@ -172,12 +168,18 @@ def identify(
             help="False positive identification rate, between 0 and 1 (default: $PADRON_IDENTIFY_FPIR).",
         ),
     ] = None,
+    case: Annotated[
+        str, typer.Option("--case", help="The investigation's case reference (recorded in the audit log).")
+    ] = "",
+    actor: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """1:N: the enrolled persons these samples may belong to, best first."""
+    """1:N, for investigations: the enrolled persons these samples may belong to, best first."""
+    ctx = cli_context(actor, Purpose.INVESTIGATION, case_ref=case or None, role=Role.INVESTIGATOR)
+    require_identification(ctx)  # before any image is read
     samples = _samples(face, finger, enroll=False)
     with identity_service() as service:
-        found, threshold = service.identify(samples, top=top, fpir=fpir)
+        found, threshold = service.identify(samples, ctx, top=top, fpir=fpir)
     if as_json:
         print_json({"threshold_llr": threshold, "candidates": [c.to_dict() for c in found]})
     elif found:
@@ -193,7 +195,9 @@ def adjudication_list(
 ) -> None:
     """Adjudication cases (open ones by default)."""
     with identity_service() as service:
-        cases = service.cases(status=None if status == "all" else status)
+        cases = service.cases(
+            cli_context(None, Purpose.ADJUDICATION), status=None if status == "all" else status
+        )
     if as_json:
         print_json({"cases": [c.to_dict() for c in cases]})
         return
@@ -217,7 +221,7 @@ def adjudication_list(
 def adjudication_show(case_id: Annotated[int, typer.Argument()], as_json: JsonOption = False) -> None:
     """One case with both persons' evidence."""
     with identity_service() as service:
-        case = service.case(case_id)
+        case = service.case(case_id, cli_context(None, Purpose.ADJUDICATION))
     if as_json:
         print_json(case.to_dict())
     else:
@@ -236,7 +240,8 @@ def adjudication_decide(
     if decision not in ("same", "different"):
         raise InvalidInputError(f"--decision must be same or different, not {decision!r}")
     with identity_service() as service:
-        case = service.decide(case_id, same=decision == "same", adjudicator=_actor(actor), reason=reason)
+        ctx = cli_context(actor, Purpose.ADJUDICATION)
+        case = service.decide(case_id, ctx, same=decision == "same", reason=reason)
     if as_json:
         print_json(case.to_dict())
     else:
@@ -260,7 +265,7 @@ def gallery_stats(as_json: JsonOption = False) -> None:
 def gallery_rebuild(as_json: JsonOption = False) -> None:
     """Rebuild the galleries from the registry and check they agree with it."""
     with identity_service() as service:
-        loaded = service.start()
+        loaded = service.start(cli_context(None, Purpose.ADMINISTRATION))
         stats = service.gallery_stats()
     if as_json:
         print_json({"loaded": loaded, **stats})

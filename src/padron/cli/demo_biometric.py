@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from padron.domain.access import AccessContext, Purpose
 from padron.domain.errors import PadronError
 from padron.domain.finger import FingerPosition
 from padron.domain.person import PersonDraft
@@ -29,6 +30,11 @@ from padron.synth.population import REFERENCE_DATE, Record, finger_seed, plan_re
 
 ACTOR = "demo:enrollment-officer"
 ADJUDICATOR = "demo:adjudicator"
+#: the demo's desks: enrollment, adjudication, verification, and an investigation for 1:N
+ENROLLING = AccessContext.cli(ACTOR, Purpose.ENROLLMENT)
+ADJUDICATING = AccessContext.cli(ADJUDICATOR, Purpose.ADJUDICATION)
+VERIFYING = AccessContext.cli("demo:verifier", Purpose.VERIFICATION)
+INVESTIGATING = AccessContext.cli("demo:investigator", Purpose.INVESTIGATION, case_ref="DEMO-1")
 #: right and left index fingers (ISO/ANSI positions 2 and 7): the usual pair at enrollment desks
 DEFAULT_FINGERS = ("2", "7")
 
@@ -250,7 +256,7 @@ def run(
             if not _biometric(record):
                 # under 5: enrolled on demographics only, as Aadhaar does (fingerprints re-captured at 5)
                 person = service.registry.enroll(
-                    draft, actor=ACTOR, reason="demo enrollment, under 5: no biometrics"
+                    draft, ENROLLING, reason="demo enrollment, under 5: no biometrics"
                 )
                 outcomes.append((record, "no-biometrics", person))
                 continue
@@ -260,7 +266,7 @@ def run(
                 outcomes.append((record, "failure-to-enroll", None))
                 continue
             samples = {slot: Template.from_bytes(data) for slot, data in templates.items()}
-            result = service.enroll(draft, samples, actor=ACTOR, reason="demo enrollment")
+            result = service.enroll(draft, samples, ENROLLING, reason="demo enrollment")
             outcomes.append((record, result.status, result))
         fresh_captures = dict(zip(fresh, stream, strict=True))
     # captures and enrollments overlap: one figure for both
@@ -337,7 +343,7 @@ def run(
             # tried without NFIQ 2 (a third of a capture's time); the one kept must pass the gate
             templates, _ = capture(job)
             samples = {slot: Template.from_bytes(data) for slot, data in templates.items()}
-            llr = service.verify(original.person.curp, samples).llr if samples else None
+            llr = service.verify(original.person.curp, samples, VERIFYING).llr if samples else None
             tried.append(None if llr is None else round(llr, 2))
             if llr is None or llr < grey:
                 low = middle  # too little evidence (or refused as too poor): press harder
@@ -356,7 +362,7 @@ def run(
         result = service.enroll(
             PersonDraft(alias, record.nationality),
             samples,
-            actor=ACTOR,
+            ENROLLING,
             reason="demo enrollment, light touch",
         )
         outcomes.append(
@@ -370,7 +376,7 @@ def run(
         break
 
     # the adjudicator works through the open cases (here with the ground truth at hand)
-    cases = service.cases()
+    cases = service.cases(ADJUDICATING)
     decided = []
     for case in cases:
         attempt_record = next(
@@ -385,8 +391,8 @@ def run(
             continue
         done = service.decide(
             case.id,
+            ADJUDICATING,
             same=truth_same,
-            adjudicator=ADJUDICATOR,
             reason="fingerprints examined side by side" if truth_same else "ridge detail differs",
         )
         decided.append(done.to_dict())
@@ -402,8 +408,8 @@ def run(
         samples = {slot: Template.from_bytes(data) for slot, data in templates.items()}
         if not samples:
             continue
-        genuine = service.verify(result.person.curp, samples)
-        found, _threshold = service.identify(samples, top=3)
+        genuine = service.verify(result.person.curp, samples, VERIFYING)
+        found, _threshold = service.identify(samples, INVESTIGATING, top=3)
         verify_rows.append({"curp": result.person.curp, "match": genuine.match, "llr": round(genuine.llr, 2)})
         identify_rows.append(
             {
@@ -420,7 +426,7 @@ def run(
         (a, _), (_, res_b) = issued[0], issued[1]
         templates, _ = fresh_captures[a.number]
         impostor = service.verify(
-            res_b.person.curp, {s: Template.from_bytes(d) for s, d in templates.items()}
+            res_b.person.curp, {s: Template.from_bytes(d) for s, d in templates.items()}, VERIFYING
         )
         verify_rows.append(
             {

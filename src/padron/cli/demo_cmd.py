@@ -19,6 +19,7 @@ from rich.panel import Panel
 
 from padron.cli.output import console, print_json
 from padron.cli.person_cmd import history_table, persons_table
+from padron.domain.access import AccessContext, Purpose
 from padron.domain.curp import CurpData, Sex, validate_curp
 from padron.domain.person import PersonDraft, Status
 from padron.registry.service import Registry
@@ -26,6 +27,9 @@ from padron.settings import load_settings
 from padron.synth.demographics import DemographicGenerator
 
 ACTOR = "demo:enrollment-officer"
+#: the demo works as an enrollment officer and a registry officer on the command line
+ENROLLING = AccessContext.cli(ACTOR, Purpose.ENROLLMENT)
+CORRECTING = AccessContext.cli("demo:registry-officer", Purpose.CORRECTION)
 
 
 def _fresh_database(directory: Path) -> str:
@@ -125,7 +129,7 @@ def _run(registry: Registry, *, people: int, seed: int, quiet: bool) -> dict[str
     population = DemographicGenerator(seed).people(max(0, people - 2))
     t0 = time.perf_counter()
     enrolled = [
-        registry.enroll(PersonDraft(p.data, p.nationality), actor=ACTOR, reason="demo enrollment")
+        registry.enroll(PersonDraft(p.data, p.nationality), ENROLLING, reason="demo enrollment")
         for p in population
     ]
 
@@ -138,8 +142,8 @@ def _run(registry: Registry, *, people: int, seed: int, quiet: bool) -> dict[str
         sex=Sex.HOMBRE,
         birth_state="DF",
     )
-    first = registry.enroll(PersonDraft(twin), actor=ACTOR, reason="demo: homonym 1 of 2")
-    second = registry.enroll(PersonDraft(twin), actor=ACTOR, reason="demo: homonym 2 of 2")
+    first = registry.enroll(PersonDraft(twin), ENROLLING, reason="demo: homonym 1 of 2")
+    second = registry.enroll(PersonDraft(twin), ENROLLING, reason="demo: homonym 2 of 2")
     enrolled += [first, second]
     enroll_seconds = time.perf_counter() - t0
     say(persons_table(enrolled[:10], title=f"First 10 of {len(enrolled)} enrolled persons"))
@@ -153,27 +157,23 @@ def _run(registry: Registry, *, people: int, seed: int, quiet: bool) -> dict[str
     #    the old CURP is retired (never issued again) and still finds the person
     subject = next(
         p
-        for p in registry.persons(status=Status.ACTIVE, limit=100_000)
+        for p in registry.persons(CORRECTING, status=Status.ACTIVE, limit=100_000)
         if p.birth_date.day <= 12 and p.birth_date.day != p.birth_date.month
     )
     swapped = subject.birth_date.replace(month=subject.birth_date.day, day=subject.birth_date.month)
     updated = registry.update(
         subject.curp,
         {"birth_date": swapped.isoformat()},
-        actor="demo:registry-officer",
+        CORRECTING,
         reason="birth certificate shows day and month swapped at enrollment",
     )
-    registry.set_status(
-        updated.curp, Status.SUSPENDED, actor="demo:registry-officer", reason="document check"
-    )
-    registry.set_status(
-        updated.curp, Status.ACTIVE, actor="demo:registry-officer", reason="documents verified"
-    )
-    final = registry.get(subject.curp)  # the old CURP still finds the person
-    entries = registry.history(final.curp)
+    registry.set_status(updated.curp, Status.SUSPENDED, CORRECTING, reason="document check")
+    registry.set_status(updated.curp, Status.ACTIVE, CORRECTING, reason="documents verified")
+    final = registry.get(subject.curp, CORRECTING)  # the old CURP still finds the person
+    entries = registry.history(final.curp, CORRECTING)
     say(history_table(final, entries))
 
-    curps = [p.curp for p in registry.persons(limit=10_000_000)]
+    curps = [p.curp for p in registry.persons(CORRECTING, limit=10_000_000)]
     valid = all(validate_curp(c).curp == c for c in curps)
     return {
         "enrolled": len(enrolled),
@@ -190,7 +190,7 @@ def _run(registry: Registry, *, people: int, seed: int, quiet: bool) -> dict[str
         "correction": {
             "old_curp": subject.curp,
             "new_curp": final.curp,
-            "old_curp_resolves_to": registry.get(subject.curp).curp,
+            "old_curp_resolves_to": registry.get(subject.curp, CORRECTING).curp,
             "history_entries": len(entries),
             "history": [e.to_dict() for e in entries],
         },

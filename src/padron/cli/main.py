@@ -26,7 +26,16 @@ from padron.domain.errors import InternalError, PadronError
 
 def build_app() -> typer.Typer:
     """The command tree (built on demand, so `import padron.cli.main` stays light)."""
-    from padron.cli import biometric_cmd, curp_cmd, demo_cmd, evaluate_cmd, face_cmd, person_cmd, synth_cmd
+    from padron.cli import (
+        audit_cmd,
+        biometric_cmd,
+        curp_cmd,
+        demo_cmd,
+        evaluate_cmd,
+        face_cmd,
+        person_cmd,
+        synth_cmd,
+    )
 
     app = typer.Typer(
         name="padron",
@@ -40,6 +49,7 @@ def build_app() -> typer.Typer:
     app.add_typer(evaluate_cmd.app, name="evaluate")
     app.add_typer(synth_cmd.app, name="synth")
     app.add_typer(face_cmd.app, name="face")
+    app.add_typer(audit_cmd.app, name="audit")
     app.command("init")(person_cmd.init)
     app.command("demo")(demo_cmd.demo)
     app.command("enroll")(biometric_cmd.enroll)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from padron.cli.context import cli_context
 from padron.cli.options import (
     ActorOption,
     BirthOption,
@@ -20,6 +21,7 @@ from padron.cli.options import (
     StateOption,
 )
 from padron.cli.output import console, print_json
+from padron.domain.access import Purpose
 from padron.domain.curp import CurpData
 from padron.domain.errors import DuplicateFieldError, InvalidInputError
 from padron.domain.person import ChangeKind, HistoryEntry, Person, PersonDraft, parse_status
@@ -39,10 +41,6 @@ def open_registry() -> Iterator[Registry]:
         yield registry
     finally:
         registry.close()
-
-
-def _actor(actor: str | None) -> str:
-    return actor or load_settings().effective_actor
 
 
 def init(as_json: JsonOption = False) -> None:
@@ -90,7 +88,7 @@ def add(
     with open_registry() as registry:
         person = registry.enroll(
             PersonDraft(data=data, nationality=nationality),
-            actor=_actor(actor),
+            cli_context(actor, Purpose.ENROLLMENT),
             reason=reason,
             homonym=homonym,
         )
@@ -107,8 +105,9 @@ def show(
 ) -> None:
     """Show one person."""
     with open_registry() as registry:
-        person = registry.get(curp)
-        curps = registry.curps_of(curp)
+        ctx = cli_context(None, Purpose.ADMINISTRATION)
+        person = registry.get(curp, ctx)
+        curps = registry.curps_of(curp, ctx)
     if as_json:
         print_json({**person.to_dict(), "former_curps": [c for c in curps if c != person.curp]})
     else:
@@ -126,7 +125,11 @@ def list_(
     """List persons in enrollment order."""
     with open_registry() as registry:
         persons = registry.persons(
-            status=parse_status(status) if status else None, name=name, limit=limit, offset=offset
+            cli_context(None, Purpose.ADMINISTRATION),
+            status=parse_status(status) if status else None,
+            name=name,
+            limit=limit,
+            offset=offset,
         )
         total = registry.count()
     if as_json:
@@ -166,10 +169,10 @@ def update(
     if not changes and status is None:
         raise InvalidInputError("nothing to update: give --set FIELD=VALUE and/or --status STATUS")
     new_status = parse_status(status) if status is not None else None
-    who = _actor(actor)
+    ctx = cli_context(actor, Purpose.CORRECTION)
     with open_registry() as registry:
         person = registry.update(
-            curp, changes, actor=who, reason=reason, expected_version=expected_version, status=new_status
+            curp, changes, ctx, reason=reason, expected_version=expected_version, status=new_status
         )
     if as_json:
         print_json(person.to_dict())
@@ -187,7 +190,7 @@ def merge(
 ) -> None:
     """Mark a record as a duplicate of another identity."""
     with open_registry() as registry:
-        person = registry.merge(curp, into, actor=_actor(actor), reason=reason)
+        person = registry.merge(curp, into, cli_context(actor, Purpose.CORRECTION), reason=reason)
     if as_json:
         print_json(person.to_dict())
     else:
@@ -201,8 +204,9 @@ def history(
 ) -> None:
     """Every change to a person: who, when, why, old and new values."""
     with open_registry() as registry:
-        person = registry.get(curp)
-        entries = registry.history(curp)
+        ctx = cli_context(None, Purpose.ADMINISTRATION)
+        person = registry.get(curp, ctx)
+        entries = registry.history(curp, ctx)
     if as_json:
         print_json({"curp": person.curp, "history": [e.to_dict() for e in entries]})
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from padron.domain.errors import AccessContextError
+from padron.domain.errors import AccessContextError, AccessDeniedError
 from padron.domain.text import MAX_ACTOR_LENGTH, clean_line
 
 MAX_REFERENCE_LENGTH = 200
@@ -33,6 +33,8 @@ class Channel(StrEnum):
     API = "api"
     CONSOLE = "console"
     PARTNER = "partner"
+    #: padron itself (start-up, maintenance jobs)
+    SYSTEM = "system"
 
 
 class Purpose(StrEnum):
@@ -95,6 +97,11 @@ class AccessContext:
         """The command line: the operator of this installation, with its database and key."""
         return cls(actor=actor, role=Role.ADMIN, channel=Channel.CLI, purpose=purpose, case_ref=case_ref)
 
+    @classmethod
+    def system(cls, purpose: Purpose) -> AccessContext:
+        """padron's own work (loading the galleries at start-up, signing checkpoints)."""
+        return cls(actor="system:padron", role=Role.ADMIN, channel=Channel.SYSTEM, purpose=purpose)
+
     def to_dict(self) -> dict[str, str | None]:
         return {
             "actor": self.actor,
@@ -105,3 +112,17 @@ class AccessContext:
             "case_ref": self.case_ref,
             "partner": self.partner,
         }
+
+
+def require_identification(ctx: AccessContext) -> None:
+    """1:N identification is for investigations: an investigator (or the installation's own
+    operator on the command line), with purpose "investigation" and a case reference."""
+    if ctx.role not in (Role.INVESTIGATOR, Role.ADMIN) or ctx.purpose is not Purpose.INVESTIGATION:
+        raise AccessDeniedError(
+            f"1:N identification is for investigators with purpose investigation, not "
+            f"{ctx.role.value} with purpose {ctx.purpose.value}",
+            role=ctx.role.value,
+            purpose=ctx.purpose.value,
+        )
+    if not ctx.case_ref:
+        raise AccessDeniedError("1:N identification needs a case reference (--case)", field="case_ref")

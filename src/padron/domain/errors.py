@@ -308,6 +308,12 @@ class AccessContextError(PadronError):
     summary = "An access context is incomplete or malformed (actor, role, channel, purpose, partner)."
 
 
+class AccessDeniedError(PadronError):
+    code = "PAD-ACCESS-002"
+    category = ErrorCategory.FORBIDDEN
+    summary = "The access context's role, purpose or case reference does not allow this use case."
+
+
 class DuplicateFieldError(PadronError):
     code = "PAD-PERSON-009"
     summary = "A field, finger position or option was given twice in one command; give each once."

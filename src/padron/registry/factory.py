@@ -9,7 +9,9 @@ from sqlalchemy import func, make_url, select
 
 from padron.domain.template import Modality
 from padron.matching.gallery import FINGER_SLOTS, Gallery
+from padron.registry.audit import AuditKeyMissingError, AuditLog
 from padron.registry.identity import BiometricIndex, DedupPolicy, IdentityService
+from padron.registry.secret_files import create_exclusive
 from padron.registry.service import Registry
 from padron.registry.storage.database import Database
 from padron.registry.storage.models import TemplateRow
@@ -75,6 +77,35 @@ def _sealed_templates_at(settings: Settings) -> int:
         return sealed_template_count(database)
     finally:
         database.dispose()
+
+
+def build_audit_log(settings: Settings, registry: Registry) -> AuditLog:
+    """The audit log with its signing key: PADRON_AUDIT_KEY, or ``data_dir/audit.key``, which is
+    created (atomically, 0600) in development and required in production."""
+    from padron.audit.checkpoint import Signer, Verifier
+
+    if settings.audit_key:
+        signer = Signer.from_skey(settings.audit_key.strip())
+    else:
+        path = settings.data_dir.absolute() / "audit.key"
+        if not path.exists():
+            if settings.environment == "production":
+                raise AuditKeyMissingError(
+                    f"no audit signing key: set PADRON_AUDIT_KEY or provide {path}", path=str(path)
+                )
+            settings.ensure_data_dir()
+            create_exclusive(path, (Signer.generate(settings.audit_origin).skey + "\n").encode())
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as error:
+            raise AuditKeyMissingError(
+                f"cannot read the audit key file {path}: {error}", path=str(path)
+            ) from None
+        signer = Signer.from_skey(text.strip())
+    cosigners = [
+        Verifier.from_vkey(v.strip()) for v in (settings.audit_cosigners or "").split(",") if v.strip()
+    ]
+    return AuditLog(registry, origin=settings.audit_origin, signer=signer, verifiers=cosigners)
 
 
 def face_gallery() -> Gallery:

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from padron.domain.access import AccessContext, Purpose, require_identification
 from padron.domain.curp import CurpData, Sex
 from padron.domain.errors import ErrorCategory, PadronError
 from padron.domain.person import Person, PersonDraft, Status, parse_nationality
@@ -38,6 +39,7 @@ from padron.domain.template import Modality, Template
 from padron.domain.text import require_actor_reason
 from padron.matching.fusion import FusedScore, LlrModel, check_dedup_rates, check_rate, fuse, llr_threshold
 from padron.matching.gallery import FACE_SLOT, FINGER_SLOTS, Gallery, Matcher
+from padron.registry.audit import attempt_ref, person_ref
 from padron.registry.service import Registry, _to_person
 from padron.registry.storage.database import lock_enrollment
 from padron.registry.storage.models import (
@@ -72,6 +74,12 @@ class CaseClosedError(PadronError):
 class NoReferenceError(PadronError):
     code = "PAD-VER-001"
     summary = "The person has no enrolled template for any of the submitted slots."
+
+
+class NotVerifiableError(PadronError):
+    code = "PAD-VER-002"
+    category = ErrorCategory.CONFLICT
+    summary = "The CURP is revoked, deceased, suspended or merged: only an active identity is verified."
 
 
 def slot_modality(slot: str) -> Modality:
@@ -411,17 +419,24 @@ class IdentityService:
             if slot_modality(slot) == modality:
                 self.slot_models[slot] = model
 
-    def start(self) -> int:
-        """Rebuild the galleries from the registry (at start-up); returns the subjects loaded."""
-        with self.registry.db.session() as session:
-            return self.index.rebuild(session)
+    def start(self, ctx: AccessContext | None = None) -> int:
+        """Rebuild the galleries from the registry (at start-up); returns the subjects loaded.
+        Every sealed template is opened: one audit entry records it."""
+        ctx = ctx or AccessContext.system(Purpose.ADMINISTRATION)
+
+        def work(session: Session) -> int:
+            loaded = self.index.rebuild(session)
+            self.registry.audit.record(session, ctx, "gallery.load", details={"subjects": loaded})
+            return loaded
+
+        return self.registry.transact(work)
 
     # --- enrollment -------------------------------------------------------------------------------
 
     def enroll(
-        self, draft: PersonDraft, samples: Mapping[str, Template], *, actor: str, reason: str
+        self, draft: PersonDraft, samples: Mapping[str, Template], ctx: AccessContext, *, reason: str
     ) -> EnrollmentResult:
-        actor, reason = require_actor_reason(actor, reason)
+        actor, reason = require_actor_reason(ctx.actor, reason)
         samples = self._check_samples(samples)
         nationality = parse_nationality(draft.nationality)
 
@@ -456,9 +471,15 @@ class IdentityService:
             )
             session.add(attempt)
             session.flush()
-            return self._decide(
+            result = self._decide(
                 session, attempt, draft, nationality, samples, candidates, thresholds, demographic
             )
+            subject = person_ref(result.person.id) if result.person else attempt_ref(attempt.id)
+            details = {"attempt": attempt.id, "slots": sorted(samples), "cases": result.cases}
+            self.registry.audit.record(
+                session, ctx, "enrollment.submit", subject=subject, outcome=result.status, details=details
+            )
+            return result
 
         result = self.registry.transact(work)
         self._sync()
@@ -551,21 +572,41 @@ class IdentityService:
 
     # --- adjudication -----------------------------------------------------------------------------
 
-    def cases(self, *, status: str | None = "open", limit: int = 100) -> list[Case]:
+    def cases(self, ctx: AccessContext, *, status: str | None = "open", limit: int = 100) -> list[Case]:
+        """Adjudication cases; each one listed discloses the applicant and the candidate (audited)."""
         query = select(AdjudicationCaseRow).order_by(AdjudicationCaseRow.id).limit(limit)
         if status:
             query = query.where(AdjudicationCaseRow.status == status)
-        with self.registry.db.session() as session:
-            return [self._case(session, row) for row in session.scalars(query)]
 
-    def case(self, case_id: int) -> Case:
-        with self.registry.db.session() as session:
-            return self._case(session, self._case_row(session, case_id))
+        def work(session: Session) -> list[Case]:
+            cases = [self._case(session, row) for row in session.scalars(query)]
+            for case in cases:
+                self._audit_case(session, ctx, "case.list", case)
+            return cases
 
-    def decide(self, case_id: int, *, same: bool, adjudicator: str, reason: str) -> Case:
+        return self.registry.transact(work)
+
+    def case(self, case_id: int, ctx: AccessContext) -> Case:
+        def work(session: Session) -> Case:
+            case = self._case(session, self._case_row(session, case_id))
+            self._audit_case(session, ctx, "case.read", case)
+            return case
+
+        return self.registry.transact(work)
+
+    def _audit_case(self, session: Session, ctx: AccessContext, action: str, case: Case) -> None:
+        details = {"case": case.id, "attempt": case.attempt_id, "candidate": case.candidate_ref}
+        self.registry.audit.record(
+            session, ctx, action, subject=attempt_ref(case.attempt_id), details=details
+        )
+        if case.candidate_ref.startswith("p:"):
+            candidate = person_ref(int(case.candidate_ref[2:]))
+            self.registry.audit.record(session, ctx, action, subject=candidate, details=details)
+
+    def decide(self, case_id: int, ctx: AccessContext, *, same: bool, reason: str) -> Case:
         """Record a human decision. "same": the attempt is merged into the candidate (no CURP).
         "different": once every case of the attempt says different, its CURP is issued."""
-        adjudicator, reason = require_actor_reason(adjudicator, reason)
+        adjudicator, reason = require_actor_reason(ctx.actor, reason)
 
         def work(session: Session) -> Case:
             lock_enrollment(session)
@@ -610,7 +651,16 @@ class IdentityService:
                     template.person_id = person.id
                 session.add(GalleryJournalRow(ref=f"a:{attempt.id}", op="remove", at=now))
             session.flush()
-            return self._case(session, row)
+            case = self._case(session, row)
+            self.registry.audit.record(
+                session,
+                ctx,
+                "case.decide",
+                subject=attempt_ref(case.attempt_id),
+                outcome=case.decision or "decided",
+                details={"case": case.id, "candidate": case.candidate_ref},
+            )
+            return case
 
         case = self.registry.transact(work)
         self._sync()
@@ -618,10 +668,21 @@ class IdentityService:
 
     # --- verification and identification ----------------------------------------------------------
 
-    def verify(self, curp: str, samples: Mapping[str, Template]) -> Verification:
+    def verify(self, curp: str, samples: Mapping[str, Template], ctx: AccessContext) -> Verification:
+        """1:1: do the samples belong to the holder of ``curp``? Only an active identity can be
+        verified (a revoked, deceased or merged CURP is refused, never a "match"). Opening the
+        holder's sealed templates and the decision are audited before the answer is returned."""
         samples = self._check_samples(samples)
         with self.registry.db.session() as session:
             person = self.registry._row_by_curp(session, curp)
+            if person.status != Status.ACTIVE.value:
+                raise NotVerifiableError(
+                    f"{person.curp} is {person.status}"
+                    + (f" (merged into {person.merged_into})" if person.merged_into else "")
+                    + "; only an active identity can be verified",
+                    status=person.status,
+                )
+            person_id = person.id
             rows = session.scalars(
                 select(TemplateRow).where(
                     TemplateRow.person_id == person.id, TemplateRow.slot.in_(list(samples))
@@ -642,9 +703,19 @@ class IdentityService:
             scores[slot] = float(max(prepared.scores(matcher.batch([matcher.decode(t) for t in refs]))))
         fused = fuse(scores, self.slot_models)
         threshold = llr_threshold(1, self.policy.verify_fmr)
+        match = fused.llr >= threshold
+
+        def audit(session: Session) -> None:
+            subject = person_ref(person_id)
+            opened = {"slots": sorted(references), "templates": sum(map(len, references.values()))}
+            self.registry.audit.record(session, ctx, "template.open", subject=subject, details=opened)
+            outcome = "match" if match else "no-match"
+            self.registry.audit.record(session, ctx, "person.verify", subject=subject, outcome=outcome)
+
+        self.registry.transact(audit)
         return Verification(
             curp=holder,
-            match=fused.llr >= threshold,
+            match=match,
             llr=fused.llr,
             threshold=threshold,
             fmr=self.policy.verify_fmr,
@@ -653,12 +724,18 @@ class IdentityService:
         )
 
     def identify(
-        self, samples: Mapping[str, Template], *, top: int = 10, fpir: float | None = None
+        self, samples: Mapping[str, Template], ctx: AccessContext, *, top: int = 10, fpir: float | None = None
     ) -> tuple[list[MatchEvidence], float]:
-        """Ranked candidates whose fused LLR clears the threshold for ``fpir``; and that threshold."""
+        """Ranked candidates whose fused LLR clears the threshold for ``fpir``; and that threshold.
+
+        1:N identification is for investigations only: the context must be an investigator's
+        (or the command line's), with purpose "investigation" and a case reference. Every
+        candidate returned is a disclosure and gets its audit entry."""
+        require_identification(ctx)
         samples = self._check_samples(samples)
         self._sync()
-        with self.registry.db.session() as session:
+
+        def work(session: Session) -> tuple[list[MatchEvidence], float]:
             threshold = llr_threshold(
                 max(1, self.index.size()), self.policy.identify_fpir if fpir is None else fpir
             )
@@ -666,8 +743,22 @@ class IdentityService:
                 c
                 for c in self._candidates(session, samples, k=max(top, self.policy.candidates))
                 if c.llr >= threshold
-            ]
-        return found[:top], threshold
+            ][:top]
+            self.registry.audit.record(
+                session,
+                ctx,
+                "identify.search",
+                outcome=f"{len(found)} candidate(s)",
+                details={"slots": sorted(samples)},
+            )
+            for rank, c in enumerate(found, start=1):
+                subject = person_ref(int(c.ref[2:])) if c.ref.startswith("p:") else c.ref
+                self.registry.audit.record(
+                    session, ctx, "identify.candidate", subject=subject, details={"rank": rank}
+                )
+            return found, threshold
+
+        return self.registry.transact(work)
 
     def gallery_stats(self) -> dict[str, Any]:
         self._sync()

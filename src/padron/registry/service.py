@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from padron.domain.access import AccessContext
 from padron.domain.curp import (
     CurpData,
     Sex,
@@ -54,6 +55,7 @@ from padron.domain.person import (
     parse_nationality,
 )
 from padron.domain.text import require_actor_reason
+from padron.registry.audit import AuditTrail, person_ref
 from padron.registry.storage.database import Database, lock_enrollment
 from padron.registry.storage.models import CurpRow, GalleryJournalRow, HistoryRow, PersonRow
 
@@ -110,8 +112,10 @@ def _json_value(value: Any) -> Any:
 class Registry:
     """The registry's use cases over one database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, audit: AuditTrail | None = None) -> None:
         self.db = database
+        #: every use case writes its audit entry through here, in its own transaction
+        self.audit = audit or AuditTrail()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = False) -> Registry:
@@ -129,26 +133,33 @@ class Registry:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def get(self, curp: str) -> Person:
-        """The person who holds ``curp`` now or held it before a correction."""
-        with self.db.session() as session:
-            return _to_person(self._row_by_curp(session, curp))
+    def get(self, curp: str, ctx: AccessContext) -> Person:
+        """The person who holds ``curp`` now or held it before a correction (a disclosure: audited)."""
 
-    def find(self, curp: str) -> Person | None:
+        def work(session: Session) -> Person:
+            row = self._row_by_curp(session, curp)
+            self.audit.record(session, ctx, "person.read", subject=person_ref(row.id))
+            return _to_person(row)
+
+        return self.transact(work)
+
+    def find(self, curp: str, ctx: AccessContext) -> Person | None:
         try:
-            return self.get(curp)
+            return self.get(curp, ctx)
         except PersonNotFoundError:
             return None
 
     def persons(
         self,
+        ctx: AccessContext,
         *,
         status: Status | None = None,
         name: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[Person]:
-        """Persons in enrollment order, optionally by status and by a name fragment."""
+        """Persons in enrollment order, optionally by status and by a name fragment; each person
+        listed is a disclosure of their record (one audit entry each)."""
         query = select(PersonRow).order_by(PersonRow.id).limit(limit).offset(offset)
         if status is not None:
             query = query.where(PersonRow.status == status.value)
@@ -164,8 +175,14 @@ class Registry:
                     PersonRow.second_surname.like(pattern, escape="\\"),
                 )
             )
-        with self.db.session() as session:
-            return [_to_person(row) for row in session.scalars(query)]
+
+        def work(session: Session) -> list[Person]:
+            found = [_to_person(row) for row in session.scalars(query)]
+            for person in found:
+                self.audit.record(session, ctx, "person.list", subject=person_ref(person.id))
+            return found
+
+        return self.transact(work)
 
     def count(self, *, status: Status | None = None) -> int:
         query = select(func.count()).select_from(PersonRow)
@@ -174,35 +191,47 @@ class Registry:
         with self.db.session() as session:
             return int(session.scalar(query) or 0)
 
-    def history(self, curp: str) -> list[HistoryEntry]:
-        """Every change to the person holding ``curp``, oldest first."""
-        with self.db.session() as session:
+    def history(self, curp: str, ctx: AccessContext) -> list[HistoryEntry]:
+        """Every change to the person holding ``curp``, oldest first (audited)."""
+
+        def work(session: Session) -> list[HistoryEntry]:
             row = self._row_by_curp(session, curp)
             rows = session.scalars(
                 select(HistoryRow).where(HistoryRow.person_id == row.id).order_by(HistoryRow.id)
             )
+            self.audit.record(session, ctx, "person.history", subject=person_ref(row.id))
             return [_to_entry(r) for r in rows]
 
-    def curps_of(self, curp: str) -> list[str]:
-        """Every CURP the person holding ``curp`` has held, in the order they were issued."""
-        with self.db.session() as session:
+        return self.transact(work)
+
+    def curps_of(self, curp: str, ctx: AccessContext) -> list[str]:
+        """Every CURP the person holding ``curp`` has held, in the order they were issued (audited)."""
+
+        def work(session: Session) -> list[str]:
             row = self._row_by_curp(session, curp)
+            self.audit.record(session, ctx, "person.curps", subject=person_ref(row.id))
             return list(
                 session.scalars(
                     select(CurpRow.curp).where(CurpRow.person_id == row.id).order_by(CurpRow.issued_at)
                 )
             )
 
+        return self.transact(work)
+
     # --- writes ---------------------------------------------------------------------------------
 
-    def enroll(self, draft: PersonDraft, *, actor: str, reason: str, homonym: str | None = None) -> Person:
+    def enroll(
+        self, draft: PersonDraft, ctx: AccessContext, *, reason: str, homonym: str | None = None
+    ) -> Person:
         """Register a new person and issue their CURP (lowest free homonym differentiator unless
         ``homonym`` asks for a specific, free one)."""
-        actor, reason = require_actor_reason(actor, reason)
+        actor, reason = require_actor_reason(ctx.actor, reason)
         nationality = parse_nationality(draft.nationality)
 
         def work(session: Session) -> Person:
-            return _to_person(self.create_person(session, draft, nationality, actor, reason, homonym=homonym))
+            row = self.create_person(session, draft, nationality, actor, reason, homonym=homonym)
+            self.audit.record(session, ctx, "person.create", subject=person_ref(row.id))
+            return _to_person(row)
 
         return self.transact(work)
 
@@ -246,8 +275,8 @@ class Registry:
         self,
         curp: str,
         changes: Mapping[str, str | None],
+        ctx: AccessContext,
         *,
-        actor: str,
         reason: str,
         expected_version: int | None = None,
         status: Status | None = None,
@@ -258,7 +287,7 @@ class Registry:
         With ``status`` the status changes too, in the same transaction: every argument is
         validated before anything is written, and a refused status change leaves the
         correction unwritten as well (one history entry per part, both or neither)."""
-        actor, reason = require_actor_reason(actor, reason)
+        actor, reason = require_actor_reason(ctx.actor, reason)
         unknown = sorted(set(changes) - set(UPDATABLE_FIELDS))
         if unknown:
             raise UnknownFieldError(
@@ -282,6 +311,8 @@ class Registry:
                 self._correct(session, row, parsed, actor, reason)
             if status is not None:
                 self._change_status(session, row, status, actor, reason)
+            details = {"fields": sorted(parsed), "status": status.value if status else None}
+            self.audit.record(session, ctx, "person.update", subject=person_ref(row.id), details=details)
             return _to_person(row)
 
         return self.transact(work)
@@ -318,13 +349,15 @@ class Registry:
         session.flush()
         self._record(session, row, ChangeKind.UPDATED, actor, reason, now, diff)
 
-    def set_status(self, curp: str, status: Status, *, actor: str, reason: str) -> Person:
+    def set_status(self, curp: str, status: Status, ctx: AccessContext, *, reason: str) -> Person:
         """Suspend, revoke, reactivate or record the death of a person."""
-        actor, reason = require_actor_reason(actor, reason)
+        actor, reason = require_actor_reason(ctx.actor, reason)
 
         def work(session: Session) -> Person:
             row = self._row_by_curp(session, curp)
             self._change_status(session, row, status, actor, reason)
+            details = {"status": status.value}
+            self.audit.record(session, ctx, "person.status", subject=person_ref(row.id), details=details)
             return _to_person(row)
 
         return self.transact(work)
@@ -342,10 +375,10 @@ class Registry:
             session, row, ChangeKind.STATUS, actor, reason, now, {"status": [current.value, status.value]}
         )
 
-    def merge(self, curp: str, into: str, *, actor: str, reason: str) -> Person:
+    def merge(self, curp: str, into: str, ctx: AccessContext, *, reason: str) -> Person:
         """Record that ``curp`` is a duplicate of ``into``: it becomes ``merged`` and points at the
         surviving identity; both records get a history entry. Returns the merged record."""
-        actor, reason = require_actor_reason(actor, reason)
+        actor, reason = require_actor_reason(ctx.actor, reason)
 
         def work(session: Session) -> Person:
             lock_enrollment(session)  # the merged identity leaves the galleries (journal)
@@ -380,6 +413,8 @@ class Registry:
                 session, target, ChangeKind.MERGED, actor, reason, now, {"absorbed": [None, source.curp]}
             )
             session.add(GalleryJournalRow(ref=f"p:{source.id}", op="remove", at=now))
+            details = {"into": person_ref(target.id)}
+            self.audit.record(session, ctx, "person.merge", subject=person_ref(source.id), details=details)
             return _to_person(source)
 
         return self.transact(work)

@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import logging
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from padron.domain.errors import ConfigurationError, ErrorCategory, PadronError
+from padron.registry.secret_files import create_exclusive
 
 MAGIC = b"PV1"
 KEY_BYTES = 32
@@ -222,32 +221,12 @@ def _unsafe_permissions(path: Path, mode: int, *, strict: bool) -> None:
 
 
 def _create_key_file(path: Path) -> None:
-    """Write a fresh key to a private temporary file beside ``path``, then link it into place:
-    the link fails when another process got there first, and then its key is the key."""
+    """Write a fresh key beside ``path`` and link it into place: when another process got there
+    first, its key is the key."""
     key = base64.b64encode(AESGCM.generate_key(bit_length=256)) + b"\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".vault-key-", suffix=".tmp")  # 0600
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key)
-                handle.flush()
-                os.fsync(handle.fileno())
-            with contextlib.suppress(FileExistsError):  # another creator won
-                os.link(temporary, path)
-                _fsync_directory(path.parent)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                Path(temporary).unlink()
+        create_exclusive(path, key)
     except OSError as error:
         raise VaultKeyFileError(
             f"cannot create the vault key file {path}: {error.strerror or error}", path=str(path)
         ) from None
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from padron.domain.access import AccessContext, Purpose
 from padron.domain.curp import CurpData, Sex
 from padron.domain.person import PersonDraft
 from padron.domain.states import STATE_POPULATION
@@ -215,7 +216,9 @@ def enroll_records(records: list[Record], url: str) -> list[str]:
     try:
         return [
             registry.enroll(
-                PersonDraft(r.data, r.nationality), actor=ACTOR, reason="synthetic population"
+                PersonDraft(r.data, r.nationality),
+                AccessContext.cli(ACTOR, Purpose.ENROLLMENT),
+                reason="synthetic population",
             ).curp
             for r in records
         ]

@@ -15,6 +15,7 @@ from padron.registry.service import Registry
 from padron.registry.storage.models import PersonRow
 from padron.registry.vault import Vault, VaultKeyMissingError, VaultKeyPermissionError
 from padron.settings import Settings
+from tests.support.contexts import as_actor
 from tests.support.synthetic import SyntheticIdentity, draft
 
 KEY = base64.b64encode(bytes(range(32))).decode()
@@ -34,7 +35,7 @@ def settings_for(data_dir: Path, **changes: object) -> Settings:
 
 def store_one_template(registry: Registry, vault: Vault) -> None:
     """A person with one sealed face template, as an enrollment leaves it."""
-    person = registry.enroll(draft(0), actor="test:officer", reason="enrollment")
+    person = registry.enroll(draft(0), ctx=as_actor("test:officer"), reason="enrollment")
     face = SyntheticIdentity.make(0).capture(1, fingers=())["face"]
     with registry.db.session() as session:
         person_id = session.scalars(select(PersonRow.id).where(PersonRow.curp == person.curp)).one()

@@ -12,6 +12,7 @@ from padron.matching.fusion import OperatingPointError, OperatingPointOrderError
 from padron.registry.identity import DedupPolicy
 from padron.registry.service import Registry
 from padron.settings import load_settings
+from tests.support.contexts import INVESTIGATOR, as_actor
 from tests.support.synthetic import SyntheticIdentity, draft, identity_service
 
 BAD_RATES = [0, 0.0, 1, 1.0, 2, -1, 1000, math.nan, math.inf, -math.inf]
@@ -67,17 +68,17 @@ def test_dedup_policy_accepts_valid_rates() -> None:
 @pytest.mark.parametrize("rate", [0.0, 1.0, 2.0, -1.0, math.nan])
 def test_identify_refuses_an_fpir_outside_0_1(registry: Registry, rate: float) -> None:
     service = identity_service(registry)
-    service.enroll(draft(0), SyntheticIdentity.make(0).capture(1), actor="test:officer", reason="r")
+    service.enroll(draft(0), SyntheticIdentity.make(0).capture(1), ctx=as_actor("test:officer"), reason="r")
     with pytest.raises(OperatingPointError):
-        service.identify(SyntheticIdentity.make(0).capture(2), fpir=rate)
+        service.identify(SyntheticIdentity.make(0).capture(2), fpir=rate, ctx=INVESTIGATOR)
 
 
 def test_identify_uses_the_given_fpir_and_the_policy_default_otherwise(registry: Registry) -> None:
     service = identity_service(registry, DedupPolicy(identify_fpir=0.02))
-    service.enroll(draft(0), SyntheticIdentity.make(0).capture(1), actor="test:officer", reason="r")
+    service.enroll(draft(0), SyntheticIdentity.make(0).capture(1), ctx=as_actor("test:officer"), reason="r")
     probe = SyntheticIdentity.make(0).capture(2)
-    _, default = service.identify(probe)
-    _, given = service.identify(probe, fpir=0.5)
+    _, default = service.identify(probe, ctx=INVESTIGATOR)
+    _, given = service.identify(probe, fpir=0.5, ctx=INVESTIGATOR)
     assert default == pytest.approx(math.log(1 / 0.02)) and given == pytest.approx(math.log(1 / 0.5))
 
 

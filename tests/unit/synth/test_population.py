@@ -25,6 +25,7 @@ from padron.synth.population import (
     plan_records,
     render_record_fingers,
 )
+from tests.support.contexts import READER
 
 
 def read(out: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -61,7 +62,7 @@ def test_n_persons_plus_d_duplicates_with_valid_unique_registry_curps(large: Pat
     registry = Registry.open(f"sqlite:///{large / 'registry.db'}")
     try:
         assert registry.count() == 330
-        assert {p.curp for p in registry.persons(limit=1000)} == set(curps)
+        assert {p.curp for p in registry.persons(READER, limit=1000)} == set(curps)
     finally:
         registry.close()
     assert len(truth["duplicates"]) == 30

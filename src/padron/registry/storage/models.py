@@ -194,3 +194,36 @@ class GalleryJournalRow(Base):
     #: add | remove
     op: Mapped[str] = mapped_column(String(8))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntryRow(Base):
+    """One entry of the audit log: its canonical bytes (what is verified and shown) and, beside
+    them, the fields queries filter on. Written only by padron.registry.audit.AuditTrail."""
+
+    __tablename__ = "audit_entries"
+
+    #: the entry's index in the log, from 0, without gaps
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    partner: Mapped[str | None] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    subject: Mapped[str | None] = mapped_column(String(40), index=True)
+    outcome: Mapped[str] = mapped_column(String(80))
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditCheckpointRow(Base):
+    """A signed checkpoint of the audit log (C2SP signed note): the first ``size`` entries hash
+    to ``root``; cosignatures by outside authorities are appended to ``note``."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    size: Mapped[int] = mapped_column(Integer, index=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text)
