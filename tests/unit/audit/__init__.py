@@ -1,0 +1,1 @@
+"""Tests of the audit log: entries, Merkle tree, checkpoints, verification."""
