@@ -318,16 +318,17 @@ def check_expiry(expires_at: datetime | None, now: datetime) -> datetime | None:
     expires_at = expires_at.astimezone(UTC)
     if expires_at <= now:
         raise KeyExpiryPastError(
-            f"the expiry {expires_at.isoformat()} is not in the future (now {now.isoformat()})",
+            f"the key would expire at {expires_at:%Y-%m-%d %H:%M:%S} UTC, which is not in the future "
+            f"(now {now:%Y-%m-%d %H:%M:%S} UTC)",
             expires_at=expires_at.isoformat(),
         )
     return expires_at
 
 
 def parse_expiry(expires: str | None, expires_in: str | None, *, now: datetime) -> datetime | None:
-    """The expiry given on the command line: ``expires`` a date YYYY-MM-DD (the key works through
-    that day, UTC: it expires at the next midnight UTC), or ``expires_in`` a duration from ``now``
-    (``90d``, ``12h``); neither: no expiry. Not checked against ``now`` (KeyStore.create does)."""
+    """The expiry given on the command line: ``expires`` a date YYYY-MM-DD (the key stops working
+    at the start of that day, 00:00 UTC), or ``expires_in`` a duration from ``now`` (``90d``,
+    ``12h``); neither: no expiry. Not checked against ``now`` (KeyStore.create does)."""
     if expires is not None and expires_in is not None:
         raise KeyExpiryFormatError("give --expires or --expires-in, not both")
     if expires is not None:
@@ -335,8 +336,8 @@ def parse_expiry(expires: str | None, expires_in: str | None, *, now: datetime) 
             if _DATE.fullmatch(expires.strip()) is None:
                 raise ValueError(expires)
             day = date.fromisoformat(expires.strip())
-            return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-        except (ValueError, OverflowError):
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        except ValueError:
             raise KeyExpiryFormatError(
                 f"--expires {expires!r} is not a date YYYY-MM-DD", value=expires
             ) from None

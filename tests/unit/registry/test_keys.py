@@ -381,14 +381,15 @@ def test_authentication_waits_for_no_writer_on_sqlite(
 
 def test_parse_expiry() -> None:
     assert parse_expiry(None, None, now=T0) is None
-    # a date: the key works through that day (UTC)
-    assert parse_expiry("2027-01-31", None, now=T0) == datetime(2027, 2, 1, tzinfo=UTC)
+    # a date: the key stops working as that day begins (UTC)
+    assert parse_expiry("2027-01-31", None, now=T0) == datetime(2027, 1, 31, tzinfo=UTC)
+    assert parse_expiry("9999-12-31", None, now=T0) == datetime(9999, 12, 31, tzinfo=UTC)
     assert parse_expiry(None, "90d", now=T0) == T0 + timedelta(days=90)
     assert parse_expiry(None, "12h", now=T0) == T0 + timedelta(hours=12)
     assert parse_expiry(None, "0d", now=T0) == T0  # then refused by create, as not in the future
     with pytest.raises(KeyExpiryFormatError, match="not both"):
         parse_expiry("2027-01-31", "90d", now=T0)
-    for bad in ("2027-13-01", "2027-02-30", "20270131", "2027-W05-1", "31/01/2027", "tomorrow", "9999-12-31"):
+    for bad in ("2027-13-01", "2027-02-30", "20270131", "2027-W05-1", "31/01/2027", "tomorrow", "0000-01-01"):
         with pytest.raises(KeyExpiryFormatError):
             parse_expiry(bad, None, now=T0)
     for bad in ("90", "d", "-1d", "1.5d", "3w", "\u0661\u0662d", "999999999d", "1 day"):
