@@ -7,9 +7,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from padron.audit.entry import AuditEntry, link_after
 from sqlalchemy import select
 
+from padron.audit.entry import AuditEntry, link_after
 from padron.domain.access import AccessContext, Channel, Purpose, Role
 from padron.domain.errors import PersonNotFoundError, PersonStatusError
 from padron.domain.person import Status

@@ -33,6 +33,7 @@ def build_app() -> typer.Typer:
         demo_cmd,
         evaluate_cmd,
         face_cmd,
+        keys_cmd,
         person_cmd,
         synth_cmd,
     )
@@ -57,6 +58,7 @@ def build_app() -> typer.Typer:
     app.command("identify")(biometric_cmd.identify)
     app.add_typer(biometric_cmd.adjudication_app, name="adjudication")
     app.add_typer(biometric_cmd.gallery_app, name="gallery")
+    app.add_typer(keys_cmd.app, name="keys")
     return app
 
 

@@ -83,12 +83,23 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # the same pool; the option tells _configure_sqlite to begin a deferred transaction
+        self.read_sessions = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back on any error."""
         with self._coded("database error on"), self.sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A unit of work that only reads (e.g. authenticating a request): rolled back when the
+        block ends, so nothing done in it is kept. On SQLite its transaction is deferred (plain
+        BEGIN), not BEGIN IMMEDIATE: it takes no write lock, so readers neither queue behind a
+        writer nor make writers queue behind them (WAL gives them a consistent snapshot)."""
+        with self._coded("database error on"), self.read_sessions() as session:
+            yield session  # closing the session rolls its transaction back
 
     def has_table(self, name: str) -> bool:
         with self._coded("cannot open the database"):
@@ -172,9 +183,14 @@ def _make_parent(database: Path) -> None:
         ) from None
 
 
+#: execution option of the connections of Database.read_session
+_READ_ONLY = "padron_read_only"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL for concurrent readers, foreign keys on, and BEGIN IMMEDIATE so that concurrent writers
-    (threads or processes) queue for the write lock instead of failing half-way."""
+    (threads or processes) queue for the write lock instead of failing half-way (read sessions
+    begin deferred: they never write)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -188,7 +204,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 #: key of the PostgreSQL advisory lock that serializes de-duplication and gallery-journal writes

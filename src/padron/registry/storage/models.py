@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -227,3 +228,50 @@ class AuditCheckpointRow(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str] = mapped_column(Text)
+
+
+class ApiKeyRow(Base):
+    """A credential of the HTTP API. The token (``pdn_<key_id>_<secret>``) is shown once, at
+    creation; only ``secret_hash`` is kept, and a revoked key stays (revoked_at set) for the
+    audit trail.
+
+    ``secret_hash`` is the SHA-256 of the secret's text, in hex: the secret is 256 random bits,
+    so no guess can be tested against the hash faster than it can be sent to the API -- a slow
+    password hash (bcrypt, Argon2) protects low-entropy human passwords and here would only cost
+    every request its milliseconds (and make the API easier to overload)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: public lookup id: 12 lowercase base32 characters (a-z, 2-7)
+    key_id: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    #: refreshed at most once a minute per key (not a write per request)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: requests per minute; NULL: the API's default
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('registrar', 'verifier', 'investigator', 'adjudicator', 'auditor', 'admin', 'partner')",
+            name="role",
+        ),
+        CheckConstraint("rate_limit_per_minute IS NULL OR rate_limit_per_minute > 0", name="rate_limit"),
+        CheckConstraint("(revoked_at IS NULL) = (revoked_by IS NULL)", name="revoked_by"),
+        # a name names one usable key; a revoked key's name may be given to its successor
+        Index(
+            "uq_api_keys_active_name",
+            "name",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
