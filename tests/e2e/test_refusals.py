@@ -197,3 +197,14 @@ def test_usage_errors_carry_a_code(initialized_cli: Cli) -> None:
         "person", "list", "--limit", "zero", "--json", code="PAD-CLI-001", status=2
     )
     assert "limit" in result.json["error"]["message"]
+
+
+def test_user_text_is_printed_as_text_not_terminal_markup(initialized_cli: Cli) -> None:
+    cli = initialized_cli
+    curp = _add(cli)
+    reason = "acta [/] con [bold]sello[/bold] [red]"
+    assert cli("person", "update", curp, "--set", "given_names=Pedro", "--reason", reason).code == 0
+    shown = cli("person", "history", curp)
+    assert shown.code == 0 and "[/] con [bold]sello[/bold] [red]" in " ".join(shown.out.split())
+    refused = cli("person", "update", curp, "--status", "[bold]asleep[/]", "--reason", "x")
+    assert refused.code == 1 and "[bold]asleep[/]" in refused.err

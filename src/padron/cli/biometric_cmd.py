@@ -113,11 +113,11 @@ def enroll(
         raise typer.Exit(status)
     if result.status == "issued":
         assert result.person is not None
-        console.print(f"[bold green]issued[/] {result.person.curp} (attempt {result.attempt_id})")
+        console.print(f"[bold green]issued[/] {result.person.curp} (attempt {result.attempt_id})", markup=True)
     elif result.status == "refused":
-        console.print(f"[bold red]refused[/]: the same person is already enrolled as {result.duplicate_of}")
+        console.print(f"[bold red]refused[/]: the same person is already enrolled as {result.duplicate_of}", markup=True)
     else:
-        console.print(f"[bold yellow]pending adjudication[/]: cases {', '.join(map(str, result.cases))}")
+        console.print(f"[bold yellow]pending adjudication[/]: cases {', '.join(map(str, result.cases))}", markup=True)
     if result.candidates:
         console.print(_candidates_table(result.candidates[:5], "closest enrolled subjects"))
     raise typer.Exit(status)
@@ -140,7 +140,8 @@ def verify(
         verdict = "[bold green]match[/]" if result.match else "[bold red]no match[/]"
         console.print(
             f"{verdict} with {result.curp}: LLR {result.llr:+.2f} "
-            f"(threshold {result.threshold:.2f} for FMR {result.fmr:g})"
+            f"(threshold {result.threshold:.2f} for FMR {result.fmr:g})",
+            markup=True,
         )
         for slot in sorted(result.slot_scores):
             console.print(

@@ -70,7 +70,8 @@ def make(
         return
     console.print(
         f"[dim]{data.first_surname} {data.second_surname or '(sin segundo apellido)'}, {data.given_names}; "
-        f"{data.birth_date.isoformat()}; {data.sex.value}; {birth_place_name(data.birth_state)}[/]"
+        f"{data.birth_date.isoformat()}; {data.sex.value}; {birth_place_name(data.birth_state)}[/]",
+        markup=True,  # names hold letters, spaces and ' - . only: no markup of their own
     )
     print(curp)
 

@@ -9,11 +9,14 @@ from enum import Enum
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from padron.domain.errors import PadronError
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+#: markup off by default: what is printed may hold user text (a reason, a key name), and
+#: "[/]" in it must stay text, not style the terminal or fail; styled lines opt in (markup=True)
+console = Console(highlight=False, soft_wrap=True, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def _default(value: Any) -> Any:
@@ -37,4 +40,5 @@ def report_error(error: PadronError, *, as_json: bool) -> None:
     if as_json:
         print_json({"error": error.to_dict()})
     else:
-        err_console.print(f"[bold red]error[/] {error.code}: {error.message}", markup=True)
+        # the message may quote user input: escaped, so "[bold]" in a name stays text
+        err_console.print(f"[bold red]error[/] {error.code}: {escape(error.message)}", markup=True)

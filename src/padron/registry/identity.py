@@ -421,12 +421,13 @@ class IdentityService:
 
     def start(self, ctx: AccessContext | None = None) -> int:
         """Rebuild the galleries from the registry (at start-up); returns the subjects loaded.
-        Every sealed template is opened: one audit entry records it."""
+        Every sealed template is opened: one audit entry ("gallery.load") records it."""
         ctx = ctx or AccessContext.system(Purpose.ADMINISTRATION)
 
         def work(session: Session) -> int:
             loaded = self.index.rebuild(session)
-            self.registry.audit.record(session, ctx, "gallery.load", details={"subjects": loaded})
+            if loaded:  # an empty registry opens nothing
+                self.registry.audit.record(session, ctx, "gallery.load", details={"subjects": loaded})
             return loaded
 
         return self.registry.transact(work)
