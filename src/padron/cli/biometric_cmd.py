@@ -113,11 +113,17 @@ def enroll(
         raise typer.Exit(status)
     if result.status == "issued":
         assert result.person is not None
-        console.print(f"[bold green]issued[/] {result.person.curp} (attempt {result.attempt_id})", markup=True)
+        console.print(
+            f"[bold green]issued[/] {result.person.curp} (attempt {result.attempt_id})", markup=True
+        )
     elif result.status == "refused":
-        console.print(f"[bold red]refused[/]: the same person is already enrolled as {result.duplicate_of}", markup=True)
+        console.print(
+            f"[bold red]refused[/]: the same person is already enrolled as {result.duplicate_of}", markup=True
+        )
     else:
-        console.print(f"[bold yellow]pending adjudication[/]: cases {', '.join(map(str, result.cases))}", markup=True)
+        console.print(
+            f"[bold yellow]pending adjudication[/]: cases {', '.join(map(str, result.cases))}", markup=True
+        )
     if result.candidates:
         console.print(_candidates_table(result.candidates[:5], "closest enrolled subjects"))
     raise typer.Exit(status)
