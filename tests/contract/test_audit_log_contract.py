@@ -33,7 +33,7 @@ def log(registry: Registry) -> AuditLog:
     return audit
 
 
-def _kinds(audit: AuditLog) -> set[tuple[str, int]]:
+def _kinds(audit: AuditLog) -> set[tuple[str, int | None]]:
     return {(f.kind.value, f.index) for f in audit.verify().findings}
 
 
