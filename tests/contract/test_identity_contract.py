@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from padron.domain.access import Purpose
-from padron.domain.errors import PersonNotFoundError
+from padron.domain.access import AccessContext, Purpose
+from padron.domain.errors import AccessDeniedError, PersonNotFoundError
 from padron.domain.person import Status
 from padron.registry.identity import (
     CaseClosedError,
@@ -22,6 +22,7 @@ from padron.registry.identity import (
     EnrollmentResult,
     IdentityService,
     NoReferenceError,
+    NotVerifiableError,
     SampleError,
 )
 from padron.registry.service import Registry
@@ -351,3 +352,22 @@ def test_an_enrollment_that_loses_a_curp_race_is_retried_whole(
     with registry.db.session() as session:
         attempts = list(session.scalars(select(EnrollmentAttemptRow)))
     assert [a.status for a in attempts] == ["issued"]  # the lost try left no attempt behind
+
+
+def test_only_an_active_identity_is_verified_and_only_investigations_identify(registry: Registry) -> None:
+    service = identity_service(registry)
+    curps = enroll_population(service, 2)
+    genuine = SyntheticIdentity.make(0).capture(4)
+    assert service.verify(curps[0], genuine, ctx=VERIFIER).match
+    registry.set_status(curps[0], Status.DECEASED, OFFICER, reason="acta de defunción")
+    with pytest.raises(NotVerifiableError, match="deceased"):
+        service.verify(curps[0], genuine, ctx=VERIFIER)  # never "match" for a dead person's CURP
+    survivor = enroll_population(service, 1, start=5)[0]
+    registry.merge(curps[1], survivor, OFFICER, reason="dup")
+    with pytest.raises(NotVerifiableError, match="merged"):
+        service.verify(curps[1], SyntheticIdentity.make(1).capture(4), ctx=VERIFIER)
+    probe = SyntheticIdentity.make(1).capture(4)
+    for ctx in (VERIFIER, ADJUDICATOR, AccessContext.cli("test:inv", Purpose.INVESTIGATION)):  # no case ref
+        with pytest.raises(AccessDeniedError):
+            service.identify(probe, ctx=ctx)
+    service.identify(probe, ctx=INVESTIGATOR)  # with a case reference

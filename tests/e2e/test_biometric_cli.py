@@ -105,9 +105,18 @@ def test_enroll_refuse_verify_identify(padron, tmp_path: Path, shared_data: Path
     code, rejected, _ = padron("verify", other["curp"], "--finger", f"2={db / '101_5.tif'}", "--json")
     assert code == 5 and rejected["match"] is False and rejected["exit_status"] == 5
     code, found, _ = padron(
-        "identify", "--finger", f"2={db / '101_6.tif'}", "--finger", f"7={db / '102_6.tif'}", "--json"
+        "identify",
+        "--finger",
+        f"2={db / '101_6.tif'}",
+        "--finger",
+        f"7={db / '102_6.tif'}",
+        "--case",
+        "FGR/2026/1",
+        "--json",
     )
     assert found["candidates"][0]["curp"] == first["curp"]
+    code, _, err = padron("identify", "--finger", f"2={db / '101_6.tif'}")  # no case reference
+    assert code == 1 and "PAD-ACCESS-002" in err
     code, stats, _ = padron("gallery", "stats", "--json")
     assert stats["subjects"] >= 2
     code, _, err = padron("verify", first["curp"], "--finger", f"11={db / '101_5.tif'}")

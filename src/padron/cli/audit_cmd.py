@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from padron.cli.context import cli_context
 from padron.cli.files import read_input
 from padron.cli.options import ActorOption, JsonOption
-from padron.cli.output import console, print_json
+from padron.cli.output import console, err_console, print_json
 from padron.domain.access import Purpose
 from padron.domain.errors import PadronError
 from padron.registry.audit import AuditLog, person_ref
@@ -85,20 +86,21 @@ def verify(as_json: JsonOption = False) -> None:
     """Check every entry and signed checkpoint; say exactly where the log was changed."""
     with audit_log() as audit:
         report = audit.verify()
-    if as_json:
-        print_json(report.to_dict())
-    elif report.ok:
-        console.print(f"[bold green]ok[/]: {report.to_dict()['entries']} entries verify", markup=True)
-    else:
-        for finding in report.findings:
-            console.print(
-                f"[bold red]{finding.kind.value}[/] at {finding.index}: {finding.message}", markup=True
-            )
     if not report.ok:
+        if not as_json:
+            for finding in report.findings:
+                where = "" if finding.index is None else f" at {finding.index}"
+                err_console.print(
+                    f"[bold red]{finding.kind.value}[/]{where}: {escape(finding.message)}", markup=True
+                )
         raise AuditVerificationError(
             f"the audit log does not verify: {len(report.findings)} finding(s)",
             findings=[f.to_dict() for f in report.findings][:50],
         )
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        console.print(f"[bold green]ok[/]: {report.to_dict()['entries']} entries verify", markup=True)
 
 
 @app.command("export")
