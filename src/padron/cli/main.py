@@ -26,7 +26,16 @@ from padron.domain.errors import InternalError, PadronError
 
 def build_app() -> typer.Typer:
     """The command tree (built on demand, so `import padron.cli.main` stays light)."""
-    from padron.cli import biometric_cmd, curp_cmd, demo_cmd, evaluate_cmd, face_cmd, person_cmd, synth_cmd
+    from padron.cli import (
+        biometric_cmd,
+        curp_cmd,
+        demo_cmd,
+        evaluate_cmd,
+        face_cmd,
+        person_cmd,
+        serve_cmd,
+        synth_cmd,
+    )
 
     app = typer.Typer(
         name="padron",
@@ -47,6 +56,7 @@ def build_app() -> typer.Typer:
     app.command("identify")(biometric_cmd.identify)
     app.add_typer(biometric_cmd.adjudication_app, name="adjudication")
     app.add_typer(biometric_cmd.gallery_app, name="gallery")
+    app.command("serve")(serve_cmd.serve)
     return app
 
 
