@@ -17,7 +17,7 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
@@ -40,6 +40,7 @@ from padron.api.security import (
     Gatekeeper,
     KeyStore,
     RateLimiter,
+    RoleCheck,
     UnconfiguredKeyStore,
     Unlimited,
     check_endpoint_access,
@@ -56,6 +57,8 @@ K = TypeVar("K", bound=ApiKey)
 
 #: the module of the real key store (merged from the keys branch)
 KEYS_MODULE = "padron.registry.keys"
+#: requests a minute of a key without a limit of its own (per worker process)
+DEFAULT_RATE_LIMIT_PER_MINUTE: Final = 120
 
 
 def _description() -> str:
@@ -116,8 +119,12 @@ def _gatekeeper(
         log.warning("no key store (%s is not installed): every API key is refused", KEYS_MODULE)
         return Gatekeeper(UnconfiguredKeyStore(), Unlimited())
     store = cast(KeyStore[Any], keys.KeyStore(registry))
-    limiter = rate_limiter if rate_limiter is not None else cast(RateLimiter[Any], keys.RateLimiter())
-    return Gatekeeper(store, limiter)
+    limiter = (
+        rate_limiter
+        if rate_limiter is not None
+        else cast(RateLimiter[Any], keys.RateLimiter(DEFAULT_RATE_LIMIT_PER_MINUTE))
+    )
+    return Gatekeeper(store, limiter, cast(RoleCheck[Any], keys.require_role))
 
 
 def _lifespan(

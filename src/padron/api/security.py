@@ -13,7 +13,7 @@ The credential interface (``padron.registry.keys``: ``KeyStore.authenticate``,
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 
@@ -75,7 +75,8 @@ class KeyStoreUnavailableError(PadronError):
 
 
 def require_role(key: ApiKey, allowed: Collection[Role]) -> None:
-    """Refuse ``key`` unless its role is one of ``allowed`` (RoleNotAllowedError)."""
+    """Refuse ``key`` unless its role is one of ``allowed`` (RoleNotAllowedError). The check of
+    key stores passed to ``create_app``; the default key store's module brings its own."""
     if key.role not in allowed:
         names = ", ".join(sorted(r.value for r in allowed)) or "none"
         raise RoleNotAllowedError(
@@ -99,19 +100,24 @@ class UnconfiguredKeyStore:
         raise KeyStoreUnavailableError("this server has no key store; no API key can be checked")
 
 
+#: a role check: returns when ``key``'s role is one of the roles, raises (category FORBIDDEN) if not
+RoleCheck = Callable[[K_contra, Collection[Role]], None]
+
+
 @dataclass(frozen=True)
 class Gatekeeper(Generic[K]):
-    """A key store and the rate limiter for its keys, used together."""
+    """A key store, the rate limiter for its keys and the role check, used together."""
 
     key_store: KeyStore[K]
     rate_limiter: RateLimiter[K]
+    authorize: RoleCheck[K] = require_role
 
     def admit(self, token: str, roles: Collection[Role]) -> K:
         """The key of ``token`` if it is valid, within its rate limit and of one of ``roles``.
         Every authenticated request counts against the key's limit, refused ones too."""
         key = self.key_store.authenticate(token)
         self.rate_limiter.check(key)
-        require_role(key, roles)
+        self.authorize(key, roles)
         return key
 
 
