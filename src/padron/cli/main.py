@@ -35,6 +35,7 @@ def build_app() -> typer.Typer:
         face_cmd,
         keys_cmd,
         person_cmd,
+        serve_cmd,
         synth_cmd,
     )
 
@@ -59,6 +60,7 @@ def build_app() -> typer.Typer:
     app.add_typer(biometric_cmd.adjudication_app, name="adjudication")
     app.add_typer(biometric_cmd.gallery_app, name="gallery")
     app.add_typer(keys_cmd.app, name="keys")
+    app.command("serve")(serve_cmd.serve)
     return app
 
 

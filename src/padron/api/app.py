@@ -1,0 +1,183 @@
+"""The HTTP API's application factory.
+
+``create_app()`` builds a new application and nothing else: the registry (its engine), the key
+store and the rate limiter are made by the application's lifespan when the server starts and
+closed when it stops; importing this module builds nothing. ``padron serve`` runs it with
+uvicorn (``uvicorn.run("padron.api.app:create_app", factory=True)``), once per worker.
+
+Layout: :mod:`~padron.api.problems` (errors as RFC 9457 problems, the status table),
+:mod:`~padron.api.roles` (who may call what), :mod:`~padron.api.security` (key -> access
+context), :mod:`~padron.api.bodies` (size limit, strict JSON), :mod:`~padron.api.metrics`,
+:mod:`~padron.api.schemas` (public schemas), :mod:`~padron.api.routes` (thin routes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Final, TypeVar, cast
+
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+
+from padron import __version__
+from padron.api.bodies import MAX_BODY_BYTES, BodyLimitMiddleware, StrictJsonRoute
+from padron.api.config import check_serving_settings
+from padron.api.docs import add_docs_route
+from padron.api.metrics import Metrics, MetricsMiddleware
+from padron.api.problems import (
+    PROBLEM_MEDIA_TYPE,
+    PROBLEM_TYPE_PREFIX,
+    PROTOCOL_STATUS,
+    STATUS_BY_CATEGORY,
+    install_problem_handlers,
+)
+from padron.api.routes import persons, system
+from padron.api.security import (
+    ApiKey,
+    Gatekeeper,
+    KeyStore,
+    RateLimiter,
+    Unlimited,
+    check_endpoint_access,
+    document_roles,
+)
+from padron.api.state import Services
+from padron.registry.service import Registry
+from padron.registry.storage.database import Database
+from padron.settings import Settings, load_settings
+
+log = logging.getLogger("padron.api")
+
+K = TypeVar("K", bound=ApiKey)
+
+#: the module of the real key store (merged from the keys branch)
+#: requests a minute of a key without a limit of its own (per worker process)
+DEFAULT_RATE_LIMIT_PER_MINUTE: Final = 120
+
+
+def _description() -> str:
+    by_category = "\n".join(f"| {c.value} | {s} |" for c, s in STATUS_BY_CATEGORY.items())
+    protocol = ", ".join(f"{cls.code} {status}" for cls, status in PROTOCOL_STATUS.items())
+    return (
+        "padron's registry over HTTP. Every endpoint but /health, /ready, /openapi.json and /docs "
+        "needs an API key: `Authorization: Bearer pdn_<key_id>_<secret>` (or `X-API-Key`); each "
+        "operation lists the roles it admits (`x-padron-roles`).\n\n"
+        "Every failure is an RFC 9457 problem (`application/problem+json`) with a stable PAD code: "
+        f"`type` is `{PROBLEM_TYPE_PREFIX}<code>`, and `code`, `category`, `title`, `detail` and "
+        "`details` say what went wrong (docs/errors.md lists every code). The status follows the "
+        "error's category:\n\n"
+        "| category | status |\n|---|---|\n"
+        f"{by_category}\n\n"
+        f"and the HTTP layer's own refusals: {protocol}. A body that cannot be parsed is 400; one "
+        "that parses but breaks the schema is 422 PAD-API-001 naming the fields."
+    )
+
+
+class PadronAPI(FastAPI):
+    """FastAPI whose OpenAPI document gives problem responses their media type."""
+
+    def openapi(self) -> dict[str, Any]:
+        fresh = self.openapi_schema is None
+        schema = super().openapi()
+        if fresh:
+            for item in schema.get("paths", {}).values():
+                for operation in item.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if str(status).isdigit() and int(status) >= 400 and "application/json" in content:
+                            content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+        return schema
+
+
+def _open_registry(settings: Settings) -> Registry:
+    """The registry the settings name. Its schema is not required here: a server on a database
+    that is missing its schema starts, and /ready says why it is not ready."""
+    if not settings.database_url:
+        settings.ensure_data_dir()
+    return Registry(Database(settings.effective_database_url))
+
+
+def _gatekeeper(
+    registry: Registry, key_store: KeyStore[K] | None, rate_limiter: RateLimiter[K] | None
+) -> Gatekeeper[Any]:
+    if key_store is not None:
+        return Gatekeeper(key_store, rate_limiter if rate_limiter is not None else Unlimited())
+    from padron.registry import keys
+
+    store = cast(KeyStore[Any], keys.KeyStore(registry))
+    limiter = (
+        rate_limiter
+        if rate_limiter is not None
+        else cast(RateLimiter[Any], keys.RateLimiter(DEFAULT_RATE_LIMIT_PER_MINUTE))
+    )
+    return Gatekeeper(store, limiter)
+
+
+def _lifespan(
+    settings: Settings | None,
+    registry: Registry | None,
+    key_store: KeyStore[K] | None,
+    rate_limiter: RateLimiter[K] | None,
+    metrics: Metrics,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        owned = registry is None
+        if registry is not None:
+            reg = registry
+        else:
+            assert settings is not None
+            reg = _open_registry(settings)
+        try:
+            gatekeeper = _gatekeeper(reg, key_store, rate_limiter)
+            yield {"services": Services(registry=reg, gatekeeper=gatekeeper, metrics=metrics)}
+        finally:
+            if owned:
+                reg.close()
+
+    return lifespan
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: Registry | None = None,
+    key_store: KeyStore[K] | None = None,
+    rate_limiter: RateLimiter[K] | None = None,
+) -> FastAPI:
+    """A new padron API application.
+
+    ``settings`` default to :func:`padron.settings.load_settings` (unless a ``registry`` is
+    given); the settings must allow serving (:func:`check_serving_settings`: no SQLite in
+    production). ``registry`` is used as given and left open at shutdown; without it the
+    lifespan opens the settings' database and closes it at shutdown. ``key_store`` and
+    ``rate_limiter`` default to those of padron.registry.keys (pass both or neither: a key store
+    given without a limiter is not rate-limited)."""
+    if settings is None and registry is None:
+        settings = load_settings()
+    if settings is not None:
+        check_serving_settings(settings)
+    metrics = Metrics()
+    app = PadronAPI(
+        title="padron",
+        version=__version__,
+        description=_description(),
+        openapi_url="/openapi.json",
+        docs_url=None,  # FastAPI's Swagger UI loads from a CDN; padron.api.docs serves /docs instead
+        redoc_url=None,
+        lifespan=_lifespan(settings, registry, key_store, rate_limiter, metrics),
+        middleware=[
+            Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES),
+        ],
+    )
+    install_problem_handlers(app)
+    app.router.route_class = StrictJsonRoute
+    system.add_routes(app)
+    persons.add_routes(app)
+    add_docs_route(app)
+    check_endpoint_access(app.routes)
+    document_roles(app)
+    return app

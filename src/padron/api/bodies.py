@@ -1,0 +1,184 @@
+"""Request bodies: one size limit for the whole application, and JSON parsed strictly.
+
+:class:`BodyLimitMiddleware` refuses a body over the limit with 413 ``PAD-API-002``: at once when
+the declared Content-Length is over it (nothing is read), and as soon as a streamed (chunked)
+body passes it. :class:`StrictJsonRoute` parses JSON bodies the way the command line parses a
+person file: UTF-8 only, no NaN or Infinity, no repeated key, bounded nesting (400
+``PAD-API-003``), and refuses a body that is not sent as JSON (415 ``PAD-API-006``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any, Final
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from padron.api.problems import (
+    MalformedRequestError,
+    ProblemException,
+    RequestTooLargeError,
+    UnsupportedMediaTypeError,
+    problem_response,
+)
+
+#: the largest request body accepted (JSON bodies are small; image uploads will need their own)
+MAX_BODY_BYTES: Final = 1024 * 1024
+#: deepest nesting of a JSON body
+MAX_JSON_DEPTH: Final = 32
+
+
+def _too_large(limit: int) -> RequestTooLargeError:
+    return RequestTooLargeError(f"the request body is larger than {limit} bytes", max_bytes=limit)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``max_bytes`` (pure ASGI, so streaming bodies are counted as
+    they arrive and never buffered beyond the limit)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await problem_response(_too_large(self.max_bytes))(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # an HTTPException: FastAPI's body reading lets only those through unchanged
+                    raise ProblemException(_too_large(self.max_bytes))
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except ProblemException as refusal:
+            if started or not isinstance(refusal.error, RequestTooLargeError):
+                raise
+            await problem_response(refusal.error)(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+# --- strict JSON ------------------------------------------------------------------------------------
+
+
+def _refuse_constant(name: str) -> Any:
+    raise MalformedRequestError(f"{name} is not a JSON value", value=name)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise MalformedRequestError(f"the field {key!r} appears twice in the body", field=key)
+        out[key] = value
+    return out
+
+
+def _depth(value: Any) -> int:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                break
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_json_body(data: bytes) -> Any:
+    """A request body as JSON, strictly (MalformedRequestError says what is wrong)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise MalformedRequestError(
+            f"the request body is not UTF-8 (byte {error.start + 1} is 0x{data[error.start]:02X})",
+            position=error.start + 1,
+        ) from None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as error:
+        raise MalformedRequestError(
+            f"the request body is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})",
+            line=error.lineno,
+            column=error.colno,
+        ) from None
+    except RecursionError:
+        raise MalformedRequestError(
+            "the request body is nested too deeply", max_depth=MAX_JSON_DEPTH
+        ) from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise MalformedRequestError(
+            f"the request body is nested deeper than {MAX_JSON_DEPTH} levels", max_depth=MAX_JSON_DEPTH
+        )
+    return value
+
+
+class StrictJsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            try:
+                self._json = parse_json_body(await self.body())
+            except MalformedRequestError as error:
+                raise ProblemException(error) from None
+        return self._json
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+class StrictJsonRoute(APIRoute):
+    """A route whose JSON body is parsed by :func:`parse_json_body` and must be sent as JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        takes_body = self.body_field is not None
+
+        async def strict_handler(request: Request) -> Response:
+            if takes_body:
+                content_type = request.headers.get("content-type")
+                has_body = request.headers.get("content-length", "0") != "0" or (
+                    "transfer-encoding" in request.headers
+                )
+                untyped = content_type is None and has_body
+                if untyped or (content_type is not None and not _is_json(content_type)):
+                    raise UnsupportedMediaTypeError(
+                        f"send the body as Content-Type: application/json, not {content_type or 'untyped'}",
+                        content_type=content_type,
+                    )
+            return await handler(StrictJsonRequest(request.scope, request.receive))
+
+        return strict_handler

@@ -1,0 +1,75 @@
+"""Who may call what: every endpoint of the API, its roles and the purpose of each role's calls.
+
+This table is the one place roles are declared. ``create_app`` refuses to build an application
+whose routes and this table differ (a route missing here, an entry without a route), and the
+``authenticated`` dependency admits a key only for its route's roles here. The purpose is what
+the access is recorded under (audit log, resident's access history): a registrar reading a
+record reads it to correct it, an auditor to audit it.
+
+Public endpoints carry no personal data: liveness, readiness, the OpenAPI document and its page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final
+
+from padron.domain.access import Purpose, Role
+
+
+@dataclass(frozen=True)
+class EndpointAccess:
+    """The roles an endpoint admits, each with the purpose its calls are recorded under; no
+    roles: a public endpoint (no key needed)."""
+
+    purposes: Mapping[Role, Purpose] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "purposes", MappingProxyType(dict(self.purposes)))
+
+    @property
+    def public(self) -> bool:
+        return not self.purposes
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(self.purposes)
+
+
+PUBLIC: Final = EndpointAccess()
+
+
+def protected(purpose: Purpose, *roles: Role) -> EndpointAccess:
+    """An endpoint for ``roles``, all calling it for one ``purpose``."""
+    return EndpointAccess(dict.fromkeys(roles, purpose))
+
+
+#: (method, path template) -> access; HEAD follows GET
+ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyType(
+    {
+        # --- operations (no personal data) ---
+        ("GET", "/health"): PUBLIC,
+        ("GET", "/ready"): PUBLIC,
+        ("GET", "/openapi.json"): PUBLIC,
+        ("GET", "/docs"): PUBLIC,
+        # request counts and latencies by route template: no personal data, but they describe the
+        # installation's use, so only its administrators read them
+        ("GET", "/metrics"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
+        # --- persons ---
+        ("GET", "/v1/persons/{curp}"): EndpointAccess(
+            {
+                Role.REGISTRAR: Purpose.CORRECTION,
+                Role.ADJUDICATOR: Purpose.ADJUDICATION,
+                Role.AUDITOR: Purpose.AUDIT,
+            }
+        ),
+        ("GET", "/v1/persons/{curp}/history"): EndpointAccess(
+            {Role.REGISTRAR: Purpose.CORRECTION, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("POST", "/v1/persons"): protected(Purpose.ENROLLMENT, Role.REGISTRAR),
+        ("PATCH", "/v1/persons/{curp}"): protected(Purpose.CORRECTION, Role.REGISTRAR),
+        ("POST", "/v1/persons/{curp}/merge"): protected(Purpose.CORRECTION, Role.REGISTRAR),
+    }
+)
