@@ -160,7 +160,7 @@ class AuditLog:
 
     def notes(self) -> list[str]:
         """Every signed checkpoint, oldest first (what an outside authority keeps and cosigns)."""
-        with self.registry.db.session() as session:
+        with self.registry.db.read_session() as session:
             return self._notes(session)
 
     def add_cosigned(self, note: str) -> None:
@@ -183,12 +183,12 @@ class AuditLog:
 
     def verify(self) -> LogReport:
         """Check every entry and checkpoint (padron.audit.verify.verify_log)."""
-        with self.registry.db.session() as session:
+        with self.registry.db.read_session() as session:
             stored, notes = self._stored(session), self._notes(session)
         return verify_log(stored, notes, self.verifiers, origin=self.origin)
 
     def prove(self, seq: int) -> InclusionReceipt:
-        with self.registry.db.session() as session:
+        with self.registry.db.read_session() as session:
             stored, notes = self._stored(session), self._notes(session)
         return prove(seq, stored, notes, self.verifiers)
 

@@ -674,7 +674,7 @@ class IdentityService:
         verified (a revoked, deceased or merged CURP is refused, never a "match"). Opening the
         holder's sealed templates and the decision are audited before the answer is returned."""
         samples = self._check_samples(samples)
-        with self.registry.db.session() as session:
+        with self.registry.db.read_session() as session:
             person = self.registry._row_by_curp(session, curp)
             if person.status != Status.ACTIVE.value:
                 raise NotVerifiableError(
@@ -768,7 +768,7 @@ class IdentityService:
     # --- internals --------------------------------------------------------------------------------
 
     def _sync(self) -> None:
-        with self.registry.db.session() as session:
+        with self.registry.db.read_session() as session:
             self.index.sync(session)
 
     def _check_samples(self, samples: Mapping[str, Template]) -> dict[str, Template]:

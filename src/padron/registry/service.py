@@ -188,7 +188,7 @@ class Registry:
         query = select(func.count()).select_from(PersonRow)
         if status is not None:
             query = query.where(PersonRow.status == status.value)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return int(session.scalar(query) or 0)
 
     def history(self, curp: str, ctx: AccessContext) -> list[HistoryEntry]:
