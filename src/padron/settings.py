@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     #: public keys (``<name>+<hex id>+<base64>``, comma-separated) of authorities that cosign
     #: checkpoints (a data-protection office); their signatures are verified too
     audit_cosigners: str | None = None
+    #: the server signs a checkpoint of the audit log once this many entries were added since
+    #: the last one ...
+    audit_checkpoint_every: int = Field(default=1000, ge=1)
+    #: ... or once this many seconds passed since it, if any entry was added
+    audit_checkpoint_seconds: int = Field(default=300, ge=1)
     #: where the galleries live: in this process ("memory") or on Ray actors ("ray")
     gallery_backend: Literal["memory", "ray"] = "memory"
     #: an existing Ray cluster (``ray://head:10001`` or ``auto``); unset: a local Ray instance

@@ -36,7 +36,18 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("POST", "/v1/persons"): ({"json": {}}, 422),
     ("PATCH", "/v1/persons/{curp}"): ({"json": {}}, 422),
     ("POST", "/v1/persons/{curp}/merge"): ({"json": {}}, 422),
+    ("GET", "/v1/audit/entries"): ({}, 200),
+    ("GET", "/v1/audit/entries/{seq}/proof"): ({}, 404),  # no such entry
+    ("GET", "/v1/audit/verify"): ({}, 200),
+    ("GET", "/v1/audit/checkpoints"): ({}, 200),
+    ("POST", "/v1/audit/checkpoints/cosigned"): ({"json": {}}, 422),
+    ("POST", "/v1/keys"): ({"json": {}}, 422),
+    ("GET", "/v1/keys"): ({}, 200),
+    ("POST", "/v1/keys/{key_id}/revoke"): ({"json": {}}, 422),
 }
+
+#: what the matrix puts in a path's parameters besides the CURP (an entry and a key that do not exist)
+PATH_VALUES = {"{seq}": "999999", "{key_id}": "a" * 12}
 
 
 def app_of(client: TestClient) -> FastAPI:
@@ -64,6 +75,8 @@ def test_role_matrix(client: TestClient) -> None:
     for (method, path), access in ENDPOINT_ACCESS.items():
         options, admitted_status = REQUESTS[(method, path)]
         url = path.replace("{curp}", curp)
+        for parameter, value in PATH_VALUES.items():
+            url = url.replace(parameter, value)
         label = f"{method} {path}"
 
         def call(

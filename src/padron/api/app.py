@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from typing import Any, Final, TypeVar, cast
 
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from starlette.middleware import Middleware
 
 from padron import __version__
 from padron.api.bodies import MAX_BODY_BYTES, BodyLimitMiddleware, StrictJsonRoute
+from padron.api.checkpoints import Checkpointer
 from padron.api.config import check_serving_settings
 from padron.api.docs import add_docs_route
 from padron.api.metrics import Metrics, MetricsMiddleware
@@ -33,7 +35,7 @@ from padron.api.problems import (
     STATUS_BY_CATEGORY,
     install_problem_handlers,
 )
-from padron.api.routes import persons, system
+from padron.api.routes import audit, keys, persons, system
 from padron.api.security import (
     ApiKey,
     Gatekeeper,
@@ -44,6 +46,9 @@ from padron.api.security import (
     document_roles,
 )
 from padron.api.state import Services
+from padron.audit.checkpoint import CheckpointPolicy
+from padron.registry import keys as registry_keys
+from padron.registry.audit import AuditLog
 from padron.registry.service import Registry
 from padron.registry.storage.database import Database
 from padron.settings import Settings, load_settings
@@ -99,6 +104,35 @@ def _open_registry(settings: Settings) -> Registry:
     return Registry(Database(settings.effective_database_url))
 
 
+def _audit_log(settings: Settings | None, registry: Registry) -> AuditLog:
+    """The settings' audit log with its signing key; without settings (an application given
+    only a registry) one that cannot sign checkpoints."""
+    if settings is None:
+        return AuditLog(registry, origin=Settings.model_fields["audit_origin"].default)
+    from padron.registry.factory import build_audit_log
+
+    return build_audit_log(settings, registry)
+
+
+def checkpoint_policy(settings: Settings) -> CheckpointPolicy:
+    """When the server signs checkpoints: every PADRON_AUDIT_CHECKPOINT_EVERY entries or
+    PADRON_AUDIT_CHECKPOINT_SECONDS seconds."""
+    return CheckpointPolicy(
+        every=settings.audit_checkpoint_every, interval=timedelta(seconds=settings.audit_checkpoint_seconds)
+    )
+
+
+def _start_checkpoints(audit_log: AuditLog, policy: CheckpointPolicy | None) -> Checkpointer | None:
+    if policy is None:
+        return None
+    if audit_log.signer is None:
+        log.warning("the audit log has no signing key: the server signs no checkpoints")
+        return None
+    checkpointer = Checkpointer(audit_log, policy)
+    checkpointer.start()
+    return checkpointer
+
+
 def _gatekeeper(
     registry: Registry, key_store: KeyStore[K] | None, rate_limiter: RateLimiter[K] | None
 ) -> Gatekeeper[Any]:
@@ -121,6 +155,8 @@ def _lifespan(
     key_store: KeyStore[K] | None,
     rate_limiter: RateLimiter[K] | None,
     metrics: Metrics,
+    audit_log: AuditLog | None,
+    policy: CheckpointPolicy | None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -130,10 +166,22 @@ def _lifespan(
         else:
             assert settings is not None
             reg = _open_registry(settings)
+        checkpointer: Checkpointer | None = None
         try:
             gatekeeper = _gatekeeper(reg, key_store, rate_limiter)
-            yield {"services": Services(registry=reg, gatekeeper=gatekeeper, metrics=metrics)}
+            audit = audit_log if audit_log is not None else _audit_log(settings, reg)
+            services = Services(
+                registry=reg,
+                gatekeeper=gatekeeper,
+                metrics=metrics,
+                audit=audit,
+                keys=registry_keys.KeyStore(reg),
+            )
+            checkpointer = _start_checkpoints(audit, policy)
+            yield {"services": services}
         finally:
+            if checkpointer is not None:
+                checkpointer.stop()
             if owned:
                 reg.close()
 
@@ -146,6 +194,8 @@ def create_app(
     registry: Registry | None = None,
     key_store: KeyStore[K] | None = None,
     rate_limiter: RateLimiter[K] | None = None,
+    audit_log: AuditLog | None = None,
+    checkpoints: CheckpointPolicy | None = None,
 ) -> FastAPI:
     """A new padron API application.
 
@@ -154,11 +204,19 @@ def create_app(
     production). ``registry`` is used as given and left open at shutdown; without it the
     lifespan opens the settings' database and closes it at shutdown. ``key_store`` and
     ``rate_limiter`` default to those of padron.registry.keys (pass both or neither: a key store
-    given without a limiter is not rate-limited)."""
+    given without a limiter is not rate-limited).
+
+    ``audit_log`` defaults to the settings' (:func:`padron.registry.factory.build_audit_log`,
+    with its signing key), or without settings to one that cannot sign. While the server runs,
+    a thread signs a checkpoint whenever ``checkpoints`` says one is due (default: the
+    settings' :func:`checkpoint_policy`; without settings none is signed unless a policy is
+    given)."""
     if settings is None and registry is None:
         settings = load_settings()
     if settings is not None:
         check_serving_settings(settings)
+    if checkpoints is None and settings is not None:
+        checkpoints = checkpoint_policy(settings)
     metrics = Metrics()
     app = PadronAPI(
         title="padron",
@@ -167,7 +225,7 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url=None,  # FastAPI's Swagger UI loads from a CDN; padron.api.docs serves /docs instead
         redoc_url=None,
-        lifespan=_lifespan(settings, registry, key_store, rate_limiter, metrics),
+        lifespan=_lifespan(settings, registry, key_store, rate_limiter, metrics, audit_log, checkpoints),
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES),
@@ -177,6 +235,8 @@ def create_app(
     app.router.route_class = StrictJsonRoute
     system.add_routes(app)
     persons.add_routes(app)
+    audit.add_routes(app)
+    keys.add_routes(app)
     add_docs_route(app)
     check_endpoint_access(app.routes)
     document_roles(app)

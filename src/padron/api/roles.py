@@ -71,5 +71,15 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
         ("POST", "/v1/persons"): protected(Purpose.ENROLLMENT, Role.REGISTRAR),
         ("PATCH", "/v1/persons/{curp}"): protected(Purpose.CORRECTION, Role.REGISTRAR),
         ("POST", "/v1/persons/{curp}/merge"): protected(Purpose.CORRECTION, Role.REGISTRAR),
+        # --- the audit log: read, verified and cosigned by auditors (reading it is recorded) ---
+        ("GET", "/v1/audit/entries"): protected(Purpose.AUDIT, Role.AUDITOR),
+        ("GET", "/v1/audit/entries/{seq}/proof"): protected(Purpose.AUDIT, Role.AUDITOR),
+        ("GET", "/v1/audit/verify"): protected(Purpose.AUDIT, Role.AUDITOR),
+        ("GET", "/v1/audit/checkpoints"): protected(Purpose.AUDIT, Role.AUDITOR),
+        ("POST", "/v1/audit/checkpoints/cosigned"): protected(Purpose.AUDIT, Role.AUDITOR),
+        # --- API keys: administrators only (creation and revocation are recorded) ---
+        ("POST", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
+        ("GET", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
+        ("POST", "/v1/keys/{key_id}/revoke"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
     }
 )

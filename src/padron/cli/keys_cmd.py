@@ -16,9 +16,10 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from padron.cli.context import cli_context
 from padron.cli.options import ActorOption, JsonOption
 from padron.cli.output import console, err_console, print_json
-from padron.domain.access import Role
+from padron.domain.access import Purpose, Role
 from padron.registry.factory import build_registry
 from padron.registry.keys import (
     ApiKey,
@@ -29,7 +30,6 @@ from padron.registry.keys import (
     parse_expiry,
     parse_role,
 )
-from padron.settings import load_settings
 
 app = typer.Typer(help="Create, list and revoke the API keys of the HTTP service.", no_args_is_help=True)
 
@@ -47,10 +47,6 @@ def open_keys() -> Iterator[KeyStore]:
         yield KeyStore(registry)
     finally:
         registry.close()
-
-
-def _actor(actor: str | None) -> str:
-    return actor or load_settings().effective_actor
 
 
 @app.command("create")
@@ -78,10 +74,15 @@ def create(
     clean_name, parsed_role = check_name(name), parse_role(role)
     check_rate_limit(rate_limit)
     expires_at = parse_expiry(expires, expires_in, now=now_utc())
-    who = _actor(actor)
+    ctx = cli_context(actor, Purpose.ADMINISTRATION)
     with open_keys() as keys:
         issued = keys.create(
-            clean_name, parsed_role, created_by=who, expires_at=expires_at, rate_limit_per_minute=rate_limit
+            clean_name,
+            parsed_role,
+            created_by=ctx.actor,
+            expires_at=expires_at,
+            rate_limit_per_minute=rate_limit,
+            ctx=ctx,
         )
     if as_json:
         print_json({"key": issued.key.to_dict(at=now_utc()), "token": issued.token, "warning": WARNING})
@@ -140,8 +141,9 @@ def revoke(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke an API key: it stops working at once, for good."""
+    ctx = cli_context(actor, Purpose.ADMINISTRATION)
     with open_keys() as keys:
-        key = keys.revoke(key_id, revoked_by=_actor(actor), reason=reason)
+        key = keys.revoke(key_id, revoked_by=ctx.actor, reason=reason, ctx=ctx)
     if as_json:
         print_json({"key": key.to_dict(at=now_utc())})
     else:

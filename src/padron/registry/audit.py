@@ -14,11 +14,21 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from padron.audit.checkpoint import Signer, Verifier, new_checkpoint, open_checkpoint, sign
+from padron.audit.checkpoint import (
+    Checkpoint,
+    CheckpointPolicy,
+    Signer,
+    Verifier,
+    new_checkpoint,
+    open_checkpoint,
+    parse_note,
+    sign,
+)
 from padron.audit.entry import AuditEntry, link_after
+from padron.audit.errors import MalformedNoteError
 from padron.audit.merkle import leaf_hashes
 from padron.audit.verify import InclusionReceipt, LogReport, prove, verify_log
 from padron.domain.access import AccessContext
@@ -41,6 +51,36 @@ class AuditCheckpointUnknownError(PadronError):
     code = "PAD-AUDIT-102"
     category = ErrorCategory.NOT_FOUND
     summary = "A cosigned checkpoint names a size and root this log never signed."
+
+
+class AuditEntryUnknownError(PadronError):
+    code = "PAD-AUDIT-104"
+    category = ErrorCategory.NOT_FOUND
+    summary = "The audit log has no entry at this index (seq) yet."
+
+
+class AuditCosignatureDroppedError(PadronError):
+    code = "PAD-AUDIT-105"
+    category = ErrorCategory.CONFLICT
+    summary = (
+        "A cosigned checkpoint leaves out a signature the kept checkpoint carries; a cosignature "
+        "adds signature lines, it never removes one."
+    )
+
+
+def _lock_appends(session: Session) -> None:
+    """On PostgreSQL, wait for (and hold until commit) the lock that serializes appends and
+    checkpoints; on SQLite the write transaction (BEGIN IMMEDIATE) already does."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+
+
+def _note_text(note: str) -> str | None:
+    """The signed text of a stored note (None if it no longer parses)."""
+    try:
+        return parse_note(note).text
+    except MalformedNoteError:
+        return None
 
 
 def person_ref(person_id: int) -> str:
@@ -69,8 +109,7 @@ class AuditTrail:
         outcome: str = "ok",
         details: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+        _lock_appends(session)
         last = session.scalar(select(AuditEntryRow.entry).order_by(AuditEntryRow.seq.desc()).limit(1))
         link = link_after(last)
         entry = AuditEntry(
@@ -137,24 +176,69 @@ class AuditLog:
         return list(session.scalars(select(AuditEntryRow.entry).order_by(AuditEntryRow.seq)))
 
     def _notes(self, session: Session) -> list[str]:
+        """The signed notes, oldest first. Read them before the entries: on PostgreSQL each
+        statement sees what was committed when it began, and entries are only appended, so the
+        entries read afterwards include every entry these checkpoints signed."""
         return list(session.scalars(select(AuditCheckpointRow.note).order_by(AuditCheckpointRow.id)))
+
+    def _latest(self, session: Session) -> Checkpoint | None:
+        """The checkpoint signed last (as stored; its note is not verified here)."""
+        row = session.scalar(select(AuditCheckpointRow).order_by(AuditCheckpointRow.id.desc()).limit(1))
+        return None if row is None else Checkpoint(self.origin, row.size, row.root, row.at)
+
+    def _size(self, session: Session) -> int:
+        """How many entries the log holds (seq has no gaps: the last seq + 1, read off its index)."""
+        last = session.scalar(select(func.max(AuditEntryRow.seq)))
+        return 0 if last is None else int(last) + 1
+
+    def _signer(self) -> Signer:
+        if self.signer is None:
+            raise AuditKeyMissingError("no audit signing key: set PADRON_AUDIT_KEY (or create the key file)")
+        return self.signer
+
+    def _sign(self, session: Session, signer: Signer, at: datetime) -> str:
+        """Sign the stored log at ``at`` (never dated before the checkpoint signed last, so the
+        checkpoints stay in time order when workers' clocks differ) and keep the note."""
+        latest = self._latest(session)
+        if latest is not None and at < latest.time:
+            at = latest.time
+        hashes = leaf_hashes(self._stored(session))
+        checkpoint = new_checkpoint(self.origin, hashes, at)
+        note = sign(checkpoint, signer)
+        session.add(
+            AuditCheckpointRow(size=checkpoint.size, root=checkpoint.root, at=checkpoint.time, note=note)
+        )
+        return note
 
     def checkpoint(self) -> str:
         """Sign the log as it is now (size, Merkle root, time) and keep the signed note."""
-        if self.signer is None:
-            raise AuditKeyMissingError("no audit signing key: set PADRON_AUDIT_KEY (or create the key file)")
-        signer = self.signer
+        signer = self._signer()
 
         def work(session: Session) -> str:
-            if session.get_bind().dialect.name == "postgresql":  # no entry slips in meanwhile
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
-            hashes = leaf_hashes(self._stored(session))
-            checkpoint = new_checkpoint(self.origin, hashes, self._clock())
-            note = sign(checkpoint, signer)
-            session.add(
-                AuditCheckpointRow(size=checkpoint.size, root=checkpoint.root, at=checkpoint.time, note=note)
-            )
-            return note
+            _lock_appends(session)  # no entry slips in meanwhile
+            return self._sign(session, signer, self._clock())
+
+        return self.registry.transact(work)
+
+    def checkpoint_if_due(self, policy: CheckpointPolicy, now: datetime) -> str | None:
+        """Sign a checkpoint (dated ``now``) if ``policy`` says one is due at ``now``: the signed
+        note, or None when none is due.
+
+        Safe when several processes run it at once (every worker of a server does): the check
+        is made again inside the transaction that signs, after taking the lock appends take
+        (PostgreSQL: the advisory lock; SQLite: the write transaction), so a checkpoint another
+        process signed meanwhile is seen and not signed twice. The first check only reads, so
+        a log with nothing due takes no lock."""
+        signer = self._signer()
+        with self.registry.db.read_session() as session:
+            if not policy.due(self._latest(session), self._size(session), now):
+                return None
+
+        def work(session: Session) -> str | None:
+            _lock_appends(session)
+            if not policy.due(self._latest(session), self._size(session), now):
+                return None
+            return self._sign(session, signer, now)
 
         return self.registry.transact(work)
 
@@ -164,18 +248,32 @@ class AuditLog:
             return self._notes(session)
 
     def add_cosigned(self, note: str) -> None:
-        """Store an authority's cosignature: ``note`` is a kept checkpoint with more signatures."""
+        """Store an authority's cosignature: ``note`` is a kept checkpoint with more signatures
+        (every signature line of the kept one stays; AuditCosignatureDroppedError otherwise)."""
         opened = open_checkpoint(note, self.verifiers)
+        size, root = opened.checkpoint.size, opened.checkpoint.root
 
         def work(session: Session) -> None:
-            row = session.scalar(
+            rows = session.scalars(
                 select(AuditCheckpointRow)
-                .where(AuditCheckpointRow.size == opened.checkpoint.size)
-                .where(AuditCheckpointRow.root == opened.checkpoint.root)
+                .where(AuditCheckpointRow.size == size)
+                .where(AuditCheckpointRow.root == root)
+                .order_by(AuditCheckpointRow.id)
             )
+            row = next((r for r in rows if _note_text(r.note) == opened.note.text), None)
             if row is None:
                 raise AuditCheckpointUnknownError(
-                    f"no checkpoint of {opened.checkpoint.size} entries with this root was signed here"
+                    f"no checkpoint of {size} entries with this root and time was signed here", size=size
+                )
+            kept = parse_note(row.note).signatures
+            dropped = sorted({s.name for s in kept if s not in opened.note.signatures})
+            if dropped:
+                raise AuditCosignatureDroppedError(
+                    f"the note leaves out the signature(s) of {', '.join(dropped)} that the kept "
+                    f"checkpoint of {size} entries carries; send the kept note with the new "
+                    "signature added",
+                    size=size,
+                    dropped=dropped,
                 )
             row.note = note
 
@@ -184,13 +282,37 @@ class AuditLog:
     def verify(self) -> LogReport:
         """Check every entry and checkpoint (padron.audit.verify.verify_log)."""
         with self.registry.db.read_session() as session:
-            stored, notes = self._stored(session), self._notes(session)
+            notes, stored = self._notes(session), self._stored(session)
         return verify_log(stored, notes, self.verifiers, origin=self.origin)
 
-    def prove(self, seq: int) -> InclusionReceipt:
-        with self.registry.db.read_session() as session:
-            stored, notes = self._stored(session), self._notes(session)
-        return prove(seq, stored, notes, self.verifiers)
+    def prove(self, seq: int, ctx: AccessContext | None = None) -> InclusionReceipt:
+        """An inclusion receipt of entry ``seq`` against the latest checkpoint that verifies
+        (AuditEntryUnknownError when the log has no such entry). With ``ctx`` the disclosure of
+        the entry is recorded ("audit.proof", subject: the entry's subject) in the same
+        transaction."""
+
+        def receipt(stored: list[bytes], notes: list[str]) -> InclusionReceipt:
+            if not 0 <= seq < len(stored):
+                raise AuditEntryUnknownError(
+                    f"the audit log has {len(stored)} entries; there is no entry {seq}",
+                    seq=seq,
+                    entries=len(stored),
+                )
+            return prove(seq, stored, notes, self.verifiers)
+
+        if ctx is None:
+            with self.registry.db.read_session() as session:
+                notes, stored = self._notes(session), self._stored(session)
+            return receipt(stored, notes)
+
+        def work(session: Session) -> InclusionReceipt:
+            notes = self._notes(session)
+            found = receipt(self._stored(session), notes)
+            subject = AuditEntry.from_bytes(found.entry).subject
+            self.registry.audit.record(session, ctx, "audit.proof", subject=subject, details={"seq": seq})
+            return found
+
+        return self.registry.transact(work)
 
     def query(
         self,

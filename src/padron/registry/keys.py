@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from padron.domain.access import Role
+from padron.domain.access import AccessContext, Role
 from padron.domain.errors import (
     DatabaseUnavailableError,
     ErrorCategory,
@@ -357,6 +357,11 @@ def parse_expiry(expires: str | None, expires_in: str | None, *, now: datetime) 
     return None
 
 
+def key_ref(key_id: str) -> str:
+    """How an audit entry names the key it is about (its public key id, never the token)."""
+    return f"key:{key_id}"
+
+
 def _clean_actor(actor: str, field: str) -> str:
     text = clean_line(actor, field, max_length=MAX_ACTOR_LENGTH)
     if not text:
@@ -386,8 +391,11 @@ class KeyStore:
         created_by: str,
         expires_at: datetime | None = None,
         rate_limit_per_minute: int | None = None,
+        ctx: AccessContext | None = None,
     ) -> IssuedKey:
-        """A new key; its token is in the result and nowhere else (store it now)."""
+        """A new key; its token is in the result and nowhere else (store it now). With ``ctx``
+        the creation is recorded in the audit log ("key.create", subject ``key:<key_id>``; never
+        the token) in the same transaction."""
         name = check_name(name)
         parsed_role = parse_role(role)
         actor = _clean_actor(created_by, "created_by")
@@ -420,6 +428,16 @@ class KeyStore:
             )
             session.add(row)
             session.flush()
+            if ctx is not None:
+                details = {
+                    "name": name,
+                    "role": parsed_role.value,
+                    "expires_at": _iso(expiry),
+                    "rate_limit_per_minute": limit,
+                }
+                self.registry.audit.record(
+                    session, ctx, "key.create", subject=key_ref(key_id), details=details
+                )
             return IssuedKey(key=_to_key(row), token=f"{TOKEN_PREFIX}_{key_id}_{secret}")
 
         return self.registry.transact(work)
@@ -433,8 +451,12 @@ class KeyStore:
         with self.registry.db.read_session() as session:
             return [_to_key(row) for row in session.scalars(query)]
 
-    def revoke(self, key_id: str, *, revoked_by: str, reason: str | None = None) -> ApiKey:
-        """Revoke a key for good (it stays listed with ``--all``); ``key_id`` may be a whole token."""
+    def revoke(
+        self, key_id: str, *, revoked_by: str, reason: str | None = None, ctx: AccessContext | None = None
+    ) -> ApiKey:
+        """Revoke a key for good (it stays listed with ``--all``); ``key_id`` may be a whole token.
+        With ``ctx`` the revocation is recorded in the audit log ("key.revoke", subject
+        ``key:<key_id>``) in the same transaction (the reason stays with the key)."""
         key_id = parse_key_id(key_id)
         if reason is None:
             actor = _clean_actor(revoked_by, "revoked_by")
@@ -459,6 +481,11 @@ class KeyStore:
                     f"by {row.revoked_by}",
                     key_id=key_id,
                     revoked_at=row.revoked_at.isoformat(),
+                )
+            if ctx is not None:
+                details = {"name": row.name, "role": row.role}
+                self.registry.audit.record(
+                    session, ctx, "key.revoke", subject=key_ref(key_id), details=details
                 )
             return _to_key(row)
 
