@@ -16,9 +16,12 @@ from fastapi.testclient import TestClient
 
 from padron.api.app import create_app
 from padron.api.problems import PROBLEM_MEDIA_TYPE
+from padron.api.uploads import Upload
 from padron.domain.access import Role
-from padron.domain.errors import ErrorCategory, PadronError, registered_errors
+from padron.domain.errors import ErrorCategory, InvalidInputError, PadronError, registered_errors
+from padron.domain.template import Template
 from padron.registry.service import Registry
+from tests.support.synthetic import SyntheticIdentity, identity_service
 
 #: a person body that passes every check
 PERSON: dict[str, Any] = {
@@ -114,8 +117,44 @@ def rate_limiter() -> FakeRateLimiter:
     return FakeRateLimiter()
 
 
+def synthetic_image(seed: int, session: int, *, cosine: float | None = None) -> bytes:
+    """An "image" the synthetic sample reader understands: a capture of synthetic person
+    ``seed`` (tests.support.synthetic) in ``session``; with ``cosine``, a face exactly that
+    similar to the person's."""
+    return f"synthetic:{seed}:{session}".encode() + (f":{cosine}".encode() if cosine is not None else b"")
+
+
+def synthetic_samples(upload: Upload, enroll: bool) -> dict[str, Template]:
+    """A sample reader for the API tests: each image names a synthetic capture (cosine
+    templates), so the routes run the real use cases without the real extractors."""
+    out: dict[str, Template] = {}
+    parts = dict(upload.fingers)
+    if upload.face is not None:
+        parts["face"] = upload.face
+    for slot, data in parts.items():
+        try:
+            kind, seed, session, *cosine = data.decode().split(":")
+            assert kind == "synthetic"
+            identity = SyntheticIdentity.make(int(seed))
+        except (ValueError, AssertionError, UnicodeDecodeError):
+            raise InvalidInputError(f"{slot}: not a synthetic test image", slot=slot) from None
+        if cosine:  # a face at an exact cosine to the person's (the grey zone)
+            out[slot] = identity.face_at(float(cosine[0]), int(session))["face"]
+        elif slot == "face":
+            out[slot] = identity.capture(int(session), fingers=())[slot]
+        else:
+            out[slot] = identity.capture(int(session), face=False, fingers=(slot,))[slot]
+    return out
+
+
 def make_app(registry: Registry, key_store: FakeKeyStore, rate_limiter: FakeRateLimiter) -> FastAPI:
-    return create_app(registry=registry, key_store=key_store, rate_limiter=rate_limiter)
+    return create_app(
+        registry=registry,
+        key_store=key_store,
+        rate_limiter=rate_limiter,
+        identity=identity_service,
+        samples=synthetic_samples,
+    )
 
 
 @pytest.fixture
@@ -145,3 +184,12 @@ def enroll(client: TestClient, **fields: Any) -> dict[str, Any]:
     response = client.post("/v1/persons", json={**PERSON, **fields}, headers=auth(Role.REGISTRAR))
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+def person_upload(seed: int, session: int = 1) -> dict[str, Any]:
+    """``files=`` for an upload of a face and two fingers of synthetic person ``seed``."""
+    return {
+        "face": ("face.png", synthetic_image(seed, session), "image/png"),
+        "finger_2": ("2.png", synthetic_image(seed, session), "image/png"),
+        "finger_7": ("7.png", synthetic_image(seed, session), "image/png"),
+    }

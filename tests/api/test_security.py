@@ -22,6 +22,9 @@ from tests.api.conftest import (
     token_for,
 )
 
+#: an upload with a part no endpoint takes: an admitted caller gets 422 PAD-UPLOAD-003, nothing is done
+UNKNOWN_PART: dict[str, Any] = {"files": {"unknown": ("x.bin", b"x", "application/octet-stream")}}
+
 #: for each endpoint: the request a caller the endpoint admits makes, and the status it gets.
 #: Write endpoints get an empty JSON object, so an admitted caller gets the route's own 422 and
 #: nothing is written.
@@ -41,13 +44,20 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("GET", "/v1/audit/verify"): ({}, 200),
     ("GET", "/v1/audit/checkpoints"): ({}, 200),
     ("POST", "/v1/audit/checkpoints/cosigned"): ({"json": {}}, 422),
+    ("POST", "/v1/enrollments"): (UNKNOWN_PART, 422),
+    ("POST", "/v1/verifications"): (UNKNOWN_PART, 422),
+    ("POST", "/v1/identifications"): (UNKNOWN_PART, 422),
+    ("GET", "/v1/adjudication/cases"): ({}, 200),
+    ("GET", "/v1/adjudication/cases/{case_id}"): ({}, 404),  # no such case
+    ("POST", "/v1/adjudication/cases/{case_id}/decision"): ({"json": {}}, 422),
+    ("POST", "/v1/residents/accesses"): (UNKNOWN_PART, 422),
     ("POST", "/v1/keys"): ({"json": {}}, 422),
     ("GET", "/v1/keys"): ({}, 200),
     ("POST", "/v1/keys/{key_id}/revoke"): ({"json": {}}, 422),
 }
 
 #: what the matrix puts in a path's parameters besides the CURP (an entry and a key that do not exist)
-PATH_VALUES = {"{seq}": "999999", "{key_id}": "a" * 12}
+PATH_VALUES = {"{seq}": "999999", "{key_id}": "a" * 12, "{case_id}": "999999"}
 
 
 def app_of(client: TestClient) -> FastAPI:

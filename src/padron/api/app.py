@@ -35,7 +35,7 @@ from padron.api.problems import (
     STATUS_BY_CATEGORY,
     install_problem_handlers,
 )
-from padron.api.routes import audit, keys, persons, system
+from padron.api.routes import adjudication, audit, biometrics, keys, persons, residents, system
 from padron.api.security import (
     ApiKey,
     Gatekeeper,
@@ -45,10 +45,18 @@ from padron.api.security import (
     check_endpoint_access,
     document_roles,
 )
-from padron.api.state import Services
+from padron.api.state import (
+    BiometricsUnavailableError,
+    IdentityProvider,
+    SampleReader,
+    Services,
+    read_samples,
+)
+from padron.api.uploads import MAX_UPLOAD_BYTES
 from padron.audit.checkpoint import CheckpointPolicy
 from padron.registry import keys as registry_keys
 from padron.registry.audit import AuditLog
+from padron.registry.identity import IdentityService
 from padron.registry.service import Registry
 from padron.registry.storage.database import Database
 from padron.settings import Settings, load_settings
@@ -56,6 +64,10 @@ from padron.settings import Settings, load_settings
 log = logging.getLogger("padron.api")
 
 K = TypeVar("K", bound=ApiKey)
+
+#: what create_app takes for the biometric use cases: a running service, or how to build one on
+#: the application's registry
+IdentitySource = IdentityService | Callable[[Registry], IdentityService]
 
 #: the module of the real key store (merged from the keys branch)
 #: requests a minute of a key without a limit of its own (per worker process)
@@ -149,6 +161,30 @@ def _gatekeeper(
     return Gatekeeper(store, limiter)
 
 
+def _identity_provider(
+    settings: Settings | None, registry: Registry, identity: IdentitySource | None
+) -> IdentityProvider:
+    """The biometric use cases: as given, or built from the settings on ``registry`` (in the
+    background from start-up: the galleries load while the server already answers)."""
+    if isinstance(identity, IdentityService):
+        return IdentityProvider.of(identity)
+    if identity is not None:
+        source = identity
+        return IdentityProvider(lambda: source(registry))
+    if settings is None:
+
+        def unconfigured() -> IdentityService:
+            raise BiometricsUnavailableError("this application was built without biometric settings")
+
+        return IdentityProvider(unconfigured)
+    from padron.registry.factory import build_identity_service
+
+    configured = settings
+    provider = IdentityProvider(lambda: build_identity_service(configured, registry=registry))
+    provider.start()
+    return provider
+
+
 def _lifespan(
     settings: Settings | None,
     registry: Registry | None,
@@ -157,6 +193,8 @@ def _lifespan(
     metrics: Metrics,
     audit_log: AuditLog | None,
     policy: CheckpointPolicy | None,
+    identity: IdentitySource | None,
+    samples: SampleReader,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -167,6 +205,7 @@ def _lifespan(
             assert settings is not None
             reg = _open_registry(settings)
         checkpointer: Checkpointer | None = None
+        provider = _identity_provider(settings, reg, identity)
         try:
             gatekeeper = _gatekeeper(reg, key_store, rate_limiter)
             audit = audit_log if audit_log is not None else _audit_log(settings, reg)
@@ -176,12 +215,15 @@ def _lifespan(
                 metrics=metrics,
                 audit=audit,
                 keys=registry_keys.KeyStore(reg),
+                identity=provider,
+                samples=samples,
             )
             checkpointer = _start_checkpoints(audit, policy)
             yield {"services": services}
         finally:
             if checkpointer is not None:
                 checkpointer.stop()
+            provider.close()
             if owned:
                 reg.close()
 
@@ -196,6 +238,8 @@ def create_app(
     rate_limiter: RateLimiter[K] | None = None,
     audit_log: AuditLog | None = None,
     checkpoints: CheckpointPolicy | None = None,
+    identity: IdentitySource | None = None,
+    samples: SampleReader = read_samples,
 ) -> FastAPI:
     """A new padron API application.
 
@@ -210,7 +254,11 @@ def create_app(
     with its signing key), or without settings to one that cannot sign. While the server runs,
     a thread signs a checkpoint whenever ``checkpoints`` says one is due (default: the
     settings' :func:`checkpoint_policy`; without settings none is signed unless a policy is
-    given)."""
+    given).
+
+    ``identity`` (the biometric use cases) defaults to the settings' (
+    :func:`padron.registry.factory.build_identity_service`, started in the background at
+    start-up); ``samples`` turns uploads into templates (padron's extractors)."""
     if settings is None and registry is None:
         settings = load_settings()
     if settings is not None:
@@ -225,10 +273,16 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url=None,  # FastAPI's Swagger UI loads from a CDN; padron.api.docs serves /docs instead
         redoc_url=None,
-        lifespan=_lifespan(settings, registry, key_store, rate_limiter, metrics, audit_log, checkpoints),
+        lifespan=_lifespan(
+            settings, registry, key_store, rate_limiter, metrics, audit_log, checkpoints, identity, samples
+        ),
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=MAX_BODY_BYTES,
+                overrides=dict.fromkeys(biometrics.UPLOAD_PATHS, MAX_UPLOAD_BYTES),
+            ),
         ],
     )
     install_problem_handlers(app)
@@ -237,6 +291,9 @@ def create_app(
     persons.add_routes(app)
     audit.add_routes(app)
     keys.add_routes(app)
+    biometrics.add_routes(app)
+    adjudication.add_routes(app)
+    residents.add_routes(app)
     add_docs_route(app)
     check_endpoint_access(app.routes)
     document_roles(app)

@@ -10,7 +10,7 @@ person file: UTF-8 only, no NaN or Infinity, no repeated key, bounded nesting (4
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final
 
 from fastapi import Request, Response
@@ -25,7 +25,8 @@ from padron.api.problems import (
     problem_response,
 )
 
-#: the largest request body accepted (JSON bodies are small; image uploads will need their own)
+#: the largest request body accepted (JSON bodies are small; image uploads have their own limit,
+#: padron.api.uploads.MAX_UPLOAD_BYTES)
 MAX_BODY_BYTES: Final = 1024 * 1024
 #: deepest nesting of a JSON body
 MAX_JSON_DEPTH: Final = 32
@@ -39,17 +40,22 @@ class BodyLimitMiddleware:
     """Refuse request bodies over ``max_bytes`` (pure ASGI, so streaming bodies are counted as
     they arrive and never buffered beyond the limit)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, overrides: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        #: paths with a limit of their own (the biometric uploads)
+        self.overrides = dict(overrides or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.overrides.get(scope.get("path", ""), self.max_bytes)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await problem_response(_too_large(self.max_bytes))(scope, receive, send)
+        if declared is not None and declared > limit:
+            await problem_response(_too_large(limit))(scope, receive, send)
             return
         received = 0
         started = False
@@ -59,9 +65,9 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # an HTTPException: FastAPI's body reading lets only those through unchanged
-                    raise ProblemException(_too_large(self.max_bytes))
+                    raise ProblemException(_too_large(limit))
             return message
 
         async def tracking_send(message: Message) -> None:

@@ -104,7 +104,10 @@ class MethodNotAllowedError(PadronError):
 
 class UnsupportedMediaTypeError(PadronError):
     code = "PAD-API-006"
-    summary = "The request body is not sent as JSON (HTTP 415); send Content-Type: application/json."
+    summary = (
+        "The request body is not sent in the endpoint's media type (HTTP 415): application/json, "
+        "or multipart/form-data for the biometric uploads."
+    )
 
 
 class CredentialHeaderError(PadronError):

@@ -77,6 +77,23 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
         ("GET", "/v1/audit/verify"): protected(Purpose.AUDIT, Role.AUDITOR),
         ("GET", "/v1/audit/checkpoints"): protected(Purpose.AUDIT, Role.AUDITOR),
         ("POST", "/v1/audit/checkpoints/cosigned"): protected(Purpose.AUDIT, Role.AUDITOR),
+        # --- biometrics: enrollment by registrars, 1:1 by verifiers (a decision, no scores),
+        # 1:N by investigators only (with a case reference, checked by the use case) ---
+        ("POST", "/v1/enrollments"): protected(Purpose.ENROLLMENT, Role.REGISTRAR),
+        ("POST", "/v1/verifications"): protected(Purpose.VERIFICATION, Role.VERIFIER),
+        ("POST", "/v1/identifications"): protected(Purpose.INVESTIGATION, Role.INVESTIGATOR),
+        # --- adjudication: adjudicators decide; auditors may read the queue and the cases ---
+        ("GET", "/v1/adjudication/cases"): EndpointAccess(
+            {Role.ADJUDICATOR: Purpose.ADJUDICATION, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("GET", "/v1/adjudication/cases/{case_id}"): EndpointAccess(
+            {Role.ADJUDICATOR: Purpose.ADJUDICATION, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("POST", "/v1/adjudication/cases/{case_id}/decision"): protected(
+            Purpose.ADJUDICATION, Role.ADJUDICATOR
+        ),
+        # --- the resident's own access history, at a kiosk or desk whose key verifies ---
+        ("POST", "/v1/residents/accesses"): protected(Purpose.RESIDENT_ACCESS, Role.VERIFIER),
         # --- API keys: administrators only (creation and revocation are recorded) ---
         ("POST", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
         ("GET", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),

@@ -168,6 +168,9 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready"] = "ready"
     schema_revision: str
+    gallery: Literal["idle", "ready"] = Field(
+        description="ready: the biometric galleries are loaded; idle: they load on first use."
+    )
 
 
 class Problem(BaseModel):

@@ -38,6 +38,10 @@ from padron.domain.errors import PadronError
 if TYPE_CHECKING:
     from PIL import Image, ImageFile
 
+#: the largest image file accepted from any channel (a command-line file, one part of an HTTP
+#: upload): far above a 1,000-ppi finger or an ICAO face photo, far below what would exhaust memory
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
+
 T = TypeVar("T")
 
 #: what Pillow raises for undecodable data, besides its own UnidentifiedImageError and

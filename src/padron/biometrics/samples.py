@@ -28,10 +28,24 @@ def _slot(slot: str, label: str) -> Iterator[None]:
         raise
 
 
-def extract_samples(*, face: bytes | None, fingers: Mapping[str, bytes], enroll: bool) -> dict[str, Template]:
+def extract_samples(
+    *,
+    face: bytes | None,
+    fingers: Mapping[str, bytes],
+    enroll: bool,
+    finger_templates: Mapping[str, bytes] | None = None,
+) -> dict[str, Template]:
     """Templates by slot (``face``, ``1``..``10``). With ``enroll`` the enrollment quality floors
-    apply (a refused sample raises its modality's coded error)."""
+    apply (a refused sample raises its modality's coded error). ``finger_templates`` are ISO/IEC
+    19794-2:2005 minutiae records by position, for a finger captured by a device that sends
+    minutiae instead of an image (a position is given as an image or as a record, not both)."""
     samples: dict[str, Template] = {}
+    both = sorted(set(fingers) & set(finger_templates or {}))
+    if both:
+        raise InvalidInputError(
+            f"finger {', '.join(both)}: send an image or an ISO template for a position, not both",
+            positions=both,
+        )
     if face is not None:
         from padron.biometrics.face import FaceExtractor, Purpose
 
@@ -47,4 +61,13 @@ def extract_samples(*, face: bytes | None, fingers: Mapping[str, bytes], enroll:
                 raise InvalidInputError(f"finger position {position!r} is not an ISO/ANSI code 1-10")
             with _slot(position, f"finger {position}"):
                 samples[position] = extractor.enroll(image) if enroll else extractor.extract(image)
+    if finger_templates:
+        from padron.biometrics.fingerprint import FingerprintExtractor
+
+        reader = FingerprintExtractor()
+        for position, record in finger_templates.items():
+            if position not in FINGER_POSITIONS:
+                raise InvalidInputError(f"finger position {position!r} is not an ISO/ANSI code 1-10")
+            with _slot(position, f"finger {position} template"):
+                samples[position] = reader.from_iso(record, int(position))
     return samples

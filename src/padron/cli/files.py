@@ -11,11 +11,13 @@ import os
 import stat
 from pathlib import Path
 
+from padron.biometrics.images import MAX_IMAGE_BYTES
 from padron.domain.errors import EmptyInputError, InputFileError, InputTooLargeError
 
 #: limits per kind of input (bytes)
 PERSON_FILE_LIMIT = 64 * 1024
-IMAGE_FILE_LIMIT = 50 * 1024 * 1024
+#: the same limit as an image uploaded over HTTP
+IMAGE_FILE_LIMIT = MAX_IMAGE_BYTES
 
 
 def read_input(path: Path, *, limit: int, what: str) -> bytes:

@@ -8,6 +8,7 @@ record, when and why" -- for the data-protection authority and for the resident.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from padron.domain.errors import AccessContextError, AccessDeniedError
@@ -73,6 +74,9 @@ class AccessContext:
     case_ref: str | None = None
     #: the partner agency, for the partner channel (and only there)
     partner: str | None = None
+    #: a lawful embargo set by the approving officer: the resident's access history counts this
+    #: access but details it only from this date on
+    embargo_until: date | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "role", _parse(Role, self.role, "role"))
@@ -111,6 +115,7 @@ class AccessContext:
             "legal_basis": self.legal_basis,
             "case_ref": self.case_ref,
             "partner": self.partner,
+            "embargo_until": self.embargo_until.isoformat() if self.embargo_until else None,
         }
 
 

@@ -83,6 +83,11 @@ def _note_text(note: str) -> str | None:
         return None
 
 
+#: the detail of an entry under a lawful embargo: the date (ISO 8601) from which the person's
+#: access history shows it (until then it is only counted)
+EMBARGO_DETAIL = "embargo_until"
+
+
 def person_ref(person_id: int) -> str:
     """How an entry names whose record it touched (an id, not a name or CURP: the entry stays
     meaningful after a correction re-issues the CURP, and carries no demographic data)."""
@@ -91,6 +96,14 @@ def person_ref(person_id: int) -> str:
 
 def attempt_ref(attempt_id: int) -> str:
     return f"attempt:{attempt_id}"
+
+
+def _with_embargo(details: Mapping[str, Any] | None, ctx: AccessContext) -> dict[str, Any]:
+    """The entry's details, with the context's embargo date (``embargo_until``) where it has one."""
+    out = dict(details or {})
+    if ctx.embargo_until is not None:
+        out[EMBARGO_DETAIL] = ctx.embargo_until.isoformat()
+    return out
 
 
 class AuditTrail:
@@ -126,7 +139,7 @@ class AuditTrail:
             action=action,
             subject=subject,
             outcome=outcome,
-            details=dict(details or {}),
+            details=_with_embargo(details, ctx),
         )
         session.add(
             AuditEntryRow(

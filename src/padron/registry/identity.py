@@ -573,9 +573,12 @@ class IdentityService:
 
     # --- adjudication -----------------------------------------------------------------------------
 
-    def cases(self, ctx: AccessContext, *, status: str | None = "open", limit: int = 100) -> list[Case]:
-        """Adjudication cases; each one listed discloses the applicant and the candidate (audited)."""
-        query = select(AdjudicationCaseRow).order_by(AdjudicationCaseRow.id).limit(limit)
+    def cases(
+        self, ctx: AccessContext, *, status: str | None = "open", limit: int = 100, offset: int = 0
+    ) -> list[Case]:
+        """Adjudication cases, oldest first, from ``offset``; each one listed discloses the
+        applicant and the candidate (audited)."""
+        query = select(AdjudicationCaseRow).order_by(AdjudicationCaseRow.id).limit(limit).offset(offset)
         if status:
             query = query.where(AdjudicationCaseRow.status == status)
 
@@ -586,6 +589,14 @@ class IdentityService:
             return cases
 
         return self.registry.transact(work)
+
+    def case_count(self, *, status: str | None = "open") -> int:
+        """How many cases (of ``status``) there are: a number, no personal data."""
+        query = select(func.count()).select_from(AdjudicationCaseRow)
+        if status:
+            query = query.where(AdjudicationCaseRow.status == status)
+        with self.registry.db.read_session() as session:
+            return int(session.scalar(query) or 0)
 
     def case(self, case_id: int, ctx: AccessContext) -> Case:
         def work(session: Session) -> Case:

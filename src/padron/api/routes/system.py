@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from padron.api.metrics import CONTENT_TYPE
 from padron.api.schemas import PROTECTED, Health, Readiness, problem_responses
 from padron.api.security import authenticated
-from padron.api.state import services
+from padron.api.state import BiometricsUnavailableError, services
 from padron.domain.access import AccessContext
 
 
@@ -23,13 +23,26 @@ def add_routes(app: FastAPI) -> None:
     @router.get(
         "/ready",
         name="ready",
-        summary="Readiness: the database is reachable and its schema current",
+        summary="Readiness: the database is reachable, its schema current, the galleries loaded",
+        description="503 PAD-API-008 while the biometric galleries load at start-up (or if they "
+        "failed to load): a load balancer sends this worker no traffic until then.",
         responses=problem_responses(503),
     )
     def ready(request: Request) -> Readiness:
-        database = services(request).registry.db
+        svc = services(request)
+        database = svc.registry.db
         database.require_current_schema()  # SchemaNotInitializedError / DatabaseUnavailableError: 503
-        return Readiness(schema_revision=database.head_revision())
+        gallery = svc.identity.state
+        if gallery == "failed":
+            svc.identity.start()  # try again: the database may be ready now
+        if gallery in ("loading", "failed"):
+            raise BiometricsUnavailableError(
+                "the biometric galleries are still loading"
+                if gallery == "loading"
+                else "the biometric galleries failed to load; see the server's log",
+                gallery=gallery,
+            )
+        return Readiness(schema_revision=database.head_revision(), gallery=gallery)
 
     @router.get(
         "/metrics",
