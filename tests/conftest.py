@@ -72,3 +72,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real biometric test data not found at {SHARED_DATA} (../shared/data beside the repo)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def ray_runtime() -> Iterator[None]:
+    """One local Ray instance (2 CPUs) per test process, shared by every module that needs it
+    (starting Ray costs ~15 s); the tests using it share the xdist group "ray"."""
+    ray = pytest.importorskip("ray")
+    from padron.matching.backends.ray import connect
+
+    connect(num_cpus=2)
+    yield
+    ray.shutdown()

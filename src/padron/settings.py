@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     #: an existing Ray cluster (``ray://head:10001`` or ``auto``); unset: a local Ray instance
     ray_address: str | None = None
     ray_shards: int = Field(default=4, ge=1)
+    #: the name of this deployment's shared Ray shards (every worker and server of the
+    #: deployment that joins the cluster uses the shards of this name)
+    ray_deployment: str = Field(default="padron", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
     #: de-duplication operating points (see padron.registry.identity.DedupPolicy)
     dedup_fpir_sure: float = 1e-4
     dedup_fpir_grey: float = 0.01

@@ -17,6 +17,14 @@ class ServerStartError(PadronError):
     summary = "The HTTP server did not start (the address is in use, or startup failed); its log says why."
 
 
+class EmbeddedGalleryWorkersError(PadronError):
+    code = "PAD-SERVE-003"
+    summary = (
+        "Several worker processes need the shared Ray gallery (PADRON_GALLERY_BACKEND=ray): the "
+        "embedded gallery lives in one process, and one worker serves it with a thread pool."
+    )
+
+
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
@@ -24,7 +32,16 @@ def serve(
 ) -> None:
     """Serve the HTTP API until interrupted (Ctrl-C or SIGTERM stop it cleanly)."""
     # the settings are checked here so that a refusal is a coded error, not a worker's traceback
-    check_serving_settings(load_settings())
+    settings = load_settings()
+    check_serving_settings(settings)
+    if workers > 1 and settings.gallery_backend != "ray":
+        raise EmbeddedGalleryWorkersError(
+            f"--workers {workers} with the embedded gallery would load a copy of the national gallery "
+            "in every worker; serve with one worker (its threads share the gallery), or set "
+            "PADRON_GALLERY_BACKEND=ray so that every worker uses the same named Ray shards",
+            workers=workers,
+            gallery_backend=settings.gallery_backend,
+        )
     import uvicorn  # only this command needs the server
 
     try:

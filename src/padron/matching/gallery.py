@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -73,6 +73,24 @@ class Gallery(Protocol):
 
     def refs(self) -> set[str]:
         """Every subject reference held."""
+
+
+@runtime_checkable
+class SharedGallery(Gallery, Protocol):
+    """A gallery every worker process of a deployment uses (named Ray shards), which holds the
+    gallery journal position it has applied."""
+
+    def position(self) -> int | None:
+        """The journal position applied (None: never loaded)."""
+
+    def reset(self) -> None:
+        """Empty it, position None (a full reload follows)."""
+
+    def apply(
+        self, upto: int, changes: Sequence[tuple[str, Mapping[str, Sequence[Template]] | None]]
+    ) -> bool:
+        """Apply the changes (a subject's templates, or None to take it out) that bring it to
+        journal position ``upto``, unless it is already there or further; whether applied."""
 
 
 class PreparedProbe(Protocol):

@@ -139,9 +139,17 @@ def build_identity_service(
 
         connect(settings.ray_address)
         galleries = {
-            Modality.FACE: RayGallery(face_gallery, modality=Modality.FACE, shards=settings.ray_shards),
+            Modality.FACE: RayGallery(
+                face_gallery,
+                modality=Modality.FACE,
+                shards=settings.ray_shards,
+                deployment=settings.ray_deployment,
+            ),
             Modality.FINGERPRINT: RayGallery(
-                finger_gallery, modality=Modality.FINGERPRINT, shards=settings.ray_shards
+                finger_gallery,
+                modality=Modality.FINGERPRINT,
+                shards=settings.ray_shards,
+                deployment=settings.ray_deployment,
             ),
         }
     else:

@@ -20,13 +20,14 @@ in agreement, and galleries are rebuilt from them at start-up.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,7 +39,8 @@ from padron.domain.person import Person, PersonDraft, Status, parse_nationality
 from padron.domain.template import Modality, Template
 from padron.domain.text import require_actor_reason
 from padron.matching.fusion import FusedScore, LlrModel, check_dedup_rates, check_rate, fuse, llr_threshold
-from padron.matching.gallery import FACE_SLOT, FINGER_SLOTS, Gallery, Matcher
+from padron.matching.gallery import FACE_SLOT, FINGER_SLOTS, Gallery, Matcher, SharedGallery
+from padron.matching.locks import ReadWriteLock
 from padron.registry.audit import attempt_ref, person_ref
 from padron.registry.service import Registry, _to_person
 from padron.registry.storage.database import lock_enrollment
@@ -222,17 +224,53 @@ class Case:
 
 
 class BiometricIndex:
-    """This process's galleries (one per modality), replaying the gallery journal."""
+    """The galleries (one per modality) this process searches, kept in step with the gallery
+    journal.
+
+    Embedded galleries belong to this process: each server process has its own, so a server
+    with embedded galleries runs one worker process (``padron serve`` refuses more) whose
+    threads share them. Searches take the read side of a readers-writer lock and run side by
+    side where the gallery allows parallel reads (``parallel_reads``; the others search one at a
+    time); applying the journal takes the write side.
+
+    Shared galleries (:class:`SharedGallery`: the named Ray shards every worker of a deployment
+    uses) hold the journal position they have applied: a worker that starts finds them loaded and
+    only replays what it has not seen, and a batch of changes older than what a shard has
+    applied is ignored, so workers applying the same journal cannot undo each other.
+    """
 
     def __init__(self, galleries: Mapping[Modality, Gallery], vault: Vault) -> None:
         self.galleries = dict(galleries)
         self.vault = vault
         self.last_seq = 0
-        self._lock = threading.RLock()
+        self._rw = ReadWriteLock()
+        self._one_at_a_time = {
+            m: (contextlib.nullcontext() if getattr(g, "parallel_reads", False) else threading.Lock())
+            for m, g in self.galleries.items()
+        }
+
+    @property
+    def shared(self) -> bool:
+        """Whether the galleries are shared by every worker (then all of them are)."""
+        return bool(self.galleries) and all(isinstance(g, SharedGallery) for g in self.galleries.values())
+
+    def start(self, session: Session) -> int:
+        """At start-up: load the galleries from the journal, or (shared galleries that another
+        worker loaded) take up their position and replay the tail; returns the subjects loaded
+        by this call."""
+        if self.shared:
+            lock_enrollment(session)  # one worker of the deployment loads shared galleries
+            positions = {cast(SharedGallery, g).position() for g in self.galleries.values()}
+            if len(positions) == 1 and None not in positions:
+                with self._rw.write():
+                    self.last_seq = cast(int, positions.pop())
+                self.sync(session)
+                return 0
+        return self.rebuild(session)
 
     def rebuild(self, session: Session) -> int:
         """Load every subject whose last journal entry is ``add``; returns how many."""
-        with self._lock:
+        with self._rw.write():
             last = session.scalar(select(func.max(GalleryJournalRow.seq))) or 0
             latest = (
                 select(GalleryJournalRow.ref, func.max(GalleryJournalRow.seq).label("seq"))
@@ -247,8 +285,11 @@ class BiometricIndex:
             )
             refs = [r for (r,) in rows]
             for gallery in self.galleries.values():
-                for ref in list(gallery.refs()):
-                    gallery.remove(ref)
+                if isinstance(gallery, SharedGallery):
+                    gallery.reset()
+                else:
+                    for ref in list(gallery.refs()):
+                        gallery.remove(ref)
             loaded = self._load(session, refs)
             for modality, gallery in self.galleries.items():
                 parts = [
@@ -262,12 +303,16 @@ class BiometricIndex:
                 else:
                     for ref, part in parts:
                         gallery.add(ref, part)
+                if isinstance(gallery, SharedGallery):
+                    gallery.apply(last, [])  # loaded up to the journal's position ``last``
             self.last_seq = last
             return len(loaded)
 
     def sync(self, session: Session) -> int:
         """Apply the journal entries this process has not seen yet; returns how many."""
-        with self._lock:
+        if (session.scalar(select(func.max(GalleryJournalRow.seq))) or 0) <= self.last_seq:
+            return 0  # the common case: nothing new, and no search is held back
+        with self._rw.write():
             entries = list(
                 session.scalars(
                     select(GalleryJournalRow)
@@ -281,12 +326,17 @@ class BiometricIndex:
             for e in entries:
                 final[e.ref] = e.op
             added = self._load(session, [ref for ref, op in final.items() if op == "add"])
+            upto = entries[-1].seq
+            for modality, gallery in self.galleries.items():
+                if isinstance(gallery, SharedGallery):
+                    changes = [(ref, self._part(added.get(ref), modality)) for ref in final]
+                    gallery.apply(upto, changes)  # ignored by a shard that is further along
             for ref, op in final.items():
                 if op == "add" and ref in added:
                     self._add(ref, added[ref])
                 else:
                     self._remove(ref)
-            self.last_seq = entries[-1].seq
+            self.last_seq = upto
             return len(entries)
 
     def search(self, probe: Mapping[str, Template], k: int) -> dict[str, dict[str, float]]:
@@ -294,7 +344,7 @@ class BiometricIndex:
         one modality is also scored on the others (so a face ranked 11th still adds its evidence
         to a fingerprint hit, and the other way round)."""
         found: dict[str, dict[str, float]] = defaultdict(dict)
-        with self._lock:
+        with self._rw.read():
             parts = {
                 modality: {slot: t for slot, t in probe.items() if slot_modality(slot) == modality}
                 for modality in self.galleries
@@ -302,39 +352,54 @@ class BiometricIndex:
             hits: dict[Modality, set[str]] = {}
             for modality, gallery in self.galleries.items():
                 if parts[modality]:
-                    candidates = gallery.search(parts[modality], k)
+                    with self._one_at_a_time[modality]:
+                        candidates = gallery.search(parts[modality], k)
                     hits[modality] = {c.ref for c in candidates}
                     for candidate in candidates:
                         found[candidate.ref].update(candidate.slot_scores)
             for modality, refs in hits.items():
                 for ref in set(found) - refs:
-                    found[ref].update(self.galleries[modality].score(ref, parts[modality]))
+                    with self._one_at_a_time[modality]:
+                        found[ref].update(self.galleries[modality].score(ref, parts[modality]))
         return dict(found)
 
     def size(self) -> int:
-        with self._lock:
-            refs: set[str] = set()
-            for gallery in self.galleries.values():
-                refs |= gallery.refs()
-            return len(refs)
+        with self._rw.read():
+            return len(self._refs())
 
     def stats(self) -> dict[str, Any]:
-        with self._lock:
+        with self._rw.read():
             return {
-                "subjects": self.size(),
+                "subjects": len(self._refs()),
                 "journal_seq": self.last_seq,
                 "by_modality": {m.value: len(g) for m, g in self.galleries.items()},
+                "shared": self.shared,
             }
 
     def refs(self) -> set[str]:
-        with self._lock:
-            out: set[str] = set()
-            for gallery in self.galleries.values():
-                out |= gallery.refs()
-            return out
+        with self._rw.read():
+            return self._refs()
+
+    def _refs(self) -> set[str]:
+        out: set[str] = set()
+        for gallery in self.galleries.values():
+            out |= gallery.refs()
+        return out
+
+    @staticmethod
+    def _part(
+        samples: dict[str, list[Template]] | None, modality: Modality
+    ) -> dict[str, list[Template]] | None:
+        """A subject's templates of one modality (None: take the subject out of that gallery)."""
+        if samples is None:
+            return None
+        part = {slot: ts for slot, ts in samples.items() if slot_modality(slot) == modality}
+        return part or None
 
     def _add(self, ref: str, samples: dict[str, list[Template]]) -> None:
         for modality, gallery in self.galleries.items():
+            if isinstance(gallery, SharedGallery):
+                continue  # changed through apply (versioned)
             part = {slot: ts for slot, ts in samples.items() if slot_modality(slot) == modality}
             if part:
                 gallery.add(ref, part)
@@ -343,7 +408,8 @@ class BiometricIndex:
 
     def _remove(self, ref: str) -> None:
         for gallery in self.galleries.values():
-            gallery.remove(ref)
+            if not isinstance(gallery, SharedGallery):
+                gallery.remove(ref)
 
     def _load(self, session: Session, refs: list[str]) -> dict[str, dict[str, list[Template]]]:
         """Open the sealed templates of these refs (``p:<person>`` / ``a:<attempt>``)."""
@@ -425,7 +491,7 @@ class IdentityService:
         ctx = ctx or AccessContext.system(Purpose.ADMINISTRATION)
 
         def work(session: Session) -> int:
-            loaded = self.index.rebuild(session)
+            loaded = self.index.start(session)
             if loaded:  # an empty registry opens nothing
                 self.registry.audit.record(session, ctx, "gallery.load", details={"subjects": loaded})
             return loaded

@@ -37,6 +37,9 @@ def payload_vector(template: Template) -> F32:
 class VectorGallery:
     """Exact (and, when large, HNSW-accelerated) inner-product search over normalized vectors."""
 
+    #: searches only read the arrays and the code index: threads may search at once
+    parallel_reads = True
+
     def __init__(
         self,
         *,

@@ -24,7 +24,30 @@ class _Shard:
     """Body of a shard actor (wrapped with ray.remote at run time, not at import)."""
 
     def __init__(self, make_shard: Callable[[], Gallery]) -> None:
+        self.make_shard = make_shard
         self.gallery = make_shard()
+        #: the gallery journal position applied (None: never loaded)
+        self.applied: int | None = None
+
+    def position(self) -> int | None:
+        return self.applied
+
+    def reset(self) -> None:
+        self.gallery = self.make_shard()
+        self.applied = None
+
+    def apply(
+        self, upto: int, changes: Sequence[tuple[str, Mapping[str, Sequence[Template]] | None]]
+    ) -> bool:
+        if self.applied is not None and upto <= self.applied:
+            return False  # another worker brought this shard as far or further
+        for ref, samples in changes:
+            if samples is None:
+                self.gallery.remove(ref)
+            else:
+                self.gallery.add(ref, samples)
+        self.applied = upto
+        return True
 
     def add(self, ref: str, samples: Mapping[str, Sequence[Template]]) -> None:
         self.gallery.add(ref, samples)
@@ -62,8 +85,24 @@ def shard_of(ref: str, shards: int) -> int:
     return zlib.crc32(ref.encode("utf-8")) % shards
 
 
+#: the Ray namespace of padron's named shards
+NAMESPACE = "padron"
+
+
+def shard_name(deployment: str, modality: Modality, shard: int, shards: int) -> str:
+    """The name of a shared shard actor: one set per deployment, modality and shard count."""
+    return f"{deployment}/{modality.value}/{shard + 1}-of-{shards}"
+
+
 class RayGallery:
-    """A gallery spread over ``shards`` Ray actors."""
+    """A gallery spread over ``shards`` Ray actors.
+
+    With ``deployment`` the shards are named, detached actors (:func:`shard_name` in the
+    :data:`NAMESPACE` namespace): every worker process of the deployment that connects to the
+    cluster uses the same shards (the first one creates them), so the national gallery exists
+    once, not once per worker; they hold the journal position they have applied (the
+    SharedGallery protocol). Without it the shards are this process's own (tests, benchmarks).
+    """
 
     def __init__(
         self,
@@ -72,6 +111,7 @@ class RayGallery:
         modality: Modality,
         shards: int = 4,
         num_cpus_per_shard: float = 0.5,
+        deployment: str | None = None,
     ) -> None:
         import ray
 
@@ -79,8 +119,40 @@ class RayGallery:
             raise RuntimeError("call padron.matching.backends.ray.connect() (ray.init) first")
         actor = ray.remote(num_cpus=num_cpus_per_shard)(_Shard)
         self.modality = modality
+        self.deployment = deployment
         self._ray = ray
-        self._shards: list[Any] = [actor.remote(make_shard) for _ in range(shards)]
+        if deployment is None:
+            self._shards: list[Any] = [actor.remote(make_shard) for _ in range(shards)]
+        else:
+            self._shards = [
+                actor.options(
+                    name=shard_name(deployment, modality, i, shards),
+                    namespace=NAMESPACE,
+                    lifetime="detached",
+                    get_if_exists=True,
+                ).remote(make_shard)
+                for i in range(shards)
+            ]
+
+    def position(self) -> int | None:
+        """The journal position every shard has applied (None unless all have one)."""
+        positions = self._ray.get([s.position.remote() for s in self._shards])
+        if any(p is None for p in positions):
+            return None
+        return int(min(positions))
+
+    def reset(self) -> None:
+        self._ray.get([s.reset.remote() for s in self._shards])
+
+    def apply(
+        self, upto: int, changes: Sequence[tuple[str, Mapping[str, Sequence[Template]] | None]]
+    ) -> bool:
+        """Send each shard its part of the changes, every shard the position ``upto``."""
+        parts: list[list[tuple[str, Mapping[str, Sequence[Template]] | None]]] = [[] for _ in self._shards]
+        for ref, samples in changes:
+            parts[shard_of(ref, len(self._shards))].append((ref, samples))
+        done = self._ray.get([s.apply.remote(upto, p) for s, p in zip(self._shards, parts, strict=True)])
+        return any(done)
 
     def __len__(self) -> int:
         return int(sum(self._ray.get([s.size.remote() for s in self._shards])))
@@ -118,6 +190,14 @@ class RayGallery:
         return result
 
     def close(self) -> None:
+        """Let go of the shards; this process's own shards are stopped, shared ones stay for
+        the other workers (:meth:`destroy` stops them)."""
+        if self.deployment is None:
+            self.destroy()
+        self._shards = []
+
+    def destroy(self) -> None:
+        """Stop the shards, shared ones included (a deployment taken down, a test's end)."""
         for shard in self._shards:
             self._ray.kill(shard)
         self._shards = []
