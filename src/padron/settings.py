@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     #: a file holding that base64 text (e.g. a mounted secret, mode 0600), never created by
     #: padron; unset: ``data_dir/vault.key``
     vault_key_file: Path | None = None
+    #: old vault keys (base64, comma-separated) that still open what they sealed but never seal:
+    #: the keys being rotated away from (``padron keys rotate``)
+    vault_old_keys: str | None = None
+    #: files holding old vault keys, comma-separated paths (same meaning as vault_old_keys)
+    vault_old_key_files: str | None = None
     #: the audit log's name in its signed checkpoints (C2SP origin: a host-like name and path)
     audit_origin: str = "padron.local/audit"
     #: the audit log's Ed25519 signing key (``PRIVATE+KEY+<origin>+...``); in development a key
@@ -100,6 +105,14 @@ class Settings(BaseSettings):
         if problem is not None:
             raise DataDirectoryError(f"PADRON_DATA_DIR {folder} {problem}", path=str(folder))
         return folder
+
+    @property
+    def vault_old_key_paths(self) -> list[Path]:
+        return [Path(p.strip()) for p in (self.vault_old_key_files or "").split(",") if p.strip()]
+
+    @property
+    def vault_old_key_texts(self) -> list[str]:
+        return [k.strip() for k in (self.vault_old_keys or "").split(",") if k.strip()]
 
     @property
     def effective_actor(self) -> str:

@@ -93,15 +93,18 @@ def draft(i: int, *, given: str | None = None) -> PersonDraft:
     )
 
 
-def identity_service(registry: Registry, policy: DedupPolicy | None = None) -> IdentityService:
-    """The production wiring with cosine matchers in place of the real algorithms."""
+def identity_service(
+    registry: Registry, policy: DedupPolicy | None = None, *, vault: Vault | None = None
+) -> IdentityService:
+    """The production wiring with cosine matchers in place of the real algorithms; the vault
+    holds TEST_KEY unless another is given."""
     face_matcher, finger_matcher = CosineMatcher(Modality.FACE), CosineMatcher(Modality.FINGERPRINT)
     index = BiometricIndex(
         {
             Modality.FACE: VectorGallery(dim=FACE_DIM),
             Modality.FINGERPRINT: TemplateGallery(finger_matcher, slots=FINGER_SLOTS),
         },
-        Vault.from_base64(TEST_KEY),
+        vault or Vault.from_base64(TEST_KEY),
     )
     models: Mapping[Modality, LlrModel] = {Modality.FACE: FACE_LLR, Modality.FINGERPRINT: FINGER_LLR}
     service = IdentityService(

@@ -55,7 +55,9 @@ def extract_samples(
     if fingers:
         from padron.biometrics.fingerprint import FingerprintExtractor
 
-        extractor = FingerprintExtractor()
+        # never the on-disk extraction cache: it keeps minutiae in the clear, and the service path
+        # writes no biometric data anywhere but the vault (tests/contract/test_no_plaintext.py)
+        extractor = FingerprintExtractor(use_cache=False)
         for position, image in fingers.items():
             if position not in FINGER_POSITIONS:
                 raise InvalidInputError(f"finger position {position!r} is not an ISO/ANSI code 1-10")

@@ -68,19 +68,31 @@ def _finger_paths(fingers: list[str] | None) -> dict[str, Path]:
     return paths
 
 
-def _samples(face: Path | None, fingers: list[str] | None, *, enroll: bool) -> dict[str, Any]:
-    from padron.biometrics.samples import extract_samples
+def _images(face: Path | None, fingers: list[str] | None) -> dict[str, bytes]:
+    """The image files' bytes by slot ("face", "1".."10")."""
     from padron.cli.files import IMAGE_FILE_LIMIT, read_input
 
     paths = _finger_paths(fingers)
     if face is None and not paths:
         raise SampleError("no biometric sample given: submit --face and/or --finger POSITION=IMAGE")
-    finger_images = {
+    images = {
         position: read_input(path, limit=IMAGE_FILE_LIMIT, what=f"finger {position} image")
         for position, path in paths.items()
     }
-    face_image = read_input(face, limit=IMAGE_FILE_LIMIT, what="face image") if face else None
-    return extract_samples(face=face_image, fingers=finger_images, enroll=enroll)
+    if face is not None:
+        images["face"] = read_input(face, limit=IMAGE_FILE_LIMIT, what="face image")
+    return images
+
+
+def _extract(images: dict[str, bytes], *, enroll: bool) -> dict[str, Any]:
+    from padron.biometrics.samples import extract_samples
+
+    fingers = {slot: data for slot, data in images.items() if slot != "face"}
+    return extract_samples(face=images.get("face"), fingers=fingers, enroll=enroll)
+
+
+def _samples(face: Path | None, fingers: list[str] | None, *, enroll: bool) -> dict[str, Any]:
+    return _extract(_images(face, fingers), enroll=enroll)
 
 
 def _candidates_table(candidates: list[MatchEvidence], title: str) -> Table:
@@ -101,12 +113,14 @@ def enroll(
     reason: Annotated[str, typer.Option("--reason")] = "enrollment",
     as_json: JsonOption = False,
 ) -> None:
-    """Enroll a person with biometrics: de-duplicated before a CURP is issued."""
+    """Enroll a person with biometrics: de-duplicated before a CURP is issued. The images are
+    kept, sealed, for the adjudicator."""
     draft = read_person_file(person)
-    samples = _samples(face, finger, enroll=True)
+    images = _images(face, finger)
+    samples = _extract(images, enroll=True)
     ctx = cli_context(actor, Purpose.ENROLLMENT)
     with identity_service() as service:
-        result = service.enroll(draft, samples, ctx, reason=reason)
+        result = service.enroll(draft, samples, ctx, reason=reason, images=images)
     status = ENROLLMENT_EXIT[result.status]
     if as_json:
         print_json({**result.to_dict(), "exit_status": int(status)})

@@ -1,4 +1,5 @@
-"""`padron keys create|list|revoke`: the API keys of the HTTP service.
+"""`padron keys create|list|revoke`: the API keys of the HTTP service; `padron keys rotate`:
+the vault's key-encryption key.
 
 A key's token is printed once, by `keys create`; padron keeps only a hash of its secret, so a
 lost token cannot be shown again (revoke the key and create another).
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,8 +21,9 @@ from rich.text import Text
 from padron.cli.context import cli_context
 from padron.cli.options import ActorOption, JsonOption
 from padron.cli.output import console, err_console, print_json
-from padron.domain.access import Purpose, Role
-from padron.registry.factory import build_registry
+from padron.domain.access import AccessContext, Purpose, Role
+from padron.domain.errors import InvalidInputError
+from padron.registry.factory import build_registry, build_vault
 from padron.registry.keys import (
     ApiKey,
     KeyStore,
@@ -31,7 +34,10 @@ from padron.registry.keys import (
     parse_role,
 )
 
-app = typer.Typer(help="Create, list and revoke the API keys of the HTTP service.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create, list and revoke the API keys of the HTTP service; rotate the vault key.",
+    no_args_is_help=True,
+)
 
 WARNING = (
     "this token is shown only now: store it in a password manager or secret store; "
@@ -148,6 +154,105 @@ def revoke(
         print_json({"key": key.to_dict(at=now_utc())})
     else:
         console.print(_key_table(key, title="API key revoked"))
+
+
+@app.command("rotate")
+def rotate(
+    new_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--new-key-file",
+            help="A file with the new vault key (base64 of 32 bytes, mode 0600); default: the key in use "
+            "(PADRON_VAULT_KEY / PADRON_VAULT_KEY_FILE) is the new one and the old keys are "
+            "PADRON_VAULT_OLD_KEYS / PADRON_VAULT_OLD_KEY_FILES.",
+        ),
+    ] = None,
+    new_key: Annotated[
+        str | None,
+        typer.Option(
+            "--new-key",
+            help="The new vault key as base64 text (visible to other users in the process list: "
+            "prefer --new-key-file).",
+        ),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only count the sealed rows under each key; change nothing.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=10_000, help="Rows per transaction.")
+    ] = 100,
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-wrap every sealed template and image under a new vault key, in short transactions
+    (a running server keeps serving); run it again after an interruption to resume."""
+    from padron.registry import rotation
+    from padron.registry.vault import decode_key, file_source, read_key_file
+    from padron.settings import load_settings
+
+    if new_key_file is not None and new_key is not None:
+        raise InvalidInputError("give --new-key-file or --new-key, not both")
+    settings = load_settings()
+    # the new key is checked before anything is opened
+    target: tuple[bytes, str] | None = None
+    if new_key_file is not None:
+        strict = settings.environment == "production"
+        kek = read_key_file(new_key_file, strict_permissions=strict)
+        target = (kek, file_source(new_key_file.absolute()))
+    elif new_key is not None:
+        target = (decode_key(new_key, "--new-key"), "--new-key")
+    registry = build_registry(settings)
+    try:
+        vault = build_vault(settings, registry, create=False)
+        if target is not None:
+            vault = vault.rotated_to(target[0], source=target[1])
+        if check:
+            counted = rotation.census(registry).to_dict(vault)
+            if as_json:
+                print_json(counted)
+            else:
+                _print_census(counted)
+            return
+        ctx = cli_context(actor, Purpose.ADMINISTRATION)
+
+        def progress(kind: str, rows: int) -> None:
+            if not as_json:
+                err_console.print(f"re-wrapped {rows} {kind}", markup=False)
+
+        report = rotation.rotate(
+            registry,
+            vault,
+            batch_size=batch_size,
+            ctx=AccessContext.system(Purpose.ADMINISTRATION),
+            requested_by=ctx.actor,
+            after_batch=progress,
+        )
+        after = rotation.census(registry).to_dict(vault)
+    finally:
+        registry.close()
+    if as_json:
+        print_json({**report.to_dict(vault), "after": after})
+        return
+    done = ", ".join(f"{n} {kind}" for kind, n in report.rewrapped.items())
+    console.print(f"re-wrapped under key {vault.kek_id.hex()}: {done} ({report.batches} batches)")
+    _print_census(after)
+    if new_key_file is not None or new_key is not None:
+        console.print(
+            "now make the new key the vault key (PADRON_VAULT_KEY_FILE or PADRON_VAULT_KEY) and keep the "
+            "old one as PADRON_VAULT_OLD_KEY_FILES until every server runs with the new key"
+        )
+
+
+def _print_census(counted: dict[str, object]) -> None:
+    table = Table(title="sealed rows by vault key", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("kek id", "key", "templates", "images"):
+        table.add_column(column, no_wrap=column != "key", overflow="fold")
+    keks = counted["keks"]
+    assert isinstance(keks, list)
+    for k in keks:
+        table.add_row(k["kek_id"], Text(k["key"]), str(k.get("templates", 0)), str(k.get("images", 0)))
+    console.print(table)
+    console.print(f"{counted['pending']} row(s) not under the current key {counted['current_kek_id']}")
 
 
 def _when(value: datetime | None, missing: str = "") -> str:

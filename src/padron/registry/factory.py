@@ -15,7 +15,14 @@ from padron.registry.secret_files import create_exclusive
 from padron.registry.service import Registry
 from padron.registry.storage.database import Database
 from padron.registry.storage.models import TemplateRow
-from padron.registry.vault import KEY_VARIABLE, Vault, VaultKeyMissingError, key_file_exists
+from padron.registry.vault import (
+    KEY_VARIABLE,
+    Vault,
+    VaultKeyMissingError,
+    decode_key,
+    key_file_exists,
+    read_key_file,
+)
 from padron.settings import Settings, load_settings
 
 
@@ -28,21 +35,26 @@ def build_registry(settings: Settings | None = None, *, migrate: bool = False) -
     return Registry.open(settings.effective_database_url, migrate=migrate)
 
 
-def build_vault(settings: Settings, registry: Registry | None = None) -> Vault:
+def build_vault(settings: Settings, registry: Registry | None = None, *, create: bool = True) -> Vault:
     """The vault with the key from PADRON_VAULT_KEY, or from the key file (PADRON_VAULT_KEY_FILE,
     default ``data_dir/vault.key``).
 
-    In development a missing ``data_dir/vault.key`` is created -- but never while the registry
-    (``registry``, or else the database the settings name) holds a sealed template: a new key
+    In development (unless ``create`` is off) a missing ``data_dir/vault.key`` is created -- but
+    never while the registry (``registry``, or else the database the settings name) holds a
+    sealed template: a new key
     could not open any of them, so the missing file is named instead (VaultKeyMissingError).
     A PADRON_VAULT_KEY_FILE is never created. In production a key file that its group or
-    others may read or write is refused (a logged warning in development)."""
+    others may read or write is refused (a logged warning in development).
+
+    Old keys (PADRON_VAULT_OLD_KEYS, PADRON_VAULT_OLD_KEY_FILES) join the keyring: they open
+    what they sealed, the current key seals (see ``padron keys rotate``)."""
+    old = build_old_keys(settings)
     if settings.vault_key:
-        return Vault.from_base64(settings.vault_key, source=KEY_VARIABLE)
+        return Vault.from_base64(settings.vault_key, source=KEY_VARIABLE, old=old)
     path = settings.effective_vault_key_file.absolute()
     production = settings.environment == "production"
     # only the default key file is ever made; a PADRON_VAULT_KEY_FILE is the operator's to provide
-    create = not production and settings.vault_key_file is None
+    create = create and not production and settings.vault_key_file is None
     if create and not key_file_exists(path):
         sealed = sealed_template_count(registry.db) if registry else _sealed_templates_at(settings)
         if sealed:
@@ -54,7 +66,19 @@ def build_vault(settings: Settings, registry: Registry | None = None) -> Vault:
                 sealed_templates=sealed,
             )
         settings.ensure_data_dir()
-    return Vault.from_key_file(path, create=create, strict_permissions=production)
+    return Vault.from_key_file(path, create=create, strict_permissions=production, old=old)
+
+
+def build_old_keys(settings: Settings) -> list[tuple[bytes, str]]:
+    """The old vault keys the settings name, each with where it came from (for messages)."""
+    production = settings.environment == "production"
+    old = [
+        (decode_key(text, f"PADRON_VAULT_OLD_KEYS (item {i})"), f"PADRON_VAULT_OLD_KEYS (item {i})")
+        for i, text in enumerate(settings.vault_old_key_texts, start=1)
+    ]
+    for path in settings.vault_old_key_paths:
+        old.append((read_key_file(path, strict_permissions=production), f"old key file {path.absolute()}"))
+    return old
 
 
 def sealed_template_count(database: Database) -> int:

@@ -13,9 +13,10 @@ person can never both pass the search):
    join the gallery as ``a:<attempt>`` so that a second attempt meets the first;
    otherwise *unique* -- the CURP is issued and the templates join the gallery as ``p:<person>``.
 
-Templates are sealed by the vault; every gallery change is a journal row written in the same
-transaction as the registry change, so a crash (kill -9) at any point leaves registry and journal
-in agreement, and galleries are rebuilt from them at start-up.
+Templates are sealed by the vault, and so are the submitted images (kept for the adjudicator, in
+``sample_images``, written in the same transaction as the attempt); every gallery change is a
+journal row written in the same transaction as the registry change, so a crash (kill -9) at any
+point leaves registry and journal in agreement, and galleries are rebuilt from them at start-up.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from typing import Any, cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from padron.domain.access import AccessContext, Purpose, require_identification
+from padron.domain.access import AccessContext, Purpose, Role, require_identification
 from padron.domain.curp import CurpData, Sex
-from padron.domain.errors import ErrorCategory, PadronError
+from padron.domain.errors import AccessDeniedError, ErrorCategory, PadronError
 from padron.domain.person import Person, PersonDraft, Status, parse_nationality
 from padron.domain.template import Modality, Template
 from padron.domain.text import require_actor_reason
@@ -49,6 +50,7 @@ from padron.registry.storage.models import (
     EnrollmentAttemptRow,
     GalleryJournalRow,
     PersonRow,
+    SampleImageRow,
     TemplateRow,
 )
 from padron.registry.vault import Vault
@@ -59,6 +61,14 @@ SLOTS = (FACE_SLOT, *FINGER_SLOTS)
 class SampleError(PadronError):
     code = "PAD-ENR-001"
     summary = "No usable sample, an unknown slot or a template of the wrong modality was submitted."
+
+
+class ImageSlotError(PadronError):
+    code = "PAD-ENR-002"
+    summary = (
+        "An image was given for a slot with no template in the same request: every image kept "
+        "belongs to a submitted sample (face, fingers 1-10)."
+    )
 
 
 class CaseNotFoundError(PadronError):
@@ -218,6 +228,46 @@ class Case:
             "applicant": self.applicant,
             "evidence": self.evidence,
         }
+
+
+@dataclass(frozen=True)
+class SampleImage:
+    """A submitted image, opened from the vault: what an adjudicator looks at."""
+
+    slot: str
+    media_type: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class CaseImages:
+    """Both sides of an adjudication case: the applicant's images (the attempt) and the
+    candidate's (the enrolled person's enrollment, or the other pending attempt), by slot."""
+
+    case_id: int
+    attempt_id: int
+    candidate_ref: str
+    applicant: dict[str, SampleImage]
+    candidate: dict[str, SampleImage]
+
+    def sides(self) -> dict[str, dict[str, SampleImage]]:
+        return {"applicant": self.applicant, "candidate": self.candidate}
+
+
+#: who may see the images (the raw biometrics): adjudicators, and the command line's operator
+IMAGE_ROLES = frozenset({Role.ADJUDICATOR, Role.ADMIN})
+
+
+def require_image_access(ctx: AccessContext) -> None:
+    if ctx.role not in IMAGE_ROLES:
+        raise AccessDeniedError(
+            f"the images of an enrollment are shown to adjudicators only, not to the {ctx.role.value} role",
+            role=ctx.role.value,
+        )
 
 
 # --- galleries kept in step with the registry ---------------------------------------------------
@@ -453,7 +503,59 @@ def seal_template(
 
 
 def open_template(vault: Vault, row: TemplateRow) -> Template:
-    return Template.from_bytes(vault.open(row.sealed, f"template:{row.uid}/slot:{row.slot}"))
+    return Template.from_bytes(vault.open(row.sealed, template_context(row)))
+
+
+def template_context(row: TemplateRow) -> str:
+    """The associated data of a sealed template: its uid and slot."""
+    return f"template:{row.uid}/slot:{row.slot}"
+
+
+def image_context(attempt_id: int, slot: str) -> str:
+    """The associated data of a sealed image: its attempt and slot (a row moved to another
+    attempt or slot no longer opens)."""
+    return f"image:attempt:{attempt_id}/slot:{slot}"
+
+
+def image_media_type(slot: str, data: bytes) -> str:
+    """The media type of an image for ``slot``, checked by its modality's image guard (header
+    and pixels: the same refusals, with the same codes, as extraction); the error names the slot."""
+    from PIL import Image
+
+    from padron.biometrics.images import decode_frame, open_image
+
+    modality = slot_modality(slot)
+    if modality is Modality.FACE:
+        from padron.biometrics.face.decode import POLICY
+    else:
+        from padron.biometrics.fingerprint.image import POLICY
+    label = "face" if modality is Modality.FACE else f"finger {slot}"
+    try:
+        with open_image(data, POLICY) as image:
+            fmt = image.format or ""
+            decode_frame(image, POLICY, lambda frame: frame.size)
+    except PadronError as error:
+        error.message = f"{label} image: {error.message}"
+        error.args = (error.message,)
+        error.details.setdefault("slot", slot)
+        raise
+    return Image.MIME.get(fmt, "application/octet-stream")
+
+
+def seal_image(vault: Vault, attempt_id: int, slot: str, media_type: str, data: bytes) -> SampleImageRow:
+    return SampleImageRow(
+        attempt_id=attempt_id,
+        slot=slot,
+        media_type=media_type,
+        size=len(data),
+        sealed=vault.seal(data, image_context(attempt_id, slot)),
+        created_at=_now(),
+    )
+
+
+def open_image_row(vault: Vault, row: SampleImageRow) -> SampleImage:
+    data = vault.open(row.sealed, image_context(row.attempt_id, row.slot))
+    return SampleImage(row.slot, row.media_type, data)
 
 
 # --- the use cases --------------------------------------------------------------------------------
@@ -501,10 +603,20 @@ class IdentityService:
     # --- enrollment -------------------------------------------------------------------------------
 
     def enroll(
-        self, draft: PersonDraft, samples: Mapping[str, Template], ctx: AccessContext, *, reason: str
+        self,
+        draft: PersonDraft,
+        samples: Mapping[str, Template],
+        ctx: AccessContext,
+        *,
+        reason: str,
+        images: Mapping[str, bytes] | None = None,
     ) -> EnrollmentResult:
+        """Enroll with de-duplication. ``images``: the submitted images by slot (each slot must
+        have its template in ``samples``, ImageSlotError otherwise), checked by the image guard
+        and kept sealed with the attempt (for the adjudicator), in the same transaction."""
         actor, reason = require_actor_reason(ctx.actor, reason)
         samples = self._check_samples(samples)
+        checked_images = self._check_images(samples, images or {})
         nationality = parse_nationality(draft.nationality)
 
         # one transaction (search, attempt, decision, CURP, templates, journal), run again from
@@ -538,11 +650,15 @@ class IdentityService:
             )
             session.add(attempt)
             session.flush()
+            for slot, (media_type, data) in checked_images.items():
+                session.add(seal_image(self.index.vault, attempt.id, slot, media_type, data))
             result = self._decide(
                 session, attempt, draft, nationality, samples, candidates, thresholds, demographic
             )
             subject = person_ref(result.person.id) if result.person else attempt_ref(attempt.id)
-            details = {"attempt": attempt.id, "slots": sorted(samples), "cases": result.cases}
+            details: dict[str, Any] = {"attempt": attempt.id, "slots": sorted(samples), "cases": result.cases}
+            if checked_images:
+                details["images"] = sorted(checked_images)
             self.registry.audit.record(
                 session, ctx, "enrollment.submit", subject=subject, outcome=result.status, details=details
             )
@@ -680,6 +796,72 @@ class IdentityService:
         if case.candidate_ref.startswith("p:"):
             candidate = person_ref(int(case.candidate_ref[2:]))
             self.registry.audit.record(session, ctx, action, subject=candidate, details=details)
+
+    def case_images(self, case_id: int, ctx: AccessContext) -> CaseImages:
+        """Both sides' images of an adjudication case, opened from the vault, for an adjudicator
+        (or the command line). A disclosure of raw biometrics: audited ("case.images", one entry
+        per side whose images are shown) in the same transaction as the reading."""
+        require_image_access(ctx)
+
+        def work(session: Session) -> CaseImages:
+            row = self._case_row(session, case_id)
+            applicant = self._attempt_images(session, [row.attempt_id])
+            candidate: dict[str, SampleImage] = {}
+            candidate_subject = row.candidate_ref
+            if row.candidate_ref.startswith("p:"):
+                person_id = int(row.candidate_ref[2:])
+                candidate = self._person_images(session, person_id)
+                candidate_subject = person_ref(person_id)
+            elif row.candidate_ref.startswith("a:"):
+                other = int(row.candidate_ref[2:])
+                candidate = self._attempt_images(session, [other])
+                candidate_subject = attempt_ref(other)
+            base = {"case": row.id, "attempt": row.attempt_id, "candidate": row.candidate_ref}
+            for subject, side, shown in (
+                (attempt_ref(row.attempt_id), "applicant", applicant),
+                (candidate_subject, "candidate", candidate),
+            ):
+                details = {**base, "side": side, "slots": sorted(shown)}
+                self.registry.audit.record(session, ctx, "case.images", subject=subject, details=details)
+            return CaseImages(row.id, row.attempt_id, row.candidate_ref, applicant, candidate)
+
+        return self.registry.transact(work)
+
+    def person_images(self, curp: str, ctx: AccessContext) -> dict[str, SampleImage]:
+        """The images a person was enrolled with (the attempt that issued the CURP), by slot;
+        for an adjudicator; audited ("person.images") in the same transaction."""
+        require_image_access(ctx)
+
+        def work(session: Session) -> dict[str, SampleImage]:
+            person = self.registry._row_by_curp(session, curp)
+            shown = self._person_images(session, person.id)
+            self.registry.audit.record(
+                session, ctx, "person.images", subject=person_ref(person.id), details={"slots": sorted(shown)}
+            )
+            return shown
+
+        return self.registry.transact(work)
+
+    def _person_images(self, session: Session, person_id: int) -> dict[str, SampleImage]:
+        attempts = list(
+            session.scalars(
+                select(EnrollmentAttemptRow.id)
+                .where(EnrollmentAttemptRow.person_id == person_id)
+                .order_by(EnrollmentAttemptRow.id)
+            )
+        )
+        return self._attempt_images(session, attempts)
+
+    def _attempt_images(self, session: Session, attempt_ids: list[int]) -> dict[str, SampleImage]:
+        """The images of these attempts by slot (a later attempt's image of a slot wins)."""
+        if not attempt_ids:
+            return {}
+        rows = session.scalars(
+            select(SampleImageRow)
+            .where(SampleImageRow.attempt_id.in_(attempt_ids))
+            .order_by(SampleImageRow.attempt_id, SampleImageRow.slot)
+        )
+        return {row.slot: open_image_row(self.index.vault, row) for row in rows}
 
     def decide(self, case_id: int, ctx: AccessContext, *, same: bool, reason: str) -> Case:
         """Record a human decision. "same": the attempt is merged into the candidate (no CURP).
@@ -861,6 +1043,23 @@ class IdentityService:
             if modality not in self.matchers:
                 raise SampleError(f"this registry has no {modality.value} matcher configured", slot=slot)
             checked[str(slot)] = template
+        return checked
+
+    def _check_images(
+        self, samples: Mapping[str, Template], images: Mapping[str, bytes]
+    ) -> dict[str, tuple[str, bytes]]:
+        """Each image with its media type, by slot; every image's slot has a template in ``samples``."""
+        checked: dict[str, tuple[str, bytes]] = {}
+        for slot, data in images.items():
+            slot = str(slot)
+            slot_modality(slot)  # an unknown slot is SampleError
+            if slot not in samples:
+                raise ImageSlotError(
+                    f"an image was given for slot {slot}, which has no template in this request; "
+                    f"images are kept only for the submitted samples ({', '.join(sorted(samples))})",
+                    slot=slot,
+                )
+            checked[slot] = (image_media_type(slot, bytes(data)), bytes(data))
         return checked
 
     def _candidates(

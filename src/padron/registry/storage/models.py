@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -156,6 +157,30 @@ class TemplateRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (CheckConstraint("person_id IS NOT NULL OR attempt_id IS NOT NULL", name="owner"),)
+
+
+class SampleImageRow(Base):
+    """A submitted image (face or finger) of an enrollment attempt, kept for the adjudicator and
+    sealed by the vault like the templates: the associated data names the attempt and the slot
+    (``image:attempt:<id>/slot:<slot>``), so a row moved to another attempt or slot fails to open."""
+
+    __tablename__ = "sample_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("enrollment_attempts.id"), index=True)
+    #: "face" or a finger position "1".."10"
+    slot: Mapped[str] = mapped_column(String(8))
+    #: e.g. image/png, image/jpeg, image/tiff
+    media_type: Mapped[str] = mapped_column(String(64))
+    #: bytes of the image (before sealing)
+    size: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "slot", name="uq_sample_images_attempt_slot"),
+        CheckConstraint("size > 0", name="size"),
+    )
 
 
 class AdjudicationCaseRow(Base):
