@@ -16,11 +16,13 @@ from fastapi.testclient import TestClient
 
 from padron.api.app import create_app
 from padron.api.problems import PROBLEM_MEDIA_TYPE
+from padron.api.state import Samples
 from padron.api.uploads import Upload
 from padron.domain.access import Role
 from padron.domain.errors import ErrorCategory, InvalidInputError, PadronError, registered_errors
 from padron.domain.template import Template
 from padron.registry.service import Registry
+from tests.support.sample_images import images_for
 from tests.support.synthetic import SyntheticIdentity, identity_service
 
 #: a person body that passes every check
@@ -124,10 +126,12 @@ def synthetic_image(seed: int, session: int, *, cosine: float | None = None) -> 
     return f"synthetic:{seed}:{session}".encode() + (f":{cosine}".encode() if cosine is not None else b"")
 
 
-def synthetic_samples(upload: Upload, enroll: bool) -> dict[str, Template]:
+def synthetic_samples(upload: Upload, enroll: bool) -> Samples:
     """A sample reader for the API tests: each image names a synthetic capture (cosine
-    templates), so the routes run the real use cases without the real extractors."""
+    templates), so the routes run the real use cases without the real extractors; the images
+    kept are small PNGs standing for the capture (tests.support.sample_images)."""
     out: dict[str, Template] = {}
+    seeds: dict[str, int] = {}
     parts = dict(upload.fingers)
     if upload.face is not None:
         parts["face"] = upload.face
@@ -136,6 +140,7 @@ def synthetic_samples(upload: Upload, enroll: bool) -> dict[str, Template]:
             kind, seed, session, *cosine = data.decode().split(":")
             assert kind == "synthetic"
             identity = SyntheticIdentity.make(int(seed))
+            seeds[slot] = int(seed) * 10 + int(session)
         except (ValueError, AssertionError, UnicodeDecodeError):
             raise InvalidInputError(f"{slot}: not a synthetic test image", slot=slot) from None
         if cosine:  # a face at an exact cosine to the person's (the grey zone)
@@ -144,7 +149,8 @@ def synthetic_samples(upload: Upload, enroll: bool) -> dict[str, Template]:
             out[slot] = identity.capture(int(session), fingers=())[slot]
         else:
             out[slot] = identity.capture(int(session), face=False, fingers=(slot,))[slot]
-    return out
+    images = {slot: images_for([slot], seed)[slot] for slot, seed in seeds.items()}
+    return Samples(templates=out, images=images)
 
 
 def make_app(registry: Registry, key_store: FakeKeyStore, rate_limiter: FakeRateLimiter) -> FastAPI:

@@ -16,6 +16,7 @@ from padron.registry.audit import person_ref
 from padron.registry.service import Registry
 from padron.registry.storage.models import EnrollmentAttemptRow
 from tests.api.conftest import PERSON, assert_problem, auth, person_upload, synthetic_image
+from tests.support.sample_images import images_for
 
 NAMES = ["Ana", "Luis", "Rosa", "Pedro", "Elena", "Jorge", "Marta", "Iván"]
 
@@ -140,6 +141,30 @@ def test_grey_zone_case_is_listed_read_and_decided(client: TestClient) -> None:
     case = client.get(f"/v1/adjudication/cases/{case_id}", headers=auth(Role.ADJUDICATOR)).json()
     assert case["applicant"]["given_names"] == "TOMÁS" and case["status"] == "open"
     assert "face" in case["evidence"]["match"]["slot_scores"]  # adjudicators see the scores
+
+    # the adjudicator sees both faces side by side; the images are the ones submitted
+    listed = client.get(f"/v1/adjudication/cases/{case_id}/images", headers=auth(Role.ADJUDICATOR))
+    assert listed.status_code == 200, listed.text
+    assert [i["slot"] for i in listed.json()["applicant"]] == ["face"]
+    assert [i["slot"] for i in listed.json()["candidate"]] == ["face", "2", "7"]
+    applicant_face = client.get(listed.json()["applicant"][0]["url"], headers=auth(Role.ADJUDICATOR))
+    assert applicant_face.status_code == 200 and applicant_face.headers["content-type"] == "image/png"
+    assert applicant_face.content == images_for(["face"], 2 * 10 + 9)["face"]
+    assert applicant_face.headers["cache-control"] == "no-store"
+    candidate_face = client.get(listed.json()["candidate"][0]["url"], headers=auth(Role.ADJUDICATOR))
+    assert candidate_face.content == images_for(["face"], 2 * 10 + 1)["face"]
+    assert_problem(
+        client.get(f"/v1/adjudication/cases/{case_id}/images/applicant/3", headers=auth(Role.ADJUDICATOR)),
+        404,
+        "PAD-ADJ-003",
+    )
+    assert_problem(
+        client.get(listed.json()["applicant"][0]["url"], headers=auth(Role.AUDITOR)), 403, "PAD-AUTH-006"
+    )
+    shown = client.get(
+        "/v1/audit/entries", params={"curp": curps[2], "action": "case.images"}, headers=auth(Role.AUDITOR)
+    ).json()["entries"]
+    assert len(shown) == 2 and {e["role"] for e in shown} == {"adjudicator"}  # one per disclosure
 
     decided = client.post(
         f"/v1/adjudication/cases/{case_id}/decision",

@@ -50,6 +50,8 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("GET", "/v1/adjudication/cases"): ({}, 200),
     ("GET", "/v1/adjudication/cases/{case_id}"): ({}, 404),  # no such case
     ("POST", "/v1/adjudication/cases/{case_id}/decision"): ({"json": {}}, 422),
+    ("GET", "/v1/adjudication/cases/{case_id}/images"): ({}, 404),
+    ("GET", "/v1/adjudication/cases/{case_id}/images/{side}/{slot}"): ({}, 404),
     ("POST", "/v1/residents/accesses"): (UNKNOWN_PART, 422),
     ("POST", "/v1/keys"): ({"json": {}}, 422),
     ("GET", "/v1/keys"): ({}, 200),
@@ -57,7 +59,13 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
 }
 
 #: what the matrix puts in a path's parameters besides the CURP (an entry and a key that do not exist)
-PATH_VALUES = {"{seq}": "999999", "{key_id}": "a" * 12, "{case_id}": "999999"}
+PATH_VALUES = {
+    "{seq}": "999999",
+    "{key_id}": "a" * 12,
+    "{case_id}": "999999",
+    "{side}": "applicant",
+    "{slot}": "face",
+}
 
 
 def app_of(client: TestClient) -> FastAPI:

@@ -89,6 +89,11 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
         ("GET", "/v1/adjudication/cases/{case_id}"): EndpointAccess(
             {Role.ADJUDICATOR: Purpose.ADJUDICATION, Role.AUDITOR: Purpose.AUDIT}
         ),
+        # the raw images: adjudicators only (they compare them side by side)
+        ("GET", "/v1/adjudication/cases/{case_id}/images"): protected(Purpose.ADJUDICATION, Role.ADJUDICATOR),
+        ("GET", "/v1/adjudication/cases/{case_id}/images/{side}/{slot}"): protected(
+            Purpose.ADJUDICATION, Role.ADJUDICATOR
+        ),
         ("POST", "/v1/adjudication/cases/{case_id}/decision"): protected(
             Purpose.ADJUDICATION, Role.ADJUDICATOR
         ),

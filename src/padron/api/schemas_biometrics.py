@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from padron.api.schemas import Reason, _Body
-from padron.registry.identity import Case, EnrollmentResult
+from padron.registry.identity import Case, CaseImages, EnrollmentResult
 from padron.registry.residents import Access, AccessHistory
 
 EnrollmentStatus = Literal["issued", "refused", "pending"]
@@ -131,6 +131,40 @@ def case_summary(case: Case) -> CaseSummary:
         candidate_curp=case.candidate_curp,
         fused_llr=round(case.fused_llr, 4),
     )
+
+
+class ImagePublic(BaseModel):
+    slot: str
+    media_type: str
+    size: int
+    url: str = Field(description="Where the image itself is (GET, same key).")
+
+
+class CaseImagesPublic(BaseModel):
+    """The images of both sides of a case, by slot."""
+
+    case_id: int
+    applicant: list[ImagePublic]
+    candidate: list[ImagePublic]
+
+    @classmethod
+    def of(cls, images: CaseImages) -> CaseImagesPublic:
+        def listed(side: str) -> list[ImagePublic]:
+            return [
+                ImagePublic(
+                    slot=slot,
+                    media_type=image.media_type,
+                    size=image.size,
+                    url=f"/v1/adjudication/cases/{images.case_id}/images/{side}/{slot}",
+                )
+                for slot, image in sorted(images.sides()[side].items(), key=lambda item: _slot_order(item[0]))
+            ]
+
+        return cls(case_id=images.case_id, applicant=listed("applicant"), candidate=listed("candidate"))
+
+
+def _slot_order(slot: str) -> int:
+    return 0 if slot == "face" else int(slot)
 
 
 class CaseDecision(_Body):

@@ -25,9 +25,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("padron.api")
 
+
+@dataclass(frozen=True)
+class Samples:
+    """What an upload yields: the templates by slot, and the images to keep sealed for the
+    adjudicator (the images the templates came from, by slot)."""
+
+    templates: dict[str, Template]
+    images: dict[str, bytes]
+
+
 #: turns an upload's images and templates into templates by slot; ``enroll`` applies the
-#: enrollment quality floors (padron.biometrics.samples.extract_samples by default)
-SampleReader = Callable[["Upload", bool], dict[str, Template]]
+#: enrollment quality floors (:func:`read_samples`: padron's extractors)
+SampleReader = Callable[["Upload", bool], Samples]
 
 
 class BiometricsUnavailableError(PadronError):
@@ -39,13 +49,15 @@ class BiometricsUnavailableError(PadronError):
     )
 
 
-def read_samples(upload: Upload, enroll: bool) -> dict[str, Template]:
-    """The production sample reader: padron's face and fingerprint extractors."""
+def read_samples(upload: Upload, enroll: bool) -> Samples:
+    """The production sample reader: padron's face and fingerprint extractors; the uploaded
+    images are kept (an ISO record has no image)."""
     from padron.biometrics.samples import extract_samples
 
-    return extract_samples(
+    templates = extract_samples(
         face=upload.face, fingers=upload.fingers, finger_templates=upload.finger_templates, enroll=enroll
     )
+    return Samples(templates=templates, images=upload.images)
 
 
 class IdentityProvider:

@@ -797,31 +797,45 @@ class IdentityService:
             candidate = person_ref(int(case.candidate_ref[2:]))
             self.registry.audit.record(session, ctx, action, subject=candidate, details=details)
 
-    def case_images(self, case_id: int, ctx: AccessContext) -> CaseImages:
-        """Both sides' images of an adjudication case, opened from the vault, for an adjudicator
-        (or the command line). A disclosure of raw biometrics: audited ("case.images", one entry
-        per side whose images are shown) in the same transaction as the reading."""
+    def case_images(
+        self, case_id: int, ctx: AccessContext, *, side: str | None = None, slot: str | None = None
+    ) -> CaseImages:
+        """Both sides' images of an adjudication case (or only ``side``'s, only ``slot``),
+        opened from the vault, for an adjudicator (or the command line). A disclosure of raw
+        biometrics: audited ("case.images", one entry per side whose images are shown) in the
+        same transaction as the reading."""
         require_image_access(ctx)
+        if side not in (None, "applicant", "candidate"):
+            raise SampleError(f"unknown side {side!r}: 'applicant' or 'candidate'", side=side)
 
         def work(session: Session) -> CaseImages:
             row = self._case_row(session, case_id)
-            applicant = self._attempt_images(session, [row.attempt_id])
+            applicant: dict[str, SampleImage] = {}
+            if side in (None, "applicant"):
+                applicant = self._attempt_images(session, [row.attempt_id])
             candidate: dict[str, SampleImage] = {}
             candidate_subject = row.candidate_ref
             if row.candidate_ref.startswith("p:"):
                 person_id = int(row.candidate_ref[2:])
-                candidate = self._person_images(session, person_id)
+                if side in (None, "candidate"):
+                    candidate = self._person_images(session, person_id)
                 candidate_subject = person_ref(person_id)
             elif row.candidate_ref.startswith("a:"):
                 other = int(row.candidate_ref[2:])
-                candidate = self._attempt_images(session, [other])
+                if side in (None, "candidate"):
+                    candidate = self._attempt_images(session, [other])
                 candidate_subject = attempt_ref(other)
+            if slot is not None:
+                applicant = {s: i for s, i in applicant.items() if s == slot}
+                candidate = {s: i for s, i in candidate.items() if s == slot}
             base = {"case": row.id, "attempt": row.attempt_id, "candidate": row.candidate_ref}
-            for subject, side, shown in (
+            for subject, name, shown in (
                 (attempt_ref(row.attempt_id), "applicant", applicant),
                 (candidate_subject, "candidate", candidate),
             ):
-                details = {**base, "side": side, "slots": sorted(shown)}
+                if side not in (None, name) or not shown:
+                    continue  # nothing of this side was opened
+                details = {**base, "side": name, "slots": sorted(shown)}
                 self.registry.audit.record(session, ctx, "case.images", subject=subject, details=details)
             return CaseImages(row.id, row.attempt_id, row.candidate_ref, applicant, candidate)
 

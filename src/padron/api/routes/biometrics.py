@@ -108,7 +108,9 @@ def add_routes(app: FastAPI) -> None:
 
         def work() -> Any:
             samples = svc.samples(upload, True)
-            return svc.identity.get().enroll(draft, samples, ctx, reason=person.reason)
+            return svc.identity.get().enroll(
+                draft, samples.templates, ctx, reason=person.reason, images=samples.images
+            )
 
         result = await run_in_threadpool(work)
         response.status_code = {"issued": 201, "pending": 202}.get(result.status, 200)
@@ -137,7 +139,7 @@ def add_routes(app: FastAPI) -> None:
 
         def work() -> Any:
             samples = svc.samples(upload, False)
-            return svc.identity.get().verify(curp, samples, ctx)
+            return svc.identity.get().verify(curp, samples.templates, ctx)
 
         verification = await run_in_threadpool(work)
         return VerificationPublic(curp=verification.curp, match=verification.match)
@@ -170,7 +172,7 @@ def add_routes(app: FastAPI) -> None:
 
         def work() -> Any:
             samples = svc.samples(upload, False)
-            return svc.identity.get().identify(samples, search_ctx, top=top)
+            return svc.identity.get().identify(samples.templates, search_ctx, top=top)
 
         found, _threshold = await run_in_threadpool(work)
         assert search_ctx.case_ref is not None

@@ -49,6 +49,6 @@ def add_routes(app: FastAPI) -> None:
 
         def work() -> Any:
             samples = svc.samples(upload, False)
-            return access_history(svc.identity.get(), curp, samples, ctx)
+            return access_history(svc.identity.get(), curp, samples.templates, ctx)
 
         return AccessHistoryPublic.of(await run_in_threadpool(work))
