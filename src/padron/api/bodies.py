@@ -9,7 +9,6 @@ person file: UTF-8 only, no NaN or Infinity, no repeated key, bounded nesting (4
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final
 
@@ -24,6 +23,7 @@ from padron.api.problems import (
     UnsupportedMediaTypeError,
     problem_response,
 )
+from padron.domain.jsontext import loads_strict
 
 #: the largest request body accepted (JSON bodies are small; image uploads have their own limit,
 #: padron.api.uploads.MAX_UPLOAD_BYTES)
@@ -97,34 +97,9 @@ def _content_length(scope: Scope) -> int | None:
 # --- strict JSON ------------------------------------------------------------------------------------
 
 
-def _refuse_constant(name: str) -> Any:
-    raise MalformedRequestError(f"{name} is not a JSON value", value=name)
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise MalformedRequestError(f"the field {key!r} appears twice in the body", field=key)
-        out[key] = value
-    return out
-
-
-def _depth(value: Any) -> int:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            if deepest > MAX_JSON_DEPTH:
-                break
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
-
-
 def parse_json_body(data: bytes) -> Any:
-    """A request body as JSON, strictly (MalformedRequestError says what is wrong)."""
+    """A request body as JSON, strictly (MalformedRequestError says what is wrong): UTF-8, then
+    padron.domain.jsontext, the parser of the command line's person files too."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -132,23 +107,7 @@ def parse_json_body(data: bytes) -> Any:
             f"the request body is not UTF-8 (byte {error.start + 1} is 0x{data[error.start]:02X})",
             position=error.start + 1,
         ) from None
-    try:
-        value = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as error:
-        raise MalformedRequestError(
-            f"the request body is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})",
-            line=error.lineno,
-            column=error.colno,
-        ) from None
-    except RecursionError:
-        raise MalformedRequestError(
-            "the request body is nested too deeply", max_depth=MAX_JSON_DEPTH
-        ) from None
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise MalformedRequestError(
-            f"the request body is nested deeper than {MAX_JSON_DEPTH} levels", max_depth=MAX_JSON_DEPTH
-        )
-    return value
+    return loads_strict(text, what="the request body", max_depth=MAX_JSON_DEPTH, error=MalformedRequestError)
 
 
 class StrictJsonRequest(Request):

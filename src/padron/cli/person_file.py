@@ -15,7 +15,6 @@ states), each with its own code.
 from __future__ import annotations
 
 import codecs
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from padron.cli.files import PERSON_FILE_LIMIT, read_input
 from padron.domain.curp import CurpData
 from padron.domain.errors import JsonFieldError, MalformedJsonError, TextEncodingError
+from padron.domain.jsontext import loads_strict
 from padron.domain.person import PersonDraft
 
 #: longer than any valid value (names: 100 characters); the registry's own rules say why a
@@ -84,49 +84,12 @@ def decode_text(data: bytes, what: str) -> str:
         ) from None
 
 
-def _refuse_constant(name: str) -> Any:
-    raise MalformedJsonError(f"{name} is not a JSON value; use a string", value=name)
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise MalformedJsonError(f"the field {key!r} appears twice", field=key)
-        out[key] = value
-    return out
-
-
-def _depth(value: Any, limit: int) -> int:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                return deepest
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
 def parse_json_object(text: str, what: str) -> dict[str, Any]:
-    """One JSON object: no NaN / Infinity, no repeated key, at most MAX_DEPTH levels."""
-    try:
-        value = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as error:
-        raise MalformedJsonError(
-            f"the {what} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})",
-            line=error.lineno,
-            column=error.colno,
-        ) from None
-    except RecursionError:
-        raise MalformedJsonError(f"the {what} is nested too deeply", max_depth=MAX_DEPTH) from None
+    """One JSON object: no NaN / Infinity, no repeated key, at most MAX_DEPTH levels
+    (padron.domain.jsontext, the parser of HTTP bodies too)."""
+    value = loads_strict(text, what=f"the {what}", max_depth=MAX_DEPTH, error=MalformedJsonError)
     if not isinstance(value, dict):
         raise MalformedJsonError(f"the {what} must hold one JSON object, not {type(value).__name__}")
-    if _depth(value, MAX_DEPTH) > MAX_DEPTH:
-        raise MalformedJsonError(f"the {what} is nested deeper than {MAX_DEPTH} levels", max_depth=MAX_DEPTH)
     return value
 
 
