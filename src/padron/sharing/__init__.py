@@ -1,1 +1,1 @@
-"""Partner agreements, policy decisions, minimal disclosure and the customs exchange."""
+"""The sovereign sharing gateway: partners, agreements, requests, interchange."""
