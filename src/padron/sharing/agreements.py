@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Final
 
 from padron.domain.errors import ErrorCategory, PadronError
+from padron.domain.person import UPDATABLE_FIELDS
 
 #: an identifier of a partner or an agreement: letters, digits, dot, dash, underscore
 _IDENTIFIER: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}", re.ASCII)
@@ -82,19 +83,7 @@ class Status(StrEnum):
 
 
 #: the attributes a rung-2 disclosure may list (the registry's core data; never biometrics)
-CORE_ATTRIBUTES: Final = frozenset(
-    {
-        "curp",
-        "given_names",
-        "first_surname",
-        "second_surname",
-        "birth_date",
-        "sex",
-        "birth_state",
-        "nationality",
-        "status",
-    }
-)
+CORE_ATTRIBUTES: Final = frozenset({"curp", *UPDATABLE_FIELDS, "status"})
 
 
 def check_identifier(value: str, what: str, error: type[PadronError] = AgreementError) -> str:
