@@ -36,6 +36,7 @@ def build_app() -> typer.Typer:
         keys_cmd,
         person_cmd,
         serve_cmd,
+        sharing_cmd,
         synth_cmd,
     )
 
@@ -60,6 +61,8 @@ def build_app() -> typer.Typer:
     app.add_typer(biometric_cmd.adjudication_app, name="adjudication")
     app.add_typer(biometric_cmd.gallery_app, name="gallery")
     app.add_typer(keys_cmd.app, name="keys")
+    app.add_typer(sharing_cmd.partner_app, name="partner")
+    app.add_typer(sharing_cmd.agreement_app, name="agreement")
     app.command("serve")(serve_cmd.serve)
     return app
 

@@ -220,3 +220,34 @@ class Agreement:
 
     def in_force(self, day: date) -> bool:
         return self.status is Status.ACTIVE and self.valid_from <= day <= self.valid_until
+
+
+# --- as JSON (the stored terms, the agreement file of `padron agreement add`) -----------------
+
+
+def agreement_to_json(agreement: Agreement) -> dict[str, object]:
+    return {
+        "id": agreement.id,
+        "version": agreement.version,
+        "partner": agreement.partner,
+        "title": agreement.title,
+        "legal_basis": agreement.legal_basis,
+        "legal_reference": agreement.legal_reference,
+        "valid_from": agreement.valid_from.isoformat(),
+        "valid_until": agreement.valid_until.isoformat(),
+        "purposes": sorted(agreement.purposes),
+        "operations": {
+            op.value: {
+                "max_rung": int(terms.max_rung),
+                "candidates": terms.candidates,
+                "daily_quota": terms.daily_quota,
+                "approval": terms.approval.value,
+                "attributes": sorted(terms.attributes),
+            }
+            for op, terms in sorted(agreement.operations.items())
+        },
+        "probe_retention_days": agreement.probe_retention_days,
+        "raw_biometrics": agreement.raw_biometrics,
+        "reciprocity": agreement.reciprocity,
+        "status": agreement.status.value,
+    }

@@ -300,3 +300,42 @@ class ApiKeyRow(Base):
             postgresql_where=text("revoked_at IS NULL"),
         ),
     )
+
+
+class PartnerRow(Base):
+    """A partner agency of the sharing gateway (padron.sharing): a peer known by its key."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(3))
+    contact: Mapped[str] = mapped_column(String(200))
+    #: the raw Ed25519 public key, base64
+    public_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("status IN ('active', 'suspended')", name="status"),)
+
+
+class AgreementRow(Base):
+    """One version of an agreement with a partner: its terms (JSON) and the Cedar policy they
+    compile to, kept as shown to the officers; a new version never replaces an old one."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    policy: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'suspended')", name="status"),
+        CheckConstraint("version >= 1", name="version"),
+    )
