@@ -25,6 +25,22 @@ from padron.domain.template import Modality, Template
 
 FACE_SLOT = "face"
 FINGER_SLOTS = tuple(str(p.value) for p in FingerPosition)
+#: every slot a sample is submitted for: the face, then fingers 1-10
+SLOTS = (FACE_SLOT, *FINGER_SLOTS)
+
+
+class SampleError(PadronError):
+    code = "PAD-ENR-001"
+    summary = "No usable sample, an unknown slot or a template of the wrong modality was submitted."
+
+
+def slot_modality(slot: str) -> Modality:
+    """The modality of a slot's templates (SampleError for a slot that is neither)."""
+    if slot == FACE_SLOT:
+        return Modality.FACE
+    if slot in FINGER_SLOTS:
+        return Modality.FINGERPRINT
+    raise SampleError(f"unknown slot {slot!r}: use 'face' or finger positions 1-10", slot=slot)
 
 
 class GalleryError(PadronError):
