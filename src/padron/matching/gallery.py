@@ -4,7 +4,8 @@ A gallery holds, per subject reference (``ref``, e.g. a person's internal id), o
 templates in named *slots*: ``"face"`` for the face, ``"1"``..``"10"`` for the ISO/ANSI finger
 positions. ``search`` compares a probe (one or more slots) with every subject that has at least one
 of those slots and returns the best ``k`` subjects, ranked by the gallery's subject score, with the
-score of each compared slot so that fusion can weigh them.
+score of each compared slot so that fusion can weigh them. :func:`slot_modality` names a slot's
+modality (an unknown slot is :class:`SampleError`).
 
 Ranking is deterministic: higher score first, ties broken by ``ref``; every backend returns the
 same list for the same content (a contract test enforces it).
