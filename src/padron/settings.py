@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     #: the name of this deployment's shared Ray shards (every worker and server of the
     #: deployment that joins the cluster uses the shards of this name)
     ray_deployment: str = Field(default="padron", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
-    #: de-duplication operating points (see padron.registry.identity.DedupPolicy)
+    #: de-duplication operating points (see padron.matching.dedup.DedupPolicy)
     dedup_fpir_sure: float = 1e-4
     dedup_fpir_grey: float = 0.01
     verify_fmr: float = 1e-4

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from padron.api.schemas import Reason, _Body
-from padron.registry.identity import Case, CaseImages, EnrollmentResult
+from padron.domain.identity import Case, CaseImages, EnrollmentResult
 from padron.registry.residents import Access, AccessHistory
 
 EnrollmentStatus = Literal["issued", "refused", "pending"]

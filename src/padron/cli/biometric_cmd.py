@@ -19,7 +19,9 @@ from padron.cli.output import console, print_json
 from padron.cli.person_file import read_person_file
 from padron.domain.access import Purpose, Role, require_identification
 from padron.domain.errors import DuplicateFieldError, InvalidInputError
-from padron.registry.identity import IdentityService, MatchEvidence, SampleError
+from padron.domain.identity import MatchEvidence
+from padron.matching.gallery import SampleError
+from padron.registry.identity import IdentityService
 
 FaceOption = Annotated[Path | None, typer.Option("--face", help="Face image (JPEG, PNG, ...).")]
 FingerOption = Annotated[

@@ -4,7 +4,8 @@ A gallery holds, per subject reference (``ref``, e.g. a person's internal id), o
 templates in named *slots*: ``"face"`` for the face, ``"1"``..``"10"`` for the ISO/ANSI finger
 positions. ``search`` compares a probe (one or more slots) with every subject that has at least one
 of those slots and returns the best ``k`` subjects, ranked by the gallery's subject score, with the
-score of each compared slot so that fusion can weigh them.
+score of each compared slot so that fusion can weigh them. :func:`slot_modality` names a slot's
+modality (an unknown slot is :class:`SampleError`).
 
 Ranking is deterministic: higher score first, ties broken by ``ref``; every backend returns the
 same list for the same content (a contract test enforces it).
@@ -25,6 +26,22 @@ from padron.domain.template import Modality, Template
 
 FACE_SLOT = "face"
 FINGER_SLOTS = tuple(str(p.value) for p in FingerPosition)
+#: every slot a sample is submitted for: the face, then fingers 1-10
+SLOTS = (FACE_SLOT, *FINGER_SLOTS)
+
+
+class SampleError(PadronError):
+    code = "PAD-ENR-001"
+    summary = "No usable sample, an unknown slot or a template of the wrong modality was submitted."
+
+
+def slot_modality(slot: str) -> Modality:
+    """The modality of a slot's templates (SampleError for a slot that is neither)."""
+    if slot == FACE_SLOT:
+        return Modality.FACE
+    if slot in FINGER_SLOTS:
+        return Modality.FINGERPRINT
+    raise SampleError(f"unknown slot {slot!r}: use 'face' or finger positions 1-10", slot=slot)
 
 
 class GalleryError(PadronError):

@@ -8,9 +8,11 @@ from pathlib import Path
 from sqlalchemy import func, make_url, select
 
 from padron.domain.template import Modality
+from padron.matching.dedup import DedupPolicy
 from padron.matching.gallery import FINGER_SLOTS, Gallery
 from padron.registry.audit import AuditKeyMissingError, AuditLog
-from padron.registry.identity import BiometricIndex, DedupPolicy, IdentityService
+from padron.registry.identity import IdentityService
+from padron.registry.journal import BiometricIndex
 from padron.registry.secret_files import create_exclusive
 from padron.registry.service import Registry
 from padron.registry.storage.database import Database

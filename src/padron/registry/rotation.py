@@ -22,7 +22,8 @@ from sqlalchemy import LargeBinary, func, literal, select
 from sqlalchemy.orm import Session
 
 from padron.domain.access import AccessContext, Purpose
-from padron.registry.identity import image_context, template_context
+from padron.registry.adjudication import image_context
+from padron.registry.journal import template_context
 from padron.registry.service import Registry
 from padron.registry.storage.models import SampleImageRow, TemplateRow
 from padron.registry.vault import Vault, VaultUnknownKeyError
