@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(default=1000, ge=1)
     #: ... or once this many seconds passed since it, if any entry was added
     audit_checkpoint_seconds: int = Field(default=300, ge=1)
+    #: this registry's name to its partners: the ``keyid`` of every request and answer it signs
+    #: (each partner registers this registry under this identifier)
+    gateway_id: str = Field(default="padron", pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    #: the gateway's Ed25519 signing key (base64 of the 32-byte seed); in development a key file
+    #: ``data_dir/gateway.key`` is created on first use, in production the key must be given
+    gateway_key: str | None = None
+    #: the key of the per-partner pseudonymous references (base64 of 64 random bytes); in
+    #: development ``data_dir/gateway-references.key`` is created on first use. Never rotate it
+    #: casually: references issued under it stop resolving.
+    gateway_reference_key: str | None = None
     #: where the galleries live: in this process ("memory") or on Ray actors ("ray")
     gallery_backend: Literal["memory", "ray"] = "memory"
     #: an existing Ray cluster (``ray://head:10001`` or ``auto``); unset: a local Ray instance

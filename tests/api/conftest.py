@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -22,6 +23,8 @@ from padron.domain.access import Role
 from padron.domain.errors import ErrorCategory, InvalidInputError, PadronError, registered_errors
 from padron.domain.template import Template
 from padron.registry.service import Registry
+from padron.sharing.keys import GatewayIdentity
+from padron.sharing.references import References, new_key
 from tests.support.sample_images import images_for
 from tests.support.synthetic import SyntheticIdentity, identity_service
 
@@ -153,6 +156,11 @@ def synthetic_samples(upload: Upload, enroll: bool) -> Samples:
     return Samples(templates=out, images=images)
 
 
+def gateway_identity(name: str = "mx-renapo") -> GatewayIdentity:
+    """A sharing gateway's identity with fresh keys."""
+    return GatewayIdentity(name, Ed25519PrivateKey.generate(), References(new_key()))
+
+
 def make_app(registry: Registry, key_store: FakeKeyStore, rate_limiter: FakeRateLimiter) -> FastAPI:
     return create_app(
         registry=registry,
@@ -160,6 +168,7 @@ def make_app(registry: Registry, key_store: FakeKeyStore, rate_limiter: FakeRate
         rate_limiter=rate_limiter,
         identity=identity_service,
         samples=synthetic_samples,
+        gateway_identity=gateway_identity(),
     )
 
 

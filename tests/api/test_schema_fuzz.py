@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from padron.api.app import create_app
 from padron.domain.access import Role
 from padron.registry.service import Registry
-from tests.api.conftest import FakeKeyStore, FakeRateLimiter, auth, synthetic_samples
+from tests.api.conftest import FakeKeyStore, FakeRateLimiter, auth, gateway_identity, synthetic_samples
 from tests.support.synthetic import identity_service
 
 # the document is built from an application that has not started (nothing is opened for it)
@@ -37,6 +37,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         rate_limiter=FakeRateLimiter(),
         identity=identity_service,
         samples=synthetic_samples,
+        gateway_identity=gateway_identity(),
     )
     try:
         with TestClient(app, raise_server_exceptions=False) as client:

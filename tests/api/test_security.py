@@ -56,6 +56,15 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("POST", "/v1/keys"): ({"json": {}}, 422),
     ("GET", "/v1/keys"): ({}, 200),
     ("POST", "/v1/keys/{key_id}/revoke"): ({"json": {}}, 422),
+    ("GET", "/v1/gateway/identity"): ({}, 200),
+    # partners sign their requests (tests/api/test_gateway.py): an API key of any role is no
+    # signature, so the matrix gets 401 PAD-SHARE-010 for every role
+    ("POST", "/v1/partner/requests"): ({"json": {}}, 401),
+    ("GET", "/v1/partner/requests/{request_id}"): ({}, 401),
+    ("GET", "/v1/gateway/requests"): ({}, 200),
+    ("GET", "/v1/gateway/requests/{request_id}"): ({}, 404),
+    ("POST", "/v1/gateway/requests/{request_id}/approve"): ({"json": {}}, 422),
+    ("POST", "/v1/gateway/requests/{request_id}/deny"): ({"json": {}}, 422),
 }
 
 #: what the matrix puts in a path's parameters besides the CURP (an entry and a key that do not exist)
@@ -65,6 +74,7 @@ PATH_VALUES = {
     "{case_id}": "999999",
     "{side}": "applicant",
     "{slot}": "face",
+    "{request_id}": "00000000-0000-0000-0000-000000000000",
 }
 
 
@@ -102,6 +112,10 @@ def test_role_matrix(client: TestClient) -> None:
         ) -> Any:
             return client.request(method, url, headers=headers, **options)
 
+        if access.signed:  # no API key of any role stands in for the partner's signature
+            for headers in ({}, *(auth(role) for role in Role)):
+                assert_problem(call(headers), 401, "PAD-SHARE-010")
+            continue
         for name, headers in (("no key", {}), ("unknown key", {"Authorization": "Bearer pdn_nobody_x"})):
             response = call(headers)
             if access.public:

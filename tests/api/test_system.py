@@ -111,13 +111,15 @@ def test_docs_page_lists_every_endpoint_with_its_roles_and_loads_nothing_from_ou
 
 def test_openapi_documents_roles_keys_and_problems(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
-    assert set(schema["components"]["securitySchemes"]) == {"HTTPBearer", "APIKeyHeader"}
+    assert set(schema["components"]["securitySchemes"]) == {"HTTPBearer", "APIKeyHeader", "PartnerSignature"}
     for (method, path), access in ENDPOINT_ACCESS.items():
         if path in ("/docs", "/openapi.json"):
             continue
         operation = schema["paths"][path][method.lower()]
         assert operation["x-padron-roles"] == sorted(r.value for r in access.roles)
         assert bool(operation.get("security")) == (not access.public), path
+        if access.signed:
+            assert operation["security"] == [{"PartnerSignature": []}], path
         for status, response in operation["responses"].items():
             if int(status) >= 400:
                 assert list(response["content"]) == ["application/problem+json"], (path, status)

@@ -35,8 +35,10 @@ from padron.api.problems import (
     STATUS_BY_CATEGORY,
     install_problem_handlers,
 )
-from padron.api.routes import adjudication, audit, biometrics, keys, persons, residents, system
+from padron.api.routes import adjudication, audit, biometrics, gateway, keys, persons, residents, system
 from padron.api.security import (
+    PARTNER_SIGNATURE,
+    PARTNER_SIGNATURE_SCHEME,
     ApiKey,
     Gatekeeper,
     KeyStore,
@@ -52,7 +54,7 @@ from padron.api.state import (
     Services,
     read_samples,
 )
-from padron.api.uploads import MAX_UPLOAD_BYTES
+from padron.api.uploads import MAX_UPLOAD_BYTES, Upload
 from padron.audit.checkpoint import CheckpointPolicy
 from padron.registry import keys as registry_keys
 from padron.registry.audit import AuditLog
@@ -60,6 +62,7 @@ from padron.registry.identity import IdentityService
 from padron.registry.service import Registry
 from padron.registry.storage.database import Database
 from padron.settings import Settings, load_settings
+from padron.sharing.keys import GatewayIdentity
 
 log = logging.getLogger("padron.api")
 
@@ -99,6 +102,8 @@ class PadronAPI(FastAPI):
         fresh = self.openapi_schema is None
         schema = super().openapi()
         if fresh:
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes[PARTNER_SIGNATURE] = PARTNER_SIGNATURE_SCHEME
             for item in schema.get("paths", {}).values():
                 for operation in item.values():
                     for status, response in operation.get("responses", {}).items():
@@ -185,6 +190,32 @@ def _identity_provider(
     return provider
 
 
+def _gateway(
+    settings: Settings | None,
+    registry: Registry,
+    provider: IdentityProvider,
+    samples: SampleReader,
+    me: GatewayIdentity | None,
+) -> Any:
+    """The sharing gateway on ``registry`` (None without a gateway identity: no settings and
+    none given)."""
+    if me is None and settings is None:
+        return None
+    from padron.sharing.gateway import Gateway, Probe
+    from padron.sharing.keys import build_gateway_identity
+    from padron.sharing.store import Sharing
+
+    identity = me if me is not None else build_gateway_identity(cast(Settings, settings))
+
+    def extract(probe: Probe) -> Any:
+        upload = Upload(
+            text={}, face=probe.face, fingers=probe.fingers, finger_templates=probe.finger_templates
+        )
+        return samples(upload, False).templates
+
+    return Gateway(Sharing(registry), provider.get, identity, extract)
+
+
 def _lifespan(
     settings: Settings | None,
     registry: Registry | None,
@@ -195,6 +226,7 @@ def _lifespan(
     policy: CheckpointPolicy | None,
     identity: IdentitySource | None,
     samples: SampleReader,
+    gateway_identity: GatewayIdentity | None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -217,6 +249,7 @@ def _lifespan(
                 keys=registry_keys.KeyStore(reg),
                 identity=provider,
                 samples=samples,
+                gateway=_gateway(settings, reg, provider, samples, gateway_identity),
             )
             checkpointer = _start_checkpoints(audit, policy)
             yield {"services": services}
@@ -240,6 +273,7 @@ def create_app(
     checkpoints: CheckpointPolicy | None = None,
     identity: IdentitySource | None = None,
     samples: SampleReader = read_samples,
+    gateway_identity: GatewayIdentity | None = None,
 ) -> FastAPI:
     """A new padron API application.
 
@@ -258,7 +292,9 @@ def create_app(
 
     ``identity`` (the biometric use cases) defaults to the settings' (
     :func:`padron.registry.factory.build_identity_service`, started in the background at
-    start-up); ``samples`` turns uploads into templates (padron's extractors)."""
+    start-up); ``samples`` turns uploads into templates (padron's extractors). The sharing
+    gateway signs as ``gateway_identity`` (default: the settings', :func:`build_gateway_identity`;
+    without settings and without one given, the gateway's endpoints answer 503)."""
     if settings is None and registry is None:
         settings = load_settings()
     if settings is not None:
@@ -274,14 +310,23 @@ def create_app(
         docs_url=None,  # FastAPI's Swagger UI loads from a CDN; padron.api.docs serves /docs instead
         redoc_url=None,
         lifespan=_lifespan(
-            settings, registry, key_store, rate_limiter, metrics, audit_log, checkpoints, identity, samples
+            settings,
+            registry,
+            key_store,
+            rate_limiter,
+            metrics,
+            audit_log,
+            checkpoints,
+            identity,
+            samples,
+            gateway_identity,
         ),
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=MAX_BODY_BYTES,
-                overrides=dict.fromkeys(biometrics.UPLOAD_PATHS, MAX_UPLOAD_BYTES),
+                overrides=dict.fromkeys((*biometrics.UPLOAD_PATHS, "/v1/partner/requests"), MAX_UPLOAD_BYTES),
             ),
         ],
     )
@@ -294,6 +339,7 @@ def create_app(
     biometrics.add_routes(app)
     adjudication.add_routes(app)
     residents.add_routes(app)
+    gateway.add_routes(app)
     add_docs_route(app)
     check_endpoint_access(app.routes)
     document_roles(app)

@@ -25,9 +25,14 @@ class EndpointAccess:
     roles: a public endpoint (no key needed)."""
 
     purposes: Mapping[Role, Purpose] = field(default_factory=dict)
+    #: authenticated by the partner's RFC 9421 signature (its registered Ed25519 key), not by
+    #: an API key: the sharing gateway's partner endpoints
+    signed: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "purposes", MappingProxyType(dict(self.purposes)))
+        if self.signed and set(self.purposes) != {Role.PARTNER}:
+            raise ValueError("a signed endpoint is for partners only")
 
     @property
     def public(self) -> bool:
@@ -39,6 +44,8 @@ class EndpointAccess:
 
 
 PUBLIC: Final = EndpointAccess()
+#: a partner's signed request to the sharing gateway
+PARTNER_SIGNED: Final = EndpointAccess({Role.PARTNER: Purpose.PARTNER_REQUEST}, signed=True)
 
 
 def protected(purpose: Purpose, *roles: Role) -> EndpointAccess:
@@ -99,6 +106,21 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
         ),
         # --- the resident's own access history, at a kiosk or desk whose key verifies ---
         ("POST", "/v1/residents/accesses"): protected(Purpose.RESIDENT_ACCESS, Role.VERIFIER),
+        # --- the sharing gateway: partners' signed requests (no API key: the partner's registered
+        # Ed25519 key), this registry's public identity, and sharing officers' decisions ---
+        ("GET", "/v1/gateway/identity"): PUBLIC,
+        ("POST", "/v1/partner/requests"): PARTNER_SIGNED,
+        ("GET", "/v1/partner/requests/{request_id}"): PARTNER_SIGNED,
+        ("GET", "/v1/gateway/requests"): EndpointAccess(
+            {Role.OFFICER: Purpose.PARTNER_REQUEST, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("GET", "/v1/gateway/requests/{request_id}"): EndpointAccess(
+            {Role.OFFICER: Purpose.PARTNER_REQUEST, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("POST", "/v1/gateway/requests/{request_id}/approve"): protected(
+            Purpose.PARTNER_REQUEST, Role.OFFICER
+        ),
+        ("POST", "/v1/gateway/requests/{request_id}/deny"): protected(Purpose.PARTNER_REQUEST, Role.OFFICER),
         # --- API keys: administrators only (creation and revocation are recorded) ---
         ("POST", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
         ("GET", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),

@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, Request, Security
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
 from padron.api.problems import CredentialHeaderError
@@ -29,6 +30,7 @@ from padron.api.state import services
 from padron.domain.access import AccessContext, Channel, Role
 from padron.domain.errors import InternalError
 from padron.registry.keys import require_role
+from padron.sharing.signing import Message, Signed, headers_of, verify_request
 
 # --- the credential interface -------------------------------------------------------------------
 
@@ -128,7 +130,14 @@ def check_endpoint_access(
                 problems.append(f"{key[0]} {key[1]} declares no roles")
                 continue
             guarded = isinstance(route, APIRoute) and _depends_on(route.dependant, authenticated)
-            if not access.public and not guarded:
+            signed = isinstance(route, APIRoute) and _depends_on(route.dependant, signed_partner)
+            if access.signed and (not signed or guarded):
+                problems.append(
+                    f"{key[0]} {key[1]} is a signed partner endpoint but does not depend on signed_partner"
+                )
+            elif not access.signed and signed:
+                problems.append(f"{key[0]} {key[1]} depends on signed_partner but is not declared signed")
+            elif not access.public and not access.signed and not guarded:
                 problems.append(f"{key[0]} {key[1]} has roles but does not depend on authenticated")
             if access.public and guarded:
                 problems.append(f"{key[0]} {key[1]} is declared public but depends on authenticated")
@@ -146,8 +155,22 @@ def document_roles(app: FastAPI, table: Mapping[tuple[str, str], EndpointAccess]
             access = table[(method, path)]
             extra = dict(route.openapi_extra or {})
             extra["x-padron-roles"] = sorted(r.value for r in access.roles)
+            if access.signed:
+                extra["security"] = [{PARTNER_SIGNATURE: []}]
             route.openapi_extra = extra
 
+
+#: the OpenAPI security scheme of the partners' signed endpoints
+PARTNER_SIGNATURE = "PartnerSignature"
+PARTNER_SIGNATURE_SCHEME: dict[str, Any] = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "Signature",
+    "description": "An RFC 9421 HTTP message signature (Ed25519) by the partner's registered gateway key: "
+    "Signature-Input covers @method, @authority, @path, content-type and content-digest (RFC 9530), "
+    "with created, expires (at most 300 s later), a fresh nonce, keyid (the partner's id here), "
+    "alg ed25519 and tag padron-gateway. No API key.",
+}
 
 # --- the dependency ------------------------------------------------------------------------------
 
@@ -206,3 +229,36 @@ def authenticated(
         channel=Channel.API,
         purpose=access.purposes[key.role],
     )
+
+
+# --- partners: authenticated by their signature ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnerCall:
+    """A partner's verified request: its access context, the signature, the body signed and the
+    request as signed (an answer's signature covers the request's digest and signature)."""
+
+    ctx: AccessContext
+    signed: Signed
+    body: bytes
+    message: Message
+
+
+async def signed_partner(
+    request: Request, access: Annotated[EndpointAccess, Depends(endpoint_access)]
+) -> PartnerCall:
+    """The verified signature of a partner's request (RFC 9421, the partner's registered
+    Ed25519 key; SignatureError 401 with the reason otherwise)."""
+    gateway = services(request).require_gateway()
+    body = await request.body()
+    message = Message(request.method, str(request.url), headers_of(request.headers.items()))
+    signed = await run_in_threadpool(verify_request, message, body, gateway.public_key)
+    ctx = AccessContext(
+        actor=f"partner:{signed.key_id}",
+        role=Role.PARTNER,
+        channel=Channel.PARTNER,
+        purpose=access.purposes[Role.PARTNER],
+        partner=signed.key_id,
+    )
+    return PartnerCall(ctx=ctx, signed=signed, body=body, message=message)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from padron.api.security import Gatekeeper
     from padron.api.uploads import Upload
     from padron.registry.identity import IdentityService
+    from padron.sharing.gateway import Gateway
 
 log = logging.getLogger("padron.api")
 
@@ -38,6 +39,12 @@ class Samples:
 #: turns an upload's images and templates into templates by slot; ``enroll`` applies the
 #: enrollment quality floors (:func:`read_samples`: padron's extractors)
 SampleReader = Callable[["Upload", bool], Samples]
+
+
+class GatewayUnavailableError(PadronError):
+    code = "PAD-API-011"
+    category = ErrorCategory.UNAVAILABLE
+    summary = "The sharing gateway is not configured on this server (HTTP 503)."
 
 
 class BiometricsUnavailableError(PadronError):
@@ -142,6 +149,13 @@ class Services:
     identity: IdentityProvider
     #: images and ISO templates of an upload -> templates
     samples: SampleReader
+    #: the sharing gateway (None: this application was built without a gateway identity)
+    gateway: Gateway | None = None
+
+    def require_gateway(self) -> Gateway:
+        if self.gateway is None:
+            raise GatewayUnavailableError("this server has no sharing gateway configured")
+        return self.gateway
 
 
 def services(request: Request) -> Services:

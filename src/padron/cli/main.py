@@ -33,6 +33,7 @@ def build_app() -> typer.Typer:
         demo_cmd,
         evaluate_cmd,
         face_cmd,
+        gateway_cmd,
         keys_cmd,
         person_cmd,
         serve_cmd,
@@ -61,6 +62,7 @@ def build_app() -> typer.Typer:
     app.add_typer(biometric_cmd.adjudication_app, name="adjudication")
     app.add_typer(biometric_cmd.gallery_app, name="gallery")
     app.add_typer(keys_cmd.app, name="keys")
+    app.add_typer(gateway_cmd.app, name="gateway")
     app.add_typer(sharing_cmd.partner_app, name="partner")
     app.add_typer(sharing_cmd.agreement_app, name="agreement")
     app.command("serve")(serve_cmd.serve)

@@ -51,6 +51,7 @@ def _partner_json(p: Partner) -> dict[str, Any]:
         "contact": p.contact,
         "public_key": p.public_key,
         "status": p.status.value,
+        "url": p.url,
     }
 
 
@@ -75,11 +76,14 @@ def partner_add(
     public_key: Annotated[
         str, typer.Option("--public-key", help="Its Ed25519 public key (base64, 32 bytes).")
     ],
+    url: Annotated[
+        str | None, typer.Option("--url", help="Where its gateway answers (http(s)://host[:port]).")
+    ] = None,
     actor: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register a partner agency (a peer running padron, known by its public key)."""
-    partner = Partner(partner_id, agency, country, contact, public_key)
+    partner = Partner(partner_id, agency, country, contact, public_key, url=url)
     with sharing() as gateway:
         gateway.add_partner(partner, cli_context(actor, Purpose.ADMINISTRATION))
     if as_json:

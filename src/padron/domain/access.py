@@ -26,7 +26,8 @@ class Role(StrEnum):
     ADJUDICATOR = "adjudicator"  # decides grey-zone duplicates, sees scores and images
     AUDITOR = "auditor"  # reads and verifies the audit log
     ADMIN = "admin"  # keys, settings, maintenance
-    PARTNER = "partner"  # a partner agency through the sharing gateway
+    PARTNER = "partner"  # a partner agency through the sharing gateway (its signed requests)
+    OFFICER = "officer"  # a sharing officer: reviews partners' requests, approves or denies them
 
 
 class Channel(StrEnum):

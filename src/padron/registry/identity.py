@@ -33,9 +33,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from padron.domain.access import AccessContext, Purpose, require_identification
+from padron.domain.access import AccessContext, Channel, Purpose, require_identification
 from padron.domain.curp import CurpData
-from padron.domain.errors import ErrorCategory, PadronError
+from padron.domain.errors import AccessDeniedError, ErrorCategory, PadronError
 from padron.domain.identity import (
     Case,
     CaseDecision,
@@ -432,6 +432,29 @@ class IdentityService(Adjudication):
             return found, threshold
 
         return self.registry.transact(work)
+
+    def search_for_partner(
+        self, samples: Mapping[str, Template], ctx: AccessContext, *, top: int, fpir: float
+    ) -> list[int]:
+        """1:N for the sharing gateway (:mod:`padron.sharing.gateway`): the persons (internal
+        numbers, best first, at most ``top``) whose fused LLR clears the threshold for ``fpir``.
+        Only for a partner's request that its agreement allowed; the gateway records every
+        person its answer concerns in the same transaction as the answer."""
+        if ctx.channel is not Channel.PARTNER or ctx.purpose is not Purpose.PARTNER_REQUEST:
+            raise AccessDeniedError(
+                "a partner search is made only by the sharing gateway, for a partner's request",
+                channel=ctx.channel.value,
+            )
+        samples = self._check_samples(samples)
+        self._sync()
+        with self.registry.db.read_session() as session:
+            threshold = llr_threshold(max(1, self.index.size()), fpir)
+            found = [
+                c
+                for c in self._candidates(session, samples, k=max(top, self.policy.candidates))
+                if c.llr >= threshold and c.ref.startswith("p:")
+            ][:top]
+        return [int(c.ref[2:]) for c in found]
 
     def gallery_stats(self) -> dict[str, Any]:
         self._sync()

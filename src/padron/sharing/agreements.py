@@ -29,6 +29,7 @@ from padron.domain.person import UPDATABLE_FIELDS
 #: an identifier of a partner or an agreement: letters, digits, dot, dash, underscore
 _IDENTIFIER: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}", re.ASCII)
 _COUNTRY: Final = re.compile(r"[A-Z]{3}", re.ASCII)
+_URL: Final = re.compile(r"https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?", re.ASCII)
 #: the largest candidate cap and daily quota an agreement may state
 MAX_CANDIDATES: Final = 50
 MAX_DAILY_QUOTA: Final = 1_000_000
@@ -107,9 +108,15 @@ class Partner:
     #: the raw 32-byte Ed25519 public key, base64
     public_key: str
     status: Status = Status.ACTIVE
+    #: where the partner's own gateway answers (``https://host[:port]``), for our requests to it
+    url: str | None = None
 
     def __post_init__(self) -> None:
         check_identifier(self.id, "partner id", PartnerError)
+        if self.url is not None and not _URL.fullmatch(self.url):
+            raise PartnerError(
+                f"the partner's URL {self.url[:80]!r} must be http(s)://host[:port] with no path", field="url"
+            )
         if not self.agency.strip() or not self.contact.strip():
             raise PartnerError("a partner needs its agency's name and a contact", field="agency")
         if not _COUNTRY.fullmatch(self.country):

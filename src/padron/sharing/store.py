@@ -70,7 +70,7 @@ class StoredAgreement:
 
 
 def _partner(row: PartnerRow) -> Partner:
-    return Partner(row.id, row.agency, row.country, row.contact, row.public_key, Status(row.status))
+    return Partner(row.id, row.agency, row.country, row.contact, row.public_key, Status(row.status), row.url)
 
 
 def _stored(row: AgreementRow) -> StoredAgreement:
@@ -99,6 +99,7 @@ class Sharing:
                     contact=partner.contact,
                     public_key=partner.public_key,
                     status=partner.status.value,
+                    url=partner.url,
                     created_at=now,
                     updated_at=now,
                 )
@@ -223,12 +224,17 @@ class Sharing:
     def policies_in_force(self, partner_id: str, day: date) -> list[CompiledPolicy]:
         """The policies of the partner's agreements in force on ``day`` (latest versions, active,
         within their validity; none if the partner is suspended)."""
+        return [policy for _, policy in self.in_force(partner_id, day)]
+
+    def in_force(self, partner_id: str, day: date) -> list[tuple[StoredAgreement, CompiledPolicy]]:
+        """The partner's agreements in force on ``day``, each with its policy (checked against
+        the stored text officers were shown)."""
         with self.registry.db.read_session() as session:
             partner_row = session.get(PartnerRow, partner_id)
             if partner_row is None or partner_row.status != Status.ACTIVE.value:
                 return []
             partner = _partner(partner_row)
-        out = []
+        out: list[tuple[StoredAgreement, CompiledPolicy]] = []
         for stored in self.agreements(partner_id):
             agreement = stored.agreement
             if agreement.in_force(day):
@@ -239,7 +245,7 @@ class Sharing:
                         "what its terms compile to (edited in the database?)",
                         agreement=agreement.id,
                     )
-                out.append(policy)
+                out.append((stored, policy))
         return out
 
     # --- rows -------------------------------------------------------------------------------

@@ -286,7 +286,8 @@ class ApiKeyRow(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "role IN ('registrar', 'verifier', 'investigator', 'adjudicator', 'auditor', 'admin', 'partner')",
+            "role IN ('registrar', 'verifier', 'investigator', 'adjudicator', 'auditor', 'admin', 'partner', "
+            "'officer')",
             name="role",
         ),
         CheckConstraint("rate_limit_per_minute IS NULL OR rate_limit_per_minute > 0", name="rate_limit"),
@@ -316,6 +317,8 @@ class PartnerRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: where the partner's own gateway answers (a peer running padron), for our requests to it
+    url: Mapped[str | None] = mapped_column(String(300), nullable=True, default=None)
 
     __table_args__ = (CheckConstraint("status IN ('active', 'suspended')", name="status"),)
 
@@ -339,3 +342,64 @@ class AgreementRow(Base):
         CheckConstraint("status IN ('active', 'suspended')", name="status"),
         CheckConstraint("version >= 1", name="version"),
     )
+
+
+class GatewayNonceRow(Base):
+    """A partner's signature nonce, kept until the signature expires: a replay is refused."""
+
+    __tablename__ = "gateway_nonces"
+
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(100), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class GatewayRequestRow(Base):
+    """A partner's request and what became of it: the decision with its reasons, the rung
+    granted, the probe (sealed, only while an officer has to decide; deleted after the search)
+    and the answer (sealed: it may carry core data)."""
+
+    __tablename__ = "gateway_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    operation: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(63))
+    case_ref: Mapped[str] = mapped_column(String(200))
+    rung_asked: Mapped[int] = mapped_column(Integer)
+    rung: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    withheld: Mapped[list[str]] = mapped_column(JSON)
+    agreement_id: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    agreement_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: SHA-256 of the signed request body
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: the UTC day the request counts against the daily quota
+    day: Mapped[date] = mapped_column(Date)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    embargo_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    probe: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    answer: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'answered', 'denied')", name="status"),
+        Index("ix_gateway_requests_quota", "partner_id", "operation", "day"),
+        Index("ix_gateway_requests_status", "status", "received_at"),
+    )
+
+
+class GatewayApprovalRow(Base):
+    """One officer's decision on a pending request (two distinct officers where the agreement
+    asks for them: the primary key keeps an officer from counting twice)."""
+
+    __tablename__ = "gateway_approvals"
+
+    request_id: Mapped[str] = mapped_column(ForeignKey("gateway_requests.id"), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(200), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("decision IN ('approve', 'deny')", name="decision"),)

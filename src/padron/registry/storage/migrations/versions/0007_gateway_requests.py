@@ -1,0 +1,105 @@
+"""the sharing gateway's requests: partners' URLs, signature nonces, requests with their
+decisions (sealed probes and answers), officers' approvals; the officer role for API keys
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+_ROLES = "'registrar', 'verifier', 'investigator', 'adjudicator', 'auditor', 'admin', 'partner'"
+
+
+def _key_roles(roles: str) -> None:
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_api_keys_role"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_api_keys_role"), f"role IN ({roles})")
+
+
+def upgrade() -> None:
+    _key_roles(_ROLES + ", 'officer'")
+    with op.batch_alter_table("partners", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("url", sa.String(length=300), nullable=True))
+    op.create_table(
+        "gateway_nonces",
+        sa.Column("partner_id", sa.String(length=63), nullable=False),
+        sa.Column("nonce", sa.String(length=100), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["partner_id"], ["partners.id"], name=op.f("fk_gateway_nonces_partner_id_partners")
+        ),
+        sa.PrimaryKeyConstraint("partner_id", "nonce", name=op.f("pk_gateway_nonces")),
+    )
+    with op.batch_alter_table("gateway_nonces", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_gateway_nonces_expires_at"), ["expires_at"], unique=False)
+    op.create_table(
+        "gateway_requests",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("partner_id", sa.String(length=63), nullable=False),
+        sa.Column("operation", sa.String(length=16), nullable=False),
+        sa.Column("purpose", sa.String(length=63), nullable=False),
+        sa.Column("case_ref", sa.String(length=200), nullable=False),
+        sa.Column("rung_asked", sa.Integer(), nullable=False),
+        sa.Column("rung", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("withheld", sa.JSON(), nullable=False),
+        sa.Column("agreement_id", sa.String(length=63), nullable=True),
+        sa.Column("agreement_version", sa.Integer(), nullable=True),
+        sa.Column("request_sha256", sa.String(length=64), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("embargo_until", sa.Date(), nullable=True),
+        sa.Column("probe", sa.LargeBinary(), nullable=True),
+        sa.Column("answer", sa.LargeBinary(), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('pending', 'answered', 'denied')", name=op.f("ck_gateway_requests_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["partner_id"], ["partners.id"], name=op.f("fk_gateway_requests_partner_id_partners")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gateway_requests")),
+    )
+    with op.batch_alter_table("gateway_requests", schema=None) as batch_op:
+        batch_op.create_index("ix_gateway_requests_quota", ["partner_id", "operation", "day"], unique=False)
+        batch_op.create_index("ix_gateway_requests_status", ["status", "received_at"], unique=False)
+    op.create_table(
+        "gateway_approvals",
+        sa.Column("request_id", sa.String(length=36), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("decision", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("decision IN ('approve', 'deny')", name=op.f("ck_gateway_approvals_decision")),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["gateway_requests.id"],
+            name=op.f("fk_gateway_approvals_request_id_gateway_requests"),
+        ),
+        sa.PrimaryKeyConstraint("request_id", "actor", name=op.f("pk_gateway_approvals")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("gateway_approvals")
+    with op.batch_alter_table("gateway_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_gateway_requests_status")
+        batch_op.drop_index("ix_gateway_requests_quota")
+    op.drop_table("gateway_requests")
+    with op.batch_alter_table("gateway_nonces", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gateway_nonces_expires_at"))
+    op.drop_table("gateway_nonces")
+    with op.batch_alter_table("partners", schema=None) as batch_op:
+        batch_op.drop_column("url")
+    _key_roles(_ROLES)

@@ -1,0 +1,154 @@
+"""The asking side of the gateway: this registry's signed request to a partner registry (a peer
+running padron), and the partner's signed answer, verified before anything is read from it.
+
+Each exchange lands in this registry's own audit log too (``gateway.sent`` with the request's
+digest, ``gateway.received`` with the answer's digest and status), so both sides keep a record
+of what was asked and answered; no personal data of the answer is written to the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+
+from padron.domain.access import AccessContext
+from padron.domain.errors import ErrorCategory, PadronError
+from padron.registry.service import Registry
+from padron.sharing.agreements import Partner
+from padron.sharing.keys import GatewayIdentity
+from padron.sharing.signing import (
+    Message,
+    Reply,
+    SignatureError,
+    Signed,
+    headers_of,
+    public_key_from_b64,
+    sign_request,
+    verify_reply,
+)
+from padron.sharing.store import partner_ref
+
+REQUESTS_PATH: Final = "/v1/partner/requests"
+DEFAULT_TIMEOUT: Final = 30.0
+
+
+class PeerError(PadronError):
+    code = "PAD-SHARE-018"
+    category = ErrorCategory.UNAVAILABLE
+    summary = (
+        "The partner registry could not be reached, refused the request (its problem code is in "
+        "the details) or answered something that is not a gateway answer."
+    )
+
+
+@dataclass(frozen=True)
+class Received:
+    """A partner's verified answer."""
+
+    status_code: int
+    answer: Mapping[str, Any]
+    signed: Signed
+    sha256: str
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class PeerClient:
+    """Requests from this registry (``me``) to one partner registry."""
+
+    def __init__(
+        self,
+        me: GatewayIdentity,
+        partner: Partner,
+        *,
+        http: httpx.Client | None = None,
+        registry: Registry | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        if partner.url is None and http is None:
+            raise PeerError(f"partner {partner.id} has no URL (padron partner add --url)", partner=partner.id)
+        self.me, self.partner, self.registry = me, partner, registry
+        self._http = http or httpx.Client(base_url=partner.url or "", timeout=timeout)
+        self._public = public_key_from_b64(partner.public_key)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _exchange(self, method: str, path: str, body: bytes, ctx: AccessContext | None) -> Received:
+        url = str(self._http.base_url.join(path))
+        message = Message(method, url, headers_of([("Content-Type", "application/json")]))
+        sign_request(message, body, key_id=self.me.id, key=self.me.key)
+        digest = hashlib.sha256(body).hexdigest()
+        self._record(ctx, "gateway.sent", {"method": method, "path": path[:200], "request_sha256": digest})
+        try:
+            response = self._http.request(method, url, content=body, headers=dict(message.headers.items()))
+        except httpx.HTTPError as error:
+            raise PeerError(
+                f"partner {self.partner.id} did not answer: {error}", partner=self.partner.id
+            ) from None
+        if response.status_code >= 400:
+            problem = _problem(response)
+            raise PeerError(
+                f"partner {self.partner.id} refused: {response.status_code} "
+                f"{problem.get('code', '')} {str(problem.get('detail', ''))[:300]}".strip(),
+                partner=self.partner.id,
+                status=response.status_code,
+                partner_code=problem.get("code"),
+            )
+        reply = Reply(response.status_code, message, headers_of(response.headers.items()))
+        signed = verify_reply(reply, response.content, lambda key_id: self._key(key_id))
+        try:
+            answer = json.loads(response.content)
+        except ValueError:
+            raise PeerError("the partner's answer is not JSON", partner=self.partner.id) from None
+        if not isinstance(answer, dict) or answer.get("partner") != self.me.id:
+            raise PeerError("the partner's answer is not addressed to this registry", partner=self.partner.id)
+        sha = hashlib.sha256(response.content).hexdigest()
+        self._record(
+            ctx,
+            "gateway.received",
+            {
+                "request": str(answer.get("request_id"))[:40],
+                "status": str(answer.get("status"))[:20],
+                "rung": answer.get("rung") if isinstance(answer.get("rung"), int) else None,
+                "answer_sha256": sha,
+            },
+        )
+        return Received(response.status_code, answer, signed, sha)
+
+    def _key(self, key_id: str) -> Any:
+        if key_id != self.partner.id:
+            raise SignatureError(
+                f"the answer is signed by {key_id!r}, not by partner {self.partner.id}", reason="unknown-key"
+            )
+        return self._public
+
+    def _record(self, ctx: AccessContext | None, action: str, details: dict[str, Any]) -> None:
+        if self.registry is None or ctx is None:
+            return
+        registry = self.registry
+
+        def work(session: Any) -> None:
+            registry.audit.record(session, ctx, action, subject=partner_ref(self.partner.id), details=details)
+
+        registry.transact(work)
+
+    def ask(self, request: Mapping[str, Any], ctx: AccessContext | None = None) -> Received:
+        """Send a request (the JSON of :func:`padron.sharing.gateway.parse_ask`)."""
+        body = json.dumps(dict(request), sort_keys=True, separators=(",", ":")).encode("utf-8")
+        return self._exchange("POST", REQUESTS_PATH, body, ctx)
+
+    def fetch(self, request_id: str, ctx: AccessContext | None = None) -> Received:
+        """The answer to an earlier request (e.g. once an officer approved it)."""
+        return self._exchange("GET", f"{REQUESTS_PATH}/{request_id}", b"", ctx)

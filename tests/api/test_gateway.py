@@ -1,0 +1,312 @@
+"""The sharing gateway over HTTP, the partner's side driven by padron's own peer client: signed
+requests decided by the agreement, answered as far as it allows (references per partner, core
+data only by approved follow-up), officers' two-person rule, replays and forgeries refused, and
+every person concerned recorded in their access history."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from padron.api.app import create_app
+from padron.domain.access import AccessContext, Purpose, Role
+from padron.registry.audit import person_ref
+from padron.registry.service import Registry
+from padron.registry.storage.models import AuditEntryRow, GatewayRequestRow
+from padron.sharing.agreements import Agreement, Approval, Operation, OperationTerms, Partner, Rung
+from padron.sharing.client import PeerClient, PeerError
+from padron.sharing.keys import GatewayIdentity
+from padron.sharing.signing import Message, headers_of, public_key_b64, sign_request
+from padron.sharing.store import Sharing
+from tests.api.conftest import (
+    FakeKey,
+    FakeKeyStore,
+    FakeRateLimiter,
+    assert_problem,
+    auth,
+    gateway_identity,
+    synthetic_image,
+    synthetic_samples,
+)
+from tests.api.test_biometrics import issued
+from tests.support.synthetic import identity_service
+
+ADMIN = AccessContext.cli("test:admin", Purpose.ADMINISTRATION)
+TODAY = datetime.now(UTC).date()
+
+
+identity = gateway_identity
+
+
+def agreement(partner: str, **operations: OperationTerms) -> Agreement:
+    return Agreement(
+        id=f"mx-{partner}",
+        version=1,
+        partner=partner,
+        title="Border security cooperation",
+        legal_basis="Memorandum of understanding, art. 4",
+        legal_reference="DOF 2026-01-15",
+        valid_from=TODAY - timedelta(days=30),
+        valid_until=TODAY + timedelta(days=365),
+        purposes=frozenset({"border-control"}),
+        operations={Operation(op): terms for op, terms in operations.items()},
+    )
+
+
+TERMS = {
+    "identify": OperationTerms(max_rung=Rung.REFERENCE, candidates=1, daily_quota=5, approval=Approval.NONE),
+    "verify": OperationTerms(max_rung=Rung.HIT, daily_quota=100, approval=Approval.NONE),
+    "disclose": OperationTerms(
+        max_rung=Rung.CORE_DATA,
+        daily_quota=10,
+        approval=Approval.TWO_OFFICERS,
+        attributes=frozenset({"curp", "given_names", "first_surname"}),
+    ),
+}
+
+
+class World:
+    def __init__(
+        self, client: TestClient, registry: Registry, me: GatewayIdentity, keys: FakeKeyStore
+    ) -> None:
+        self.client, self.registry, self.me, self.keys = client, registry, me, keys
+        self.sharing = Sharing(registry)
+
+    def partner(self, name: str, **terms: OperationTerms) -> PeerClient:
+        """A partner agency with its own gateway key, registered here under ``terms``."""
+        them = identity(name)
+        partner = Partner(name, f"Agency {name}", "USA", "liaison@example.org", them.public_key)
+        self.sharing.add_partner(partner, ADMIN)
+        self.sharing.add_agreement(agreement(name, **(terms or TERMS)), ADMIN)
+        us = Partner("mx-renapo", "RENAPO", "MEX", "gateway@example.mx", self.me.public_key)
+        return PeerClient(them, us, http=self.client)
+
+
+@pytest.fixture
+def world(sqlite_registry: Registry) -> Iterator[World]:
+    me = identity("mx-renapo")
+    keys = FakeKeyStore()
+    app = create_app(
+        registry=sqlite_registry,
+        key_store=keys,
+        rate_limiter=FakeRateLimiter(),
+        identity=identity_service,
+        samples=synthetic_samples,
+        gateway_identity=me,
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield World(client, sqlite_registry, me, keys)
+
+
+def probe(seed: int, session: int = 7) -> dict[str, Any]:
+    image = base64.b64encode(synthetic_image(seed, session)).decode()
+    return {"fingers": {"2": image, "7": image}}
+
+
+def identify(seed: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "operation": "identify",
+        "purpose": "border-control",
+        "rung": 1,
+        "case_ref": "DHS-2026-0042",
+        "probe": probe(seed),
+        **fields,
+    }
+
+
+def entries(registry: Registry, action: str) -> list[AuditEntryRow]:
+    with registry.db.read_session() as session:
+        return list(session.scalars(select(AuditEntryRow).where(AuditEntryRow.action == action)))
+
+
+def test_identify_answers_a_per_partner_reference_and_records_the_person(world: World) -> None:
+    ana = issued(world.client, 0)
+    dhs, gtm = world.partner("us-dhs"), world.partner("gt-renap")
+    first = dhs.ask(identify(0))
+    assert first.status_code == 200
+    answer = first.answer
+    assert answer["status"] == "answered" and answer["rung"] == 1 and answer["result"]["hit"] is True
+    (reference,) = answer["result"]["references"]
+    assert ana not in json.dumps(answer)  # a reference, never the CURP or a name
+    assert answer["agreement"] == {"id": "mx-us-dhs", "version": 1} and answer["registry"] == "mx-renapo"
+    # the same person gives the same partner the same reference; another partner another one
+    assert dhs.ask(identify(0, probe=probe(0, 8))).answer["result"]["references"] == [reference]
+    (other,) = gtm.ask(identify(0)).answer["result"]["references"]
+    assert other != reference
+    # nobody unknown: hit false, no reference
+    nobody = dhs.ask(identify(4)).answer
+    assert nobody["result"] == {"hit": False, "references": []}
+    # the person's access history names the partner, its case and the agreement's legal basis
+    person_id = world.registry.get(ana, ADMIN).id
+    (row, *_) = [e for e in entries(world.registry, "gateway.identify") if e.subject == person_ref(person_id)]
+    assert row.partner == "us-dhs" and row.channel == "partner"
+
+
+def test_a_rung_above_the_agreed_one_is_lowered_and_the_answer_says_so(world: World) -> None:
+    issued(world.client, 0)
+    dhs = world.partner("us-dhs")
+    answer = dhs.ask(identify(0, rung=2, candidates=5)).answer
+    assert answer["status"] == "answered" and answer["rung_asked"] == 2 and answer["rung"] == 1
+    assert set(answer["withheld"]) == {"identify-rung-above-agreed", "identify-too-many-candidates"}
+    assert "persons" not in answer["result"]
+
+
+def test_disclosure_waits_for_two_distinct_officers_then_gives_only_the_agreed_attributes(
+    world: World,
+) -> None:
+    ana = issued(world.client, 0)
+    dhs = world.partner("us-dhs")
+    (reference,) = dhs.ask(identify(0)).answer["result"]["references"]
+    asked = dhs.ask(
+        {
+            "operation": "disclose",
+            "purpose": "border-control",
+            "rung": 2,
+            "case_ref": "DHS-1",
+            "reference": reference,
+        }
+    )
+    assert asked.status_code == 202 and asked.answer["status"] == "pending" and asked.answer["result"] is None
+    request_id = asked.answer["request_id"]
+    # the officer sees what would be disclosed, and who must approve
+    view = world.client.get(f"/v1/gateway/requests/{request_id}", headers=auth(Role.OFFICER)).json()
+    assert view["approval"] == "two-officers"
+    assert view["would_disclose"] == ["curp", "first_surname", "given_names"]
+    body = {"reason": "treaty art. 4 request, case checked"}
+    first = world.client.post(
+        f"/v1/gateway/requests/{request_id}/approve", json=body, headers=auth(Role.OFFICER)
+    )
+    assert first.status_code == 200 and first.json()["status"] == "pending"
+    # the same officer cannot be the second approver
+    again = world.client.post(
+        f"/v1/gateway/requests/{request_id}/approve", json=body, headers=auth(Role.OFFICER)
+    )
+    assert_problem(again, 409, "PAD-SHARE-017")
+    assert dhs.fetch(request_id).answer["status"] == "pending"
+    # a second officer (another key) approves: the answer is released
+    world.keys.keys["pdn_officer2_secret"] = FakeKey(key_id="officer2", name="officer 2", role=Role.OFFICER)
+    second_officer = {"Authorization": "Bearer pdn_officer2_secret"}
+    second = world.client.post(
+        f"/v1/gateway/requests/{request_id}/approve",
+        json={**body, "embargo_until": (TODAY + timedelta(days=90)).isoformat()},
+        headers=second_officer,
+    )
+    assert second.status_code == 200, second.text
+    assert second.json()["status"] == "answered" and len(second.json()["approvals"]) == 2
+    released = dhs.fetch(request_id).answer
+    assert released["status"] == "answered" and released["rung"] == 2
+    assert released["result"]["person"] == {"curp": ana, "given_names": "ANA", "first_surname": "LÓPEZ"}
+    # the probe is gone, the answer sealed (no name in the clear in the database)
+    with world.registry.db.read_session() as session:
+        row = session.get(GatewayRequestRow, request_id)
+        assert row is not None and row.probe is None and row.answer is not None and b"ANA" not in row.answer
+
+
+def test_denied_requests_say_why_and_nothing_is_searched(world: World) -> None:
+    issued(world.client, 0)
+    dhs = world.partner("us-dhs")
+    wrong_purpose = dhs.ask(identify(0, purpose="tax-collection")).answer
+    assert wrong_purpose["status"] == "denied" and wrong_purpose["result"] is None
+    assert wrong_purpose["reasons"] == ["purpose-not-agreed"]
+    raw = dhs.ask(identify(0, raw_biometrics=True)).answer
+    assert "raw-biometrics-never-leave" in raw["reasons"]
+    # the daily quota (5 identify requests): denied ones do not count
+    for _ in range(5):
+        assert dhs.ask(identify(1)).answer["status"] == "answered"
+    over = dhs.ask(identify(1)).answer
+    assert over["status"] == "denied" and over["reasons"] == ["identify-daily-quota-used"]
+    assert not entries(world.registry, "gateway.identify")  # nobody enrolled was found or disclosed
+
+
+def test_suspending_the_partner_takes_effect_on_the_next_request(world: World) -> None:
+    dhs = world.partner("us-dhs")
+    world.sharing.set_agreement_status("mx-us-dhs", "suspended", ADMIN, reason="review")  # type: ignore[arg-type]
+    assert dhs.ask(identify(0)).answer["reasons"] == ["no-agreement-in-force"]
+    world.sharing.set_partner_status("us-dhs", "suspended", ADMIN, reason="review")  # type: ignore[arg-type]
+    with pytest.raises(PeerError) as refused:
+        dhs.ask(identify(0))
+    assert refused.value.details["status"] == 401 and refused.value.details["partner_code"] == "PAD-SHARE-010"
+
+
+def _signed_request(them: GatewayIdentity, body: bytes, **headers: str) -> dict[str, str]:
+    message = Message(
+        "POST", "http://testserver/v1/partner/requests", headers_of([("Content-Type", "application/json")])
+    )
+    sign_request(message, body, key_id=them.id, key=them.key)
+    return {**dict(message.headers.items()), **headers}
+
+
+def test_unsigned_forged_replayed_and_tampered_requests_are_refused(world: World) -> None:
+    dhs = world.partner("us-dhs")
+    body = json.dumps(identify(0)).encode()
+    post = world.client.post
+    unsigned = post("/v1/partner/requests", content=body, headers={"Content-Type": "application/json"})
+    assert assert_problem(unsigned, 401, "PAD-SHARE-010")["details"]["reason"] == "unsigned"
+    # an API key is no substitute for the partner's signature
+    assert_problem(
+        post("/v1/partner/requests", content=body, headers=auth(Role.PARTNER)), 401, "PAD-SHARE-010"
+    )
+    forger = identity("us-dhs")  # claims the partner's id with another key
+    forged = post("/v1/partner/requests", content=body, headers=_signed_request(forger, body))
+    assert assert_problem(forged, 401, "PAD-SHARE-010")["details"]["reason"] == "invalid"
+    headers = _signed_request(dhs.me, body)
+    assert post("/v1/partner/requests", content=body, headers=headers).status_code == 200
+    replay = post("/v1/partner/requests", content=body, headers=headers)
+    assert_problem(replay, 401, "PAD-SHARE-015")
+    tampered = post(
+        "/v1/partner/requests",
+        content=body.replace(b"border", b"border "),
+        headers=_signed_request(dhs.me, body),
+    )
+    assert assert_problem(tampered, 401, "PAD-SHARE-010")["details"]["reason"] == "digest-mismatch"
+    unknown = identity("nobody")
+    assert_problem(
+        post("/v1/partner/requests", content=body, headers=_signed_request(unknown, body)),
+        401,
+        "PAD-SHARE-010",
+    )
+    bad = json.dumps({"operation": "identify", "purpose": "border-control", "case_ref": "x"}).encode()
+    assert_problem(
+        post("/v1/partner/requests", content=bad, headers=_signed_request(dhs.me, bad)), 422, "PAD-SHARE-014"
+    )
+
+
+def test_a_partner_reads_only_its_own_answers(world: World) -> None:
+    issued(world.client, 0)
+    dhs, gtm = world.partner("us-dhs"), world.partner("gt-renap")
+    request_id = dhs.ask(identify(0)).answer["request_id"]
+    assert dhs.fetch(request_id).answer["result"]["hit"] is True
+    with pytest.raises(PeerError) as refused:
+        gtm.fetch(request_id)
+    assert refused.value.details["partner_code"] == "PAD-SHARE-016"
+
+
+def test_an_answer_is_verified_with_the_registry_key(world: World) -> None:
+    dhs = world.partner("us-dhs")
+    impostor = Partner(
+        "mx-renapo", "RENAPO", "MEX", "x@example.mx", public_key_b64(Ed25519PrivateKey.generate())
+    )
+    fooled = PeerClient(dhs.me, impostor, http=world.client)
+    with pytest.raises(Exception) as refused:
+        fooled.ask(identify(0))
+    assert getattr(refused.value, "code", None) == "PAD-SHARE-010"
+
+
+def test_verify_answers_match_or_no_match_only(world: World) -> None:
+    ana = issued(world.client, 0)
+    dhs = world.partner("us-dhs")
+    ask = {"operation": "verify", "purpose": "border-control", "rung": 1, "case_ref": "C-9", "curp": ana}
+    genuine = dhs.ask({**ask, "probe": probe(0)}).answer
+    assert genuine["result"] == {"match": True} and genuine["rung"] == 0
+    assert genuine["withheld"] == ["verify-rung-above-agreed"]
+    assert dhs.ask({**ask, "probe": probe(3)}).answer["result"] == {"match": False}
+    unknown = dhs.ask({**ask, "curp": "XEXX010101HNEXXXA4", "probe": probe(0)}).answer
+    assert unknown["result"] == {"match": False} and "not-verifiable" in unknown["withheld"]
