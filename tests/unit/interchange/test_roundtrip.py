@@ -41,7 +41,9 @@ def test_type1_alone_and_its_fields() -> None:
     tx = b.transaction(priority=2, control_reference="REQ-7")
     data = roundtrip(tx)
     text = data.decode("ascii")
-    assert text.startswith(f"1.001:{len(data)}\x1d1.002:0500\x1d1.003:1\x1f0\x1d1.004:SRE\x1d1.005:20261130\x1d")
+    assert text.startswith(
+        f"1.001:{len(data)}\x1d1.002:0500\x1d1.003:1\x1f0\x1d1.004:SRE\x1d1.005:20261130\x1d"
+    )
     assert "\x1d1.006:2\x1d" in text and "\x1d1.010:REQ-7\x1d" in text
     assert text.endswith("1.013:NORAM\x1f\x1c")
     back = an.decode(data)
@@ -67,11 +69,17 @@ def test_type4_binary_header_is_18_bytes_big_endian() -> None:
     assert raw[6:12] == bytes([3, 255, 255, 255, 255, 255])
     assert struct.unpack_from(">BHHB", raw, 12) == (0, 300, 2, 0)
     finger = an.decode(data).finger_images()[0]
-    assert (finger.finger, finger.compression, finger.ppi) == (FingerPosition.RIGHT_MIDDLE, an.Compression.NONE, 500.0)
+    assert (finger.finger, finger.compression, finger.ppi) == (
+        FingerPosition.RIGHT_MIDDLE,
+        an.Compression.NONE,
+        500.0,
+    )
 
 
 def test_type4_keeps_wsq_opaque_and_reports_it() -> None:
-    record = an.BinaryImageRecord(idc=1, positions=(7, 8), width=512, height=512, data=b.FAKE_WSQ, compression=1)
+    record = an.BinaryImageRecord(
+        idc=1, positions=(7, 8), width=512, height=512, data=b.FAKE_WSQ, compression=1
+    )
     data = roundtrip(b.transaction(record))
     finger = an.decode(data).finger_images()[0]
     assert finger.compression is an.Compression.WSQ and finger.data == b.FAKE_WSQ
@@ -169,7 +177,9 @@ text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=4
 @settings(max_examples=60, deadline=None)
 @given(
     fields=st.dictionaries(
-        st.integers(3, 998), st.lists(st.lists(text, min_size=1, max_size=3), min_size=1, max_size=3), max_size=8
+        st.integers(3, 998),
+        st.lists(st.lists(text, min_size=1, max_size=3), min_size=1, max_size=3),
+        max_size=8,
     ),
     idc=st.integers(0, 99),
     tcn=text.filter(bool),

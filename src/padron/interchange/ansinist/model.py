@@ -360,7 +360,7 @@ class Where:
         return out
 
     def error(self, cls: type[NistError], message: str, **details: Any) -> NistError:
-        return cls(f"{self.text()}: {message}", **self.details(), **details)
+        return cls(f"{self.text()}: {message}", **{**self.details(), **details})
 
 
 # --- views of image records (shared by the reader, the writer and the accessors) ---------------

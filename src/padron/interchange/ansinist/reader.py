@@ -105,6 +105,8 @@ class _Decoder:
         colon = window.find(b":")
         match = TAG.fullmatch(window[:colon]) if colon > 0 else None
         if match is None:
+            if len(window) < 32 and _first_separator(data, start, len(data)) < 0:
+                raise where.error(NistTruncatedError, "the file ends inside the record's first tag")
             if index == 1:
                 raise where.error(
                     NistSeparatorError, "not an ANSI/NIST-ITL file: it must begin with the tag 1.001:"
@@ -196,6 +198,8 @@ class _Decoder:
             tag_type, number = int(match.group(1)), int(match.group(2))
             if number == 0:
                 raise where.error(NistSeparatorError, f"field numbers start at 1, not {match.group(0)!r}")
+            if number == 1:
+                raise where.error(NistFieldValueError, "a second LEN field; a record has one, first")
             value_start = colon + 1
             if number == DATA_FIELD and rtype not in TEXT_ONLY_TYPES:
                 yield _RawField(number, data[value_start:body_end], pos, tag_type)
@@ -247,7 +251,7 @@ class _Decoder:
             where = Where(index, rtype, offset=pos)
             if pos >= len(self.data):
                 raise where.error(
-                    NistRecordCountError,
+                    NistTruncatedError,
                     f"1.003 lists {len(listed)} records after Type-1 but the file ends after "
                     f"{index - 2} of them",
                     listed=len(listed),
@@ -344,7 +348,7 @@ class _Decoder:
                     NistRecordTypeError,
                     f"subfield {number} of 1.003 lists a Type-{rtype} record; ANSI/NIST-ITL defines "
                     "Types 1-22, 98 and 99",
-                    record_type=rtype,
+                    listed_type=rtype,
                 )
             if idc > 255:
                 raise where.error(

@@ -75,7 +75,7 @@ def _encode_type1(tx: Transaction) -> bytes:
     values: dict[int, str] = {
         2: tx.version,
         4: tx.type_of_transaction,
-        5: tx.date.strftime("%Y%m%d"),
+        5: _yyyymmdd(tx.date),
         7: tx.destination_agency,
         8: tx.originating_agency,
         9: tx.control_number,
@@ -87,8 +87,6 @@ def _encode_type1(tx: Transaction) -> bytes:
     if tx.control_reference is not None:
         values[10] = tx.control_reference
     type1_values(values, {})  # the reader's checks
-    if not 1 <= tx.date.year <= 9999:
-        raise where.at(5).error(NistFieldValueError, "DAT must be a four-digit year")
     cnt = [f"1{US}{len(tx.records)}"]
     for index, record in enumerate(tx.records, start=2):
         if record.type == 1 or record.type not in TAGGED_TYPES | BINARY_IMAGE_TYPES | OPAQUE_BINARY_TYPES:
@@ -205,6 +203,10 @@ def _encode_text(value: str, where: Where, *, ascii_only: bool, utf8: bool) -> b
     raise where.error(NistNonAsciiError, f"character {bad} of the value ({value[bad]!r}) is not ASCII: {why}")
 
 
+def _yyyymmdd(day: date) -> str:
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+
+
 # --- building records ---------------------------------------------------------------------------
 
 
@@ -235,7 +237,7 @@ def face_record(
     fields = [
         Field(3, image_type),
         Field(4, source_agency),
-        Field(5, photo_date.strftime("%Y%m%d")),
+        Field(5, _yyyymmdd(photo_date)),
         Field(6, str(width)),
         Field(7, str(height)),
         Field(8, "0"),
@@ -269,7 +271,7 @@ def finger_record(
     fields = [
         Field(3, str(impression)),
         Field(4, source_agency),
-        Field(5, capture_date.strftime("%Y%m%d")),
+        Field(5, _yyyymmdd(capture_date)),
         Field(6, str(width)),
         Field(7, str(height)),
         Field(8, "1"),
