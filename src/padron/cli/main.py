@@ -34,6 +34,7 @@ def build_app() -> typer.Typer:
         evaluate_cmd,
         face_cmd,
         keys_cmd,
+        nist_cmd,
         person_cmd,
         serve_cmd,
         sharing_cmd,
@@ -63,6 +64,7 @@ def build_app() -> typer.Typer:
     app.add_typer(keys_cmd.app, name="keys")
     app.add_typer(sharing_cmd.partner_app, name="partner")
     app.add_typer(sharing_cmd.agreement_app, name="agreement")
+    app.add_typer(nist_cmd.app, name="nist")
     app.command("serve")(serve_cmd.serve)
     return app
 

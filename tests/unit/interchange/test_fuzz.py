@@ -113,3 +113,71 @@ def test_random_mutations(seed: int, mutations: list[tuple[str, int, object]]) -
 def test_arbitrary_bytes(data: bytes) -> None:
     check(b"1.001:" + data)
     check(data)
+
+
+# --- the writer: any model is written or refused with a PAD-NIST error; what is written reads back
+
+
+some_text = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["", "00", "19.69", "\x1e", "\x1f"]
+)
+field = st.builds(
+    an.Field,
+    st.integers(-1, 1000) | st.sampled_from([3, 4, 999]),
+    some_text | st.binary(max_size=12),
+)
+tagged = st.builds(
+    an.TaggedRecord,
+    st.sampled_from([0, 1, 2, 3, 9, 10, 13, 14, 17, 23, 99]),
+    st.integers(-1, 300),
+    st.lists(field, max_size=5).map(tuple),
+)
+binary_image = st.builds(
+    an.BinaryImageRecord,
+    idc=st.integers(-1, 300),
+    positions=st.lists(st.integers(-1, 300) | st.sampled_from([2, 255]), max_size=7).map(tuple),
+    width=st.integers(-1, 70_000) | st.integers(1, 4),
+    height=st.integers(-1, 70_000) | st.integers(1, 4),
+    data=st.binary(max_size=20),
+    compression=st.integers(-1, 300) | st.integers(0, 6),
+    impression=st.integers(-1, 300),
+    resolution=st.integers(-1, 2),
+    type=st.sampled_from([2, 3, 4, 5, 6, 7]),
+)
+opaque = st.builds(an.BinaryRecord, st.sampled_from([4, 7, 8]), st.integers(-1, 300), st.binary(max_size=16))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    records=st.lists(tagged | binary_image | opaque, max_size=4),
+    tot=some_text,
+    tcn=some_text,
+    version=st.sampled_from(["0500", "0400", "500", "05x0"]),
+    priority=st.none() | st.integers(-1, 11),
+    resolution=st.sampled_from(["19.69", "00.00", "1", "x"]),
+    other=st.lists(field, max_size=3).map(tuple) | st.just((an.Field.of(15, ("3", "UTF-8")),)),
+)
+def test_any_model_is_written_or_refused(
+    records: list[an.Record],
+    tot: str,
+    tcn: str,
+    version: str,
+    priority: int | None,
+    resolution: str,
+    other: tuple[an.Field, ...],
+) -> None:
+    tx = b.transaction(
+        *records,
+        type_of_transaction=tot,
+        control_number=tcn,
+        version=version,
+        priority=priority,
+        native_scanning_resolution=resolution,
+        other_fields=other,
+    )
+    try:
+        data = an.encode(tx)
+    except NistError:
+        return
+    assert an.decode(data) == tx
+    assert an.encode(an.decode(data)) == data

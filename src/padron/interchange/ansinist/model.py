@@ -567,7 +567,7 @@ def check_binary_image(record: BinaryImageRecord, where: Where) -> None:
     positions = record.positions
     if not positions or len(positions) > 6 or positions[0] == 255:
         raise where.error(NistBinaryHeaderError, "FGP must name a finger position in its first byte")
-    if any(p > 16 and p != 255 for p in positions):
+    if any(not (0 <= p <= 16 or p == 255) for p in positions):
         raise where.error(
             NistBinaryHeaderError, f"FGP {list(positions)} holds a code outside 0-16 (255 = unused)"
         )
@@ -579,7 +579,7 @@ def check_binary_image(record: BinaryImageRecord, where: Where) -> None:
     if not 0 <= record.impression <= 255 or not 0 <= record.idc <= 255:
         raise where.error(NistBinaryHeaderError, "IDC and IMP must be 0-255")
     bilevel = record.type in (5, 6)
-    if not bilevel and not 0 <= record.compression < len(BINARY_CODES):
+    if not 0 <= record.compression <= (255 if bilevel else len(BINARY_CODES) - 1):
         raise where.error(
             NistBinaryHeaderError,
             f"CGA {record.compression} is not a compression code (0 none, 1 WSQ ... 6 PNG)",
@@ -587,6 +587,11 @@ def check_binary_image(record: BinaryImageRecord, where: Where) -> None:
     if bilevel:
         if record.compression == 0:  # 1 bit per pixel, rows padded to whole bytes
             _check_image(record.data, Compression.NONE, (record.width + 7) // 8 * record.height, where)
+        elif len(record.data) > MAX_IMAGE_BYTES:
+            raise where.error(
+                NistTooLargeError,
+                f"the image is {len(record.data):,} bytes; the limit is {MAX_IMAGE_BYTES:,}",
+            )
         return
     _check_image(
         record.data,

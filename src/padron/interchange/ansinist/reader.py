@@ -105,7 +105,7 @@ class _Decoder:
         colon = window.find(b":")
         match = TAG.fullmatch(window[:colon]) if colon > 0 else None
         if match is None:
-            if len(window) < 32 and _first_separator(data, start, len(data)) < 0:
+            if len(window) < 32 and re.fullmatch(rb"[0-9]{1,2}(\.[0-9]{0,3})?", window):
                 raise where.error(NistTruncatedError, "the file ends inside the record's first tag")
             if index == 1:
                 raise where.error(
