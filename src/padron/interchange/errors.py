@@ -106,8 +106,8 @@ class NistImageFormatError(NistError):
 class NistUnsupportedImageError(NistError):
     code = "PAD-NIST-013"
     summary = (
-        "An ANSI/NIST-ITL image cannot be used as a sample: WSQ, JPEG lossless, JPEG 2000 or an "
-        "unknown compression (send PNG, baseline JPEG or raw 8-bit grey)."
+        "An ANSI/NIST-ITL image cannot be used as a sample: WSQ, JPEG lossless or JPEG 2000, or raw "
+        "pixels that are not 8-bit (send PNG, baseline JPEG or raw 8-bit grey)."
     )
 
 
