@@ -35,6 +35,7 @@ def build_app() -> typer.Typer:
         face_cmd,
         gateway_cmd,
         keys_cmd,
+        nist_cmd,
         person_cmd,
         serve_cmd,
         sharing_cmd,
@@ -65,6 +66,7 @@ def build_app() -> typer.Typer:
     app.add_typer(gateway_cmd.app, name="gateway")
     app.add_typer(sharing_cmd.partner_app, name="partner")
     app.add_typer(sharing_cmd.agreement_app, name="agreement")
+    app.add_typer(nist_cmd.app, name="nist")
     app.command("serve")(serve_cmd.serve)
     return app
 
