@@ -7,6 +7,7 @@ Real fingerprints (FVC2002 DB1_B) through padron's extractors."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -98,6 +99,35 @@ class Peer:
             registry.close()
 
 
+def nist_query(index: Path, middle: Path) -> bytes:
+    """A partner's query as ANSI/NIST-ITL 1-2011: Type-1 and two Type-14 finger images (PNG)."""
+    from PIL import Image
+
+    from padron.interchange import ansinist
+
+    records = []
+    for idc, (position, tif) in enumerate(((2, index), (7, middle)), start=1):
+        with Image.open(tif) as image:
+            buffer = io.BytesIO()
+            image.convert("L").save(buffer, format="PNG")
+        records.append(
+            ansinist.finger_record_for(
+                buffer.getvalue(), idc=idc, position=position, source_agency="GTRENAP", capture_date=TODAY
+            )
+        )
+    tx = ansinist.Transaction(
+        type_of_transaction="SRE",
+        date=TODAY,
+        destination_agency="MXRENAPO",
+        originating_agency="GTRENAP",
+        control_number="GT-11b",
+        records=tuple(records),
+        native_scanning_resolution="19.69",
+        nominal_transmitting_resolution="19.69",
+    )
+    return ansinist.encode(tx)
+
+
 def agreement(with_partner: str) -> dict[str, Any]:
     return {
         "id": f"coop-{with_partner}",
@@ -176,6 +206,14 @@ def test_two_registries_query_each_other_under_their_agreements(tmp_path: Path, 
             "--rung", "1", "--case", "GT-11", *finger_args(103, 104, 2), "--json",
         )  # fmt: skip
         assert back["answer"]["result"]["hit"] is True
+        # the same question with the samples in an ANSI/NIST-ITL 1-2011 transaction (Type-14 PNGs)
+        nist = b.dir / "query.an2"
+        nist.write_bytes(nist_query(fvc / "103_3.tif", fvc / "104_3.tif"))
+        as_nist = b(
+            "gateway", "ask", a.gateway_id, "--operation", "identify", "--purpose", "border-control",
+            "--rung", "1", "--case", "GT-11b", "--ansi-nist", str(nist), "--json",
+        )  # fmt: skip
+        assert as_nist["answer"]["result"]["references"] == back["answer"]["result"]["references"]
         nobody = b(
             "gateway", "ask", a.gateway_id, "--operation", "identify", "--purpose", "border-control",
             "--case", "GT-12", *finger_args(105, 106, 1), "--json",

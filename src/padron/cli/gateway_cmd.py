@@ -78,10 +78,16 @@ def identity_command(as_json: JsonOption = False) -> None:
         console.print(f"gateway id: {me.id}\npublic key (ed25519): {me.public_key}")
 
 
-def _probe(face: Path | None, fingers: list[str] | None, templates: list[str] | None) -> dict[str, Any]:
+def _probe(
+    face: Path | None, fingers: list[str] | None, templates: list[str] | None, nist: Path | None
+) -> dict[str, Any]:
     from padron.cli.files import IMAGE_FILE_LIMIT, read_input
+    from padron.interchange.ansinist import MAX_TRANSACTION_BYTES
 
     out: dict[str, Any] = {}
+    if nist is not None:
+        data = read_input(nist, limit=MAX_TRANSACTION_BYTES, what="ANSI/NIST-ITL file")
+        out["ansi_nist"] = base64.b64encode(data).decode("ascii")
     if face is not None or fingers:
         images = _images(face, fingers)
         if "face" in images:
@@ -136,6 +142,10 @@ def ask(
     face: FaceOption = None,
     finger: FingerOption = None,
     finger_template: TemplateOption = None,
+    ansi_nist: Annotated[
+        Path | None,
+        typer.Option("--ansi-nist", help="An ANSI/NIST-ITL 1-2011 transaction carrying the samples."),
+    ] = None,
     actor: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -151,7 +161,7 @@ def ask(
         request["reference"] = reference
     if curp is not None:
         request["curp"] = curp
-    sample = _probe(face, finger, finger_template)
+    sample = _probe(face, finger, finger_template, ansi_nist)
     if sample:
         request["probe"] = sample
     client, registry = _client(partner)

@@ -153,7 +153,7 @@ class Ask:
 _ASK_FIELDS: Final = frozenset(
     {"operation", "purpose", "rung", "case_ref", "candidates", "reference", "curp", "probe", "raw_biometrics"}
 )
-_PROBE_FIELDS: Final = frozenset({"face", "fingers", "finger_templates"})
+_PROBE_FIELDS: Final = frozenset({"face", "fingers", "finger_templates", "ansi_nist"})
 _POSITIONS: Final = frozenset(str(i) for i in range(1, 11))
 
 
@@ -192,6 +192,12 @@ def _probe(value: object) -> Probe:
     unknown = sorted(set(value) - _PROBE_FIELDS)
     if unknown:
         raise _bad(f"probe: unknown field(s) {', '.join(unknown)[:200]}", "probe")
+    if value.get("ansi_nist") is not None:
+        if set(value) != {"ansi_nist"}:
+            raise _bad(
+                "probe: an ANSI/NIST-ITL transaction carries all the samples; send nothing else", "probe"
+            )
+        return _nist_probe(_b64(value["ansi_nist"], "probe.ansi_nist"))
     face = _b64(value["face"], "probe.face") if value.get("face") is not None else None
     fingers = _positions(value.get("fingers", {}), "probe.fingers")
     templates = _positions(value.get("finger_templates", {}), "probe.finger_templates")
@@ -199,6 +205,15 @@ def _probe(value: object) -> Probe:
     if both:
         raise _bad(f"finger {', '.join(both)}: an image or a template, not both", "probe")
     return Probe(face, fingers, templates)
+
+
+def _nist_probe(data: bytes) -> Probe:
+    """The face and finger images of an ANSI/NIST-ITL 1-2011 transaction (Type-10 face, Type-4
+    and Type-14 fingers; PAD-NIST- errors for a malformed file or an image padron cannot read)."""
+    from padron.interchange import ansinist
+
+    inputs = ansinist.sample_inputs(ansinist.decode(data))
+    return Probe(face=inputs.face, fingers=dict(inputs.fingers))
 
 
 def _text(value: Mapping[str, Any], name: str, *, required: bool = True, limit: int = 200) -> str | None:
