@@ -705,7 +705,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--persons", type=int, default=50, help="synthetic persons enrolled (default 50)")
     parser.add_argument(
-        "--image-seconds", type=float, default=10.0, help="seconds of the image phase (0: none; default 10)"
+        "--image-seconds", type=float, default=20.0, help="seconds of the image phase (0: none; default 20)"
     )
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--database-url", help="an EMPTY database (default: SQLite in a temporary folder)")
