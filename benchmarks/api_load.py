@@ -562,7 +562,6 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         env["PADRON_DATABASE_URL"] = args.database_url
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
     server = Server(folder, env)
-    result: dict[str, Any] = {}
     try:
         server.start()
         probes, statuses = template_population(server, keys[Role.REGISTRAR].token, args.persons, args.seed)
@@ -618,7 +617,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     inprocess_cpu = inprocess_figures["this_process_cpu_ms_per_verification"] or 0.0
     mated = [r for p, r in zip(probes, reference, strict=True) if p.mated]
     nonmated = [r for p, r in zip(probes, reference, strict=True) if not p.mated]
-    result = {
+    result: dict[str, Any] = {
         "benchmark": "api_load",
         "what": "1:1 verification by ISO/IEC 19794-2 finger templates (fingers 2 and 7) over HTTP "
         "(padron serve, uvicorn) vs the same verification called in-process on the use case",
