@@ -17,12 +17,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from padron.api.app import create_app
+from padron.audit.merkle import leaf_hash
 from padron.domain.access import AccessContext, Purpose, Role
 from padron.registry.audit import person_ref
 from padron.registry.service import Registry
-from padron.registry.storage.models import AuditEntryRow, GatewayRequestRow
+from padron.registry.storage.models import (
+    AuditEntryRow,
+    ExchangeCheckpointRow,
+    ExchangeEntryRow,
+    GatewayRequestRow,
+)
 from padron.sharing.agreements import Agreement, Approval, Operation, OperationTerms, Partner, Rung
 from padron.sharing.client import PeerClient, PeerError
+from padron.sharing.exchange import SplitViewError, status
 from padron.sharing.keys import GatewayIdentity
 from padron.sharing.signing import Message, headers_of, public_key_b64, sign_request
 from padron.sharing.store import Sharing
@@ -310,3 +317,73 @@ def test_verify_answers_match_or_no_match_only(world: World) -> None:
     assert dhs.ask({**ask, "probe": probe(3)}).answer["result"] == {"match": False}
     unknown = dhs.ask({**ask, "curp": "XEXX010101HNEXXXA4", "probe": probe(0)}).answer
     assert unknown["result"] == {"match": False} and "not-verifiable" in unknown["withheld"]
+
+
+@pytest.fixture
+def asker(world: World, tmp_path: Any) -> Iterator[tuple[PeerClient, Registry]]:
+    """The partner us-dhs as a registry of its own, keeping our checkpoints and cosigning them."""
+    registry = Registry.open(f"sqlite:///{tmp_path / 'dhs.db'}", migrate=True)
+    dhs = world.partner("us-dhs")
+    us = Partner("mx-renapo", "RENAPO", "MEX", "gateway@example.mx", world.me.public_key)
+    Sharing(registry).add_partner(us, ADMIN)
+    client = PeerClient(dhs.me, us, http=world.client, registry=registry)
+    try:
+        yield client, registry
+    finally:
+        registry.close()
+
+
+def _rows(registry: Registry, model: Any) -> list[Any]:
+    with registry.db.read_session() as session:
+        return list(session.scalars(select(model)))
+
+
+def test_both_sides_keep_the_other_s_signature_on_the_exchange_log(
+    world: World, asker: tuple[PeerClient, Registry]
+) -> None:
+    client, dhs_registry = asker
+    issued(world.client, 0)
+    for seed in (0, 1, 0):
+        answer = client.ask(identify(seed)).answer
+        assert answer["log"]["checkpoint"].startswith("mx-renapo/exchange/us-dhs\n")
+    # the asking side keeps each of our checkpoints, cosigned; we keep its cosignatures
+    theirs = _rows(dhs_registry, ExchangeCheckpointRow)
+    assert sorted(r.size for r in theirs) == [1, 2, 3] and all(r.side == "theirs" for r in theirs)
+    ours = _rows(world.registry, ExchangeCheckpointRow)
+    assert sorted(r.size for r in ours) == [1, 2, 3] and all(r.side == "ours" for r in ours)
+    assert all("— us-dhs " in r.note and "— mx-renapo " in r.note for r in ours)
+    (mine,) = status(world.registry, ["us-dhs"])
+    assert (mine.ours_size, mine.ours_cosigned, mine.split_views) == (3, 3, 0)
+    # a cosignature of a checkpoint we never signed at that size is refused
+    forged = ours[0].note.replace("\n1\n", "\n2\n", 1)
+    with pytest.raises(PeerError) as refused:
+        client._exchange("POST", "/v1/partner/checkpoints", json.dumps({"checkpoint": forged}).encode(), None)
+    assert refused.value.details["partner_code"] == "PAD-SHARE-019"
+
+
+def test_a_rewritten_exchange_log_is_caught_as_a_split_view(
+    world: World, asker: tuple[PeerClient, Registry]
+) -> None:
+    client, dhs_registry = asker
+    client.ask(identify(0))
+    client.ask(identify(1))
+    # the answering registry rewrites history: its first exchange with us-dhs is edited
+    with world.registry.db.session() as session:
+        first = session.get(ExchangeEntryRow, ("us-dhs", 0))
+        assert first is not None
+        first.entry = first.entry.replace(b'"status":"answered"', b'"status":"denied"')
+        first.leaf = leaf_hash(first.entry)
+    with pytest.raises(SplitViewError):
+        client.ask(identify(2))
+    assert entries(dhs_registry, "gateway.split-view")  # the evidence is in the asker's audit log
+    # it truncates instead: drops its last entry, so the next one takes its place (same size)
+    with world.registry.db.session() as session:
+        session.execute(
+            ExchangeEntryRow.__table__.delete().where(ExchangeEntryRow.seq >= 1)  # type: ignore[attr-defined]
+        )
+        first = session.get(ExchangeEntryRow, ("us-dhs", 0))
+        assert first is not None
+        first.entry = first.entry.replace(b'"status":"denied"', b'"status":"answered"')
+        first.leaf = leaf_hash(first.entry)
+    with pytest.raises(SplitViewError):
+        client.ask(identify(3))

@@ -61,6 +61,7 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # signature, so the matrix gets 401 PAD-SHARE-010 for every role
     ("POST", "/v1/partner/requests"): ({"json": {}}, 401),
     ("GET", "/v1/partner/requests/{request_id}"): ({}, 401),
+    ("POST", "/v1/partner/checkpoints"): ({"json": {}}, 401),
     ("GET", "/v1/gateway/requests"): ({}, 200),
     ("GET", "/v1/gateway/requests/{request_id}"): ({}, 404),
     ("POST", "/v1/gateway/requests/{request_id}/approve"): ({"json": {}}, 422),

@@ -253,3 +253,20 @@ def test_two_registries_query_each_other_under_their_agreements(tmp_path: Path, 
     concerned = [e for e in b.audit("gateway.identify") + b.audit("gateway.disclose") if e.subject == subject]
     assert {e.action for e in concerned} == {"gateway.identify", "gateway.disclose"}
     assert all(e.partner == "mx-renapo" and e.channel == "partner" for e in concerned)
+    # each side keeps the other's signed checkpoints of the exchange, cosigned
+    a_logs = {r["partner"]: r for r in a("gateway", "log", "--json")["logs"]}
+    b_logs = {r["partner"]: r for r in b("gateway", "log", "--json")["logs"]}
+    # B told A three states (identify answered, disclose pending, disclose answered); A told B three
+    assert b_logs["mx-renapo"]["ours_size"] == b_logs["mx-renapo"]["ours_cosigned"] == 3
+    assert a_logs["gt-renap"]["theirs_size"] == 3
+    assert a_logs["gt-renap"]["ours_size"] == a_logs["gt-renap"]["ours_cosigned"] == 3
+    assert b_logs["mx-renapo"]["theirs_size"] == 3
+    assert a_logs["gt-renap"]["split_views"] == b_logs["mx-renapo"]["split_views"] == 0
+    # the reciprocity report: what each side asked of the other and at which rungs
+    period = ["--from", TODAY.isoformat(), "--to", TODAY.isoformat(), "--json"]
+    report = b("gateway", "reciprocity", a.gateway_id, *period)
+    assert report["they_asked"] == {"identify": {"answered": 1}, "disclose": {"answered": 1}}
+    assert report["rungs_we_granted"] == {"1": 1, "2": 1}
+    assert report["we_asked"] == {"answered": 3} and report["rungs_we_received"] == {"1": 2, "0": 1}
+    mirror = a("gateway", "reciprocity", b.gateway_id, *period)
+    assert mirror["we_asked"] == {"answered": 2} and mirror["rungs_we_received"] == {"1": 1, "2": 1}

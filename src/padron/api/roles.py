@@ -111,6 +111,7 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
         ("GET", "/v1/gateway/identity"): PUBLIC,
         ("POST", "/v1/partner/requests"): PARTNER_SIGNED,
         ("GET", "/v1/partner/requests/{request_id}"): PARTNER_SIGNED,
+        ("POST", "/v1/partner/checkpoints"): PARTNER_SIGNED,
         ("GET", "/v1/gateway/requests"): EndpointAccess(
             {Role.OFFICER: Purpose.PARTNER_REQUEST, Role.AUDITOR: Purpose.AUDIT}
         ),

@@ -99,3 +99,10 @@ class GatewayRequestPublic(BaseModel):
 
 class GatewayRequestList(BaseModel):
     requests: list[GatewayRequestPublic]
+
+
+class CosignedPublic(BaseModel):
+    """A cosigned checkpoint kept: our log with ``partner`` at ``size`` entries."""
+
+    partner: str
+    size: int

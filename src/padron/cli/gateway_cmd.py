@@ -261,3 +261,45 @@ def deny(
         print_json(view.to_json())
     else:
         console.print(f"request {view.request_id}: {view.status}")
+
+
+@app.command("log")
+def log_status(as_json: JsonOption = False) -> None:
+    """The exchange logs with every partner: our log's size and what the partner cosigned, the
+    partner's log we keep, and split views detected."""
+    from padron.sharing.exchange import status
+
+    with gateway() as gw:
+        rows = status(gw.registry, [p.id for p in gw.sharing.partners()])
+    if as_json:
+        print_json({"logs": [r.__dict__ for r in rows]})
+        return
+    table = Table(title="exchange logs")
+    for column in ("partner", "our log", "cosigned by partner", "their log (kept)", "split views"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r.partner, str(r.ours_size), str(r.ours_cosigned), str(r.theirs_size), str(r.split_views)
+        )
+    console.print(table)
+
+
+@app.command("reciprocity")
+def reciprocity_report(
+    partner: Annotated[str, typer.Argument()],
+    start: Annotated[str, typer.Option("--from", help="First UTC day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last UTC day, YYYY-MM-DD.")],
+    as_json: JsonOption = False,
+) -> None:
+    """What the partner asked of us and we of it in a period, and at which rungs."""
+    from padron.domain.errors import InvalidInputError
+    from padron.sharing.exchange import reciprocity
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        raise InvalidInputError("--from and --to must be dates YYYY-MM-DD") from None
+    with gateway() as gw:
+        gw.sharing.partner(partner)  # PAD-SHARE-005 for an unknown partner
+        report = reciprocity(gw.registry, partner, first, last).to_json()
+    print_json(report)

@@ -20,6 +20,7 @@ from padron.domain.access import AccessContext
 from padron.domain.errors import ErrorCategory, PadronError
 from padron.registry.service import Registry
 from padron.sharing.agreements import Partner
+from padron.sharing.exchange import ExchangeLog, check_block
 from padron.sharing.keys import GatewayIdentity
 from padron.sharing.signing import (
     Message,
@@ -34,6 +35,7 @@ from padron.sharing.signing import (
 from padron.sharing.store import partner_ref
 
 REQUESTS_PATH: Final = "/v1/partner/requests"
+CHECKPOINTS_PATH: Final = "/v1/partner/checkpoints"
 DEFAULT_TIMEOUT: Final = 30.0
 
 
@@ -81,6 +83,10 @@ class PeerClient:
         self.me, self.partner, self.registry = me, partner, registry
         self._http = http or httpx.Client(base_url=partner.url or "", timeout=timeout)
         self._public = public_key_from_b64(partner.public_key)
+        #: the partner's exchange-log checkpoints this registry keeps (None: keeps none)
+        self._log = ExchangeLog(registry, me) if registry is not None else None
+        #: checkpoints cosigned by this registry, to return to the partner
+        self.cosigned: list[str] = []
 
     def close(self) -> None:
         self._http.close()
@@ -90,7 +96,10 @@ class PeerClient:
         message = Message(method, url, headers_of([("Content-Type", "application/json")]))
         sign_request(message, body, key_id=self.me.id, key=self.me.key)
         digest = hashlib.sha256(body).hexdigest()
-        self._record(ctx, "gateway.sent", {"method": method, "path": path[:200], "request_sha256": digest})
+        if path.startswith(REQUESTS_PATH):
+            self._record(
+                ctx, "gateway.sent", {"method": method, "path": path[:200], "request_sha256": digest}
+            )
         try:
             response = self._http.request(method, url, content=body, headers=dict(message.headers.items()))
         except httpx.HTTPError as error:
@@ -114,7 +123,24 @@ class PeerClient:
             raise PeerError("the partner's answer is not JSON", partner=self.partner.id) from None
         if not isinstance(answer, dict) or answer.get("partner") != self.me.id:
             raise PeerError("the partner's answer is not addressed to this registry", partner=self.partner.id)
+        if path == CHECKPOINTS_PATH:
+            return Received(
+                response.status_code, answer, signed, hashlib.sha256(response.content).hexdigest()
+            )
         sha = hashlib.sha256(response.content).hexdigest()
+        if path.startswith(REQUESTS_PATH):
+            if method == "POST" and answer.get("request_sha256") != digest:
+                raise PeerError("the partner's answer is for another request", partner=self.partner.id)
+            cosigned = check_block(
+                self._log,
+                self.partner.id,
+                self.partner.public_key,
+                answer,
+                ctx,
+                me=self.me,
+                registry=self.registry,
+            )
+            self.cosigned.append(cosigned)
         self._record(
             ctx,
             "gateway.received",
@@ -145,10 +171,28 @@ class PeerClient:
         registry.transact(work)
 
     def ask(self, request: Mapping[str, Any], ctx: AccessContext | None = None) -> Received:
-        """Send a request (the JSON of :func:`padron.sharing.gateway.parse_ask`)."""
-        body = json.dumps(dict(request), sort_keys=True, separators=(",", ":")).encode("utf-8")
-        return self._exchange("POST", REQUESTS_PATH, body, ctx)
+        """Send a request (the JSON of :func:`padron.sharing.gateway.parse_ask`); the answer's
+        exchange-log checkpoint is checked, kept and cosigned back."""
+        value = dict(request)
+        known = self._log.known_size(self.partner.id) if self._log is not None else None
+        if known is not None:
+            value.setdefault("log_size", known)
+        body = json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        received = self._exchange("POST", REQUESTS_PATH, body, ctx)
+        self.return_cosignature(ctx)
+        return received
 
     def fetch(self, request_id: str, ctx: AccessContext | None = None) -> Received:
         """The answer to an earlier request (e.g. once an officer approved it)."""
-        return self._exchange("GET", f"{REQUESTS_PATH}/{request_id}", b"", ctx)
+        received = self._exchange("GET", f"{REQUESTS_PATH}/{request_id}", b"", ctx)
+        self.return_cosignature(ctx)
+        return received
+
+    def return_cosignature(self, ctx: AccessContext | None = None) -> None:
+        """Send the partner its latest checkpoint cosigned by this registry."""
+        if not self.cosigned:
+            return
+        note = self.cosigned.pop()
+        self.cosigned.clear()
+        body = json.dumps({"checkpoint": note}).encode("utf-8")
+        self._exchange("POST", CHECKPOINTS_PATH, body, ctx)

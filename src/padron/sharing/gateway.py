@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -62,6 +63,7 @@ from padron.sharing.agreements import (
     Status,
     check_identifier,
 )
+from padron.sharing.exchange import ExchangeLog, entry_of
 from padron.sharing.keys import GatewayIdentity
 from padron.sharing.policy import (
     APPROVAL_REQUIRED,
@@ -148,10 +150,24 @@ class Ask:
     curp: str | None = None
     probe: Probe = field(default_factory=Probe)
     raw_biometrics: bool = False
+    #: the size of our exchange log with the partner that the partner last kept (for the
+    #: consistency proof of the answer's checkpoint)
+    log_size: int | None = None
 
 
 _ASK_FIELDS: Final = frozenset(
-    {"operation", "purpose", "rung", "case_ref", "candidates", "reference", "curp", "probe", "raw_biometrics"}
+    {
+        "operation",
+        "purpose",
+        "rung",
+        "case_ref",
+        "candidates",
+        "reference",
+        "curp",
+        "probe",
+        "raw_biometrics",
+        "log_size",
+    }
 )
 _PROBE_FIELDS: Final = frozenset({"face", "fingers", "finger_templates", "ansi_nist"})
 _POSITIONS: Final = frozenset(str(i) for i in range(1, 11))
@@ -269,6 +285,7 @@ def parse_ask(body: bytes) -> Ask:
         curp=_text(value, "curp", required=False, limit=18),
         probe=_probe(value.get("probe")),
         raw_biometrics=raw,
+        log_size=_integer(value, "log_size", 0, 0, 2**31) if value.get("log_size") is not None else None,
     )
     if operation is Operation.IDENTIFY and ask.probe.empty:
         raise _bad("identify needs a probe (a face, finger images or finger templates)", "probe")
@@ -279,6 +296,24 @@ def parse_ask(body: bytes) -> Ask:
     if operation is Operation.CUSTOMS:
         raise _bad("the customs exchange is not served by this endpoint yet", "operation")
     return ask
+
+
+def cosigned_note(body: bytes) -> str:
+    """The checkpoint note of a partner's cosignature request ({"checkpoint": <signed note>})."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad("the body is not UTF-8 JSON", "body") from None
+    value = loads_strict(text, what="the cosignature", max_depth=4, error=GatewayRequestError)
+    if (
+        not isinstance(value, dict)
+        or set(value) != {"checkpoint"}
+        or not isinstance(value["checkpoint"], str)
+    ):
+        raise _bad('the body must be {"checkpoint": "<signed note>"}', "checkpoint")
+    if len(value["checkpoint"]) > 65_536:
+        raise _bad("the checkpoint note is too long", "checkpoint")
+    return str(value["checkpoint"])
 
 
 # --- decisions ----------------------------------------------------------------------------------
@@ -377,10 +412,22 @@ class Answer:
     received_at: datetime
     answered_at: datetime | None
     result: Mapping[str, Any] | None = None
+    #: SHA-256 of the signed request body
+    request_sha256: str = ""
+    #: the exchange-log block (padron.sharing.exchange): added when the answer is served
+    log: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        value = self.state_json()
+        if self.log is not None:
+            value["log"] = dict(self.log)
+        return value
+
+    def state_json(self) -> dict[str, Any]:
+        """The answer without its log block (what the exchange-log entry is computed from)."""
         return {
             "request_id": self.request_id,
+            "request_sha256": self.request_sha256,
             "registry": self.registry,
             "partner": self.partner,
             "status": self.status,
@@ -399,6 +446,9 @@ class Answer:
 
     def body(self) -> bytes:
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+    def state_body(self) -> bytes:
+        return json.dumps(self.state_json(), sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -479,6 +529,7 @@ class Gateway:
         self.me = me
         self._extract = extract
         self._clock = clock or (lambda: datetime.now(UTC))
+        self.log = ExchangeLog(self.registry, me)
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -578,6 +629,11 @@ class Gateway:
                     probe=probe,
                 )
             )
+            if decision.verdict is not Verdict.ALLOW:  # the partner is told this state now
+                session.flush()
+                request_row = session.get(GatewayRequestRow, request_id)
+                assert request_row is not None
+                self._log_state(session, request_row)
             self.registry.audit.record(
                 session,
                 self._context(partner, ask.case_ref, agreement),
@@ -600,8 +656,8 @@ class Gateway:
 
         decision = self.registry.transact(register)
         if decision.verdict is Verdict.ALLOW:
-            return self._answer_now(request_id, ask, decision, embargo=None)
-        return self.answer(partner, request_id)
+            self._answer_now(request_id, ask, decision, embargo=None)
+        return self.answer(partner, request_id, ask.log_size)
 
     def _vault(self) -> Any:
         return self._identity().index.vault
@@ -624,6 +680,7 @@ class Gateway:
             assert row is not None
             answer = Answer(
                 request_id=request_id,
+                request_sha256=row.request_sha256,
                 registry=self.me.id,
                 partner=partner,
                 status=RequestStatus.ANSWERED,
@@ -642,6 +699,7 @@ class Gateway:
             row.withheld = list(answer.withheld)
             row.probe = None  # deleted after the search
             row.answer = self._vault().seal(answer.body(), f"gateway-answer:{request_id}")
+            self._log_state(session, row, answer)
             for person_id in persons:
                 self.registry.audit.record(
                     session,
@@ -734,32 +792,52 @@ class Gateway:
 
     # --- the partner's view -------------------------------------------------------------------
 
-    def answer(self, partner: str, request_id: str) -> Answer:
-        """The answer to one of ``partner``'s requests (pending, denied or answered)."""
+    def answer(self, partner: str, request_id: str, known_size: int | None = None) -> Answer:
+        """The answer to one of ``partner``'s requests (pending, denied or answered), with the
+        exchange-log block proving its state is in our log with the partner (consistency from
+        ``known_size``, the size the partner kept last)."""
         with self.registry.db.read_session() as session:
             row = session.get(GatewayRequestRow, request_id)
             if row is None or row.partner_id != partner:
                 raise UnknownGatewayRequestError(
                     f"{partner} sent no request {request_id[:40]!r}", request=request_id[:40]
                 )
-            if row.answer is not None:
-                value = json.loads(self._vault().open(row.answer, f"gateway-answer:{request_id}"))
-                return _answer_from_json(value)
-            return Answer(
-                request_id=row.id,
-                registry=self.me.id,
-                partner=row.partner_id,
-                status=row.status,
-                operation=row.operation,
-                rung_asked=row.rung_asked,
-                rung=row.rung,
-                reasons=tuple(row.reasons),
-                withheld=tuple(row.withheld),
-                agreement=row.agreement_id,
-                agreement_version=row.agreement_version,
-                received_at=row.received_at,
-                answered_at=row.decided_at,
-            )
+            answer = self._state(row)
+            seq = row.log_seq
+        if seq is None:
+            return answer
+        return dataclasses.replace(answer, log=self.log.proof(partner, seq, known_size))
+
+    def _state(self, row: GatewayRequestRow) -> Answer:
+        """What the partner is told of ``row`` now (without the log block)."""
+        if row.answer is not None:
+            value = json.loads(self._vault().open(row.answer, f"gateway-answer:{row.id}"))
+            return _answer_from_json(value)
+        return Answer(
+            request_id=row.id,
+            registry=self.me.id,
+            partner=row.partner_id,
+            status=row.status,
+            operation=row.operation,
+            rung_asked=row.rung_asked,
+            rung=row.rung,
+            reasons=tuple(row.reasons),
+            withheld=tuple(row.withheld),
+            agreement=row.agreement_id,
+            agreement_version=row.agreement_version,
+            received_at=row.received_at,
+            answered_at=row.decided_at,
+            request_sha256=row.request_sha256,
+        )
+
+    def _log_state(self, session: Session, row: GatewayRequestRow, answer: Answer | None = None) -> None:
+        """Append the request's current state to our exchange log with its partner (the
+        partner's row is locked: one append at a time per log)."""
+        session.get(PartnerRow, row.partner_id, with_for_update=True)
+        session.flush()
+        state = answer if answer is not None else self._state(row)
+        at = state.answered_at or state.received_at
+        row.log_seq = self.log.append(session, row.partner_id, entry_of(state.state_json()), at)
 
     # --- officers -----------------------------------------------------------------------------
 
@@ -871,6 +949,7 @@ class Gateway:
             if decision == "deny":
                 row.status, row.decided_at, row.probe = RequestStatus.DENIED, now, None
                 row.reasons = [*row.reasons, "denied-by-officer"]
+                self._log_state(session, row)
             session.flush()
             approvals = int(
                 session.scalar(
@@ -918,6 +997,7 @@ class Gateway:
                 r = self._row(session, request_id)
                 r.status, r.decided_at, r.probe = RequestStatus.DENIED, self._clock(), None
                 r.reasons = list(decision.reasons)
+                self._log_state(session, r)
                 self.registry.audit.record(
                     session,
                     AccessContext.system(Purpose.PARTNER_REQUEST),
@@ -948,4 +1028,5 @@ def _answer_from_json(value: Mapping[str, Any]) -> Answer:
         received_at=datetime.fromisoformat(value["received_at"]),
         answered_at=datetime.fromisoformat(value["answered_at"]) if value.get("answered_at") else None,
         result=value.get("result"),
+        request_sha256=value.get("request_sha256", ""),
     )

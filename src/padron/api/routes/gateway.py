@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from padron.api.schemas import PROTECTED, WITH_BODY, problem_responses
 from padron.api.schemas_gateway import (
     ApprovalCreate,
+    CosignedPublic,
     DenialCreate,
     GatewayIdentityPublic,
     GatewayRequestList,
@@ -27,7 +28,7 @@ from padron.api.schemas_gateway import (
 from padron.api.security import PartnerCall, authenticated, signed_partner
 from padron.api.state import services
 from padron.domain.access import AccessContext
-from padron.sharing.gateway import Answer, RequestStatus, parse_ask
+from padron.sharing.gateway import Answer, RequestStatus, cosigned_note, parse_ask
 from padron.sharing.signing import Reply, headers_of, sign_reply
 
 Context = Annotated[AccessContext, Depends(authenticated)]
@@ -38,9 +39,11 @@ PARTNER_PROBLEMS = (400, 401, 404, 413, 503)
 
 
 def _signed(request: Request, call: PartnerCall, answer: Answer, status: int) -> Response:
-    svc = services(request)
-    gateway = svc.require_gateway()
-    body = answer.body()
+    return _signed_body(request, call, answer.body(), status)
+
+
+def _signed_body(request: Request, call: PartnerCall, body: bytes, status: int) -> Response:
+    gateway = services(request).require_gateway()
     reply = Reply(status, call.message, headers_of([("Content-Type", "application/json")]))
     sign_reply(reply, body, key_id=gateway.me.id, key=gateway.me.key)
     return Response(
@@ -98,6 +101,27 @@ def add_routes(app: FastAPI) -> None:
         assert call.ctx.partner is not None
         answer = await run_in_threadpool(gateway.answer, call.ctx.partner, request_id)
         return _signed(request, call, answer, 202 if answer.status == RequestStatus.PENDING else 200)
+
+    @router.post(
+        "/v1/partner/checkpoints",
+        name="partner_cosignature",
+        summary="A partner returns our exchange-log checkpoint cosigned (each side keeps the other's)",
+        description='The body is JSON {"checkpoint": <signed note>} carrying this registry\'s signature '
+        "and the partner's cosignature over a checkpoint of our exchange log with it; it must match "
+        "our log at its size (409 PAD-SHARE-019 otherwise). Signed like every partner request.",
+        responses=problem_responses(*PARTNER_PROBLEMS, 409),
+        response_model=CosignedPublic,
+    )
+    async def partner_cosignature(request: Request, call: Partner) -> Response:
+        gateway = services(request).require_gateway()
+        note = cosigned_note(call.body)
+        assert call.ctx.partner is not None
+        partner = await run_in_threadpool(gateway.sharing.partner, call.ctx.partner)
+        kept = await run_in_threadpool(
+            gateway.log.keep_cosigned, partner.id, partner.public_key, note, call.ctx
+        )
+        body = CosignedPublic(partner=partner.id, size=kept.size).model_dump_json().encode("utf-8")
+        return _signed_body(request, call, body, 200)
 
     @router.get(
         "/v1/gateway/requests",

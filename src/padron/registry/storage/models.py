@@ -382,6 +382,8 @@ class GatewayRequestRow(Base):
     embargo_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     probe: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     answer: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: the exchange-log entry of the request's current state (padron.sharing.exchange)
+    log_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'answered', 'denied')", name="status"),
@@ -403,3 +405,33 @@ class GatewayApprovalRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (CheckConstraint("decision IN ('approve', 'deny')", name="decision"),)
+
+
+class ExchangeEntryRow(Base):
+    """Our exchange log with one partner: one entry per state of its requests that it was told
+    (pending, answered, denied), in order; the partner verifies each answer's inclusion and
+    cosigns our checkpoints (padron.sharing.exchange)."""
+
+    __tablename__ = "exchange_entries"
+
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ExchangeCheckpointRow(Base):
+    """A signed checkpoint of an exchange log: ``ours`` (our log with the partner, kept once the
+    partner cosigned it) or ``theirs`` (the partner's log with us, cosigned by us)."""
+
+    __tablename__ = "exchange_checkpoints"
+
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    side: Mapped[str] = mapped_column(String(8), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer, primary_key=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("side IN ('ours', 'theirs')", name="side"),)

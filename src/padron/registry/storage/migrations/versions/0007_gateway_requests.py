@@ -1,5 +1,6 @@
 """the sharing gateway's requests: partners' URLs, signature nonces, requests with their
-decisions (sealed probes and answers), officers' approvals; the officer role for API keys
+decisions (sealed probes and answers), officers' approvals, the exchange logs and their
+cosigned checkpoints; the officer role for API keys
 
 Revision ID: 0007
 Revises: 0006
@@ -63,6 +64,7 @@ def upgrade() -> None:
         sa.Column("embargo_until", sa.Date(), nullable=True),
         sa.Column("probe", sa.LargeBinary(), nullable=True),
         sa.Column("answer", sa.LargeBinary(), nullable=True),
+        sa.Column("log_seq", sa.Integer(), nullable=True),
         sa.CheckConstraint(
             "status IN ('pending', 'answered', 'denied')", name=op.f("ck_gateway_requests_status")
         ),
@@ -89,9 +91,37 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("request_id", "actor", name=op.f("pk_gateway_approvals")),
     )
+    op.create_table(
+        "exchange_entries",
+        sa.Column("partner_id", sa.String(length=63), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("entry", sa.LargeBinary(), nullable=False),
+        sa.Column("leaf", sa.LargeBinary(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["partner_id"], ["partners.id"], name=op.f("fk_exchange_entries_partner_id_partners")
+        ),
+        sa.PrimaryKeyConstraint("partner_id", "seq", name=op.f("pk_exchange_entries")),
+    )
+    op.create_table(
+        "exchange_checkpoints",
+        sa.Column("partner_id", sa.String(length=63), nullable=False),
+        sa.Column("side", sa.String(length=8), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("root", sa.LargeBinary(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("side IN ('ours', 'theirs')", name=op.f("ck_exchange_checkpoints_side")),
+        sa.ForeignKeyConstraint(
+            ["partner_id"], ["partners.id"], name=op.f("fk_exchange_checkpoints_partner_id_partners")
+        ),
+        sa.PrimaryKeyConstraint("partner_id", "side", "size", name=op.f("pk_exchange_checkpoints")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("exchange_checkpoints")
+    op.drop_table("exchange_entries")
     op.drop_table("gateway_approvals")
     with op.batch_alter_table("gateway_requests", schema=None) as batch_op:
         batch_op.drop_index("ix_gateway_requests_status")
