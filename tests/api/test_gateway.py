@@ -226,9 +226,9 @@ def test_denied_requests_say_why_and_nothing_is_searched(world: World) -> None:
     raw = dhs.ask(identify(0, raw_biometrics=True)).answer
     assert "raw-biometrics-never-leave" in raw["reasons"]
     # the daily quota (5 identify requests): denied ones do not count
-    for _ in range(5):
-        assert dhs.ask(identify(1)).answer["status"] == "answered"
-    over = dhs.ask(identify(1)).answer
+    for session in range(5):
+        assert dhs.ask(identify(1, probe=probe(1, 10 + session))).answer["status"] == "answered"
+    over = dhs.ask(identify(1, probe=probe(1, 20))).answer
     assert over["status"] == "denied" and over["reasons"] == ["identify-daily-quota-used"]
     assert not entries(world.registry, "gateway.identify")  # nobody enrolled was found or disclosed
 
@@ -387,3 +387,68 @@ def test_a_rewritten_exchange_log_is_caught_as_a_split_view(
         first.leaf = leaf_hash(first.entry)
     with pytest.raises(SplitViewError):
         client.ask(identify(3))
+
+
+def test_fishing_is_throttled_and_flagged_for_officers(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from padron.sharing import vigilance
+
+    monkeypatch.setattr(vigilance, "ENUMERATION_MIN_REQUESTS", 6)
+    monkeypatch.setattr(vigilance, "ENUMERATION_MAX_HIT_RATE", 0.5)
+    monkeypatch.setattr(vigilance, "SUBJECT_MAX", 3)
+    ana = issued(world.client, 0)
+    terms = {
+        **TERMS,
+        "identify": OperationTerms(max_rung=Rung.REFERENCE, daily_quota=100, approval=Approval.NONE),
+    }
+    dhs = world.partner("us-dhs", **terms)
+    officer = auth(Role.OFFICER)
+    # the same probe a third time: refused, and flagged
+    assert dhs.ask(identify(0)).answer["status"] == "answered"
+    assert dhs.ask(identify(0)).answer["status"] == "answered"
+    again = dhs.ask(identify(0)).answer
+    assert again["status"] == "denied" and again["reasons"] == ["repeated-probe"] and again["result"] is None
+    # one resident asked about again and again (other captures): flagged, still answered
+    assert dhs.ask(identify(0, probe=probe(0, 30))).answer["result"]["hit"] is True
+    flags = world.client.get("/v1/gateway/flags", headers=officer).json()["flags"]
+    assert [f["kind"] for f in flags] == ["repeated-subject", "repeated-probe"]
+    person = world.registry.get(ana, ADMIN).id
+    assert flags[0]["details"]["person"] == person_ref(person)
+    # an enumeration: many probes, no hits -> flagged, and the operation throttled
+    answers = [dhs.ask(identify(seed)).answer for seed in range(10, 15)]
+    # 3 hits among the first 6 answered: the enumeration is flagged, what follows is throttled
+    assert [a["result"]["hit"] for a in answers[:3]] == [False, False, False]
+    throttled = answers[3]
+    assert throttled["status"] == "denied" and throttled["reasons"] == ["enumeration-throttled"]
+    (enumeration,) = [
+        f
+        for f in world.client.get("/v1/gateway/flags", headers=officer).json()["flags"]
+        if f["kind"] == "enumeration"
+    ]
+    assert enumeration["details"] == {"answered": 6, "hits": 3, "window_minutes": 60}
+    # verification is another operation: not throttled
+    verify = {
+        "operation": "verify",
+        "purpose": "border-control",
+        "case_ref": "C-1",
+        "curp": ana,
+        "probe": probe(0, 40),
+    }
+    assert dhs.ask(verify).answer["result"] == {"match": True}
+    # an officer clears the flag: the throttle is lifted
+    cleared = world.client.post(
+        f"/v1/gateway/flags/{enumeration['id']}/clear", json={"reason": "load test agreed"}, headers=officer
+    )
+    assert cleared.status_code == 200 and cleared.json()["cleared_by"].startswith("key:officerid")
+    assert dhs.ask(identify(21)).answer["status"] == "answered"
+    assert_problem(
+        world.client.post(
+            f"/v1/gateway/flags/{enumeration['id']}/clear", json={"reason": "x"}, headers=officer
+        ),
+        404,
+        "PAD-SHARE-021",
+    )
+    assert {e.outcome for e in entries(world.registry, "gateway.flag")} == {
+        "repeated-probe",
+        "repeated-subject",
+        "enumeration",
+    }

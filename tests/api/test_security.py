@@ -66,6 +66,8 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("GET", "/v1/gateway/requests/{request_id}"): ({}, 404),
     ("POST", "/v1/gateway/requests/{request_id}/approve"): ({"json": {}}, 422),
     ("POST", "/v1/gateway/requests/{request_id}/deny"): ({"json": {}}, 422),
+    ("GET", "/v1/gateway/flags"): ({}, 200),
+    ("POST", "/v1/gateway/flags/{flag_id}/clear"): ({"json": {}}, 422),
 }
 
 #: what the matrix puts in a path's parameters besides the CURP (an entry and a key that do not exist)
@@ -76,6 +78,7 @@ PATH_VALUES = {
     "{side}": "applicant",
     "{slot}": "face",
     "{request_id}": "00000000-0000-0000-0000-000000000000",
+    "{flag_id}": "999999",
 }
 
 

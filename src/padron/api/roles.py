@@ -118,6 +118,10 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
         ("GET", "/v1/gateway/requests/{request_id}"): EndpointAccess(
             {Role.OFFICER: Purpose.PARTNER_REQUEST, Role.AUDITOR: Purpose.AUDIT}
         ),
+        ("GET", "/v1/gateway/flags"): EndpointAccess(
+            {Role.OFFICER: Purpose.PARTNER_REQUEST, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("POST", "/v1/gateway/flags/{flag_id}/clear"): protected(Purpose.PARTNER_REQUEST, Role.OFFICER),
         ("POST", "/v1/gateway/requests/{request_id}/approve"): protected(
             Purpose.PARTNER_REQUEST, Role.OFFICER
         ),

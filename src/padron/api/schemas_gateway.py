@@ -106,3 +106,24 @@ class CosignedPublic(BaseModel):
 
     partner: str
     size: int
+
+
+class FlagClear(_Body):
+    reason: Reason = Field(description="Why the pattern is not fishing, or what was done about it.")
+
+
+class FlagPublic(BaseModel):
+    id: int
+    partner: str
+    operation: str
+    kind: str = Field(description="repeated-probe, repeated-subject or enumeration.")
+    request_id: str | None
+    details: dict[str, Any]
+    at: datetime
+    cleared_at: datetime | None
+    cleared_by: str | None
+    clear_reason: str | None
+
+
+class FlagList(BaseModel):
+    flags: list[FlagPublic]

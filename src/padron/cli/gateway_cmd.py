@@ -303,3 +303,44 @@ def reciprocity_report(
         gw.sharing.partner(partner)  # PAD-SHARE-005 for an unknown partner
         report = reciprocity(gw.registry, partner, first, last).to_json()
     print_json(report)
+
+
+@app.command("flags")
+def flags_command(
+    include_cleared: Annotated[bool, typer.Option("--all", help="Cleared flags too.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Anti-fishing flags: repeated probes, one person asked about again and again, enumerations."""
+    from padron.sharing import vigilance
+
+    with gateway() as gw:
+        found = vigilance.flags(gw.registry, open_only=not include_cleared)
+    if as_json:
+        print_json({"flags": [f.to_json() for f in found]})
+        return
+    table = Table(title="anti-fishing flags")
+    for column in ("id", "partner", "operation", "kind", "at", "cleared"):
+        table.add_column(column)
+    for f in found:
+        table.add_row(str(f.id), f.partner, f.operation, f.kind, f.at.isoformat(), f.cleared_by or "")
+    console.print(table)
+
+
+@app.command("clear-flag")
+def clear_flag(
+    flag_id: Annotated[int, typer.Argument()],
+    reason: ReasonOption,
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Clear a flag (an enumeration's throttle is lifted)."""
+    from datetime import UTC, datetime
+
+    from padron.sharing import vigilance
+
+    with gateway() as gw:
+        flag = vigilance.clear(gw.registry, flag_id, _officer(actor), reason=reason, now=datetime.now(UTC))
+    if as_json:
+        print_json(flag.to_json())
+    else:
+        console.print(f"flag {flag.id} ({flag.kind}, {flag.partner}) cleared")

@@ -56,6 +56,7 @@ from padron.registry.storage.models import (
     PartnerRow,
     PersonRow,
 )
+from padron.sharing import vigilance
 from padron.sharing.agreements import (
     Agreement,
     Operation,
@@ -503,6 +504,19 @@ def request_ref(request_id: str) -> str:
     return f"gateway-request:{request_id}"
 
 
+def _probe_bytes(probe: Probe) -> bytes:
+    """The probe's samples in one canonical byte string (for its keyed digest)."""
+    parts = [b"face", probe.face or b""]
+    for kind, values in (("fingers", probe.fingers), ("templates", probe.finger_templates)):
+        for position in sorted(values):
+            parts += [f"{kind}:{position}".encode(), values[position]]
+    return b"\x00".join(hashlib.sha256(p).digest() for p in parts)
+
+
+def _is_hit(result: Mapping[str, Any]) -> bool:
+    return bool(result.get("hit") or result.get("match") or result.get("person"))
+
+
 def _attributes(person: Person, names: frozenset[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in sorted(names):
@@ -584,6 +598,9 @@ class Gateway:
         digest = hashlib.sha256(body).hexdigest()
         in_force = self.sharing.in_force(partner, day)
         vault = self._vault()  # before the transaction: the first use starts the biometric service
+        probe_digest = (
+            None if ask.probe.empty else self.me.references.digest(partner, _probe_bytes(ask.probe))
+        )
 
         def register(session: Session) -> Decision:
             row = session.get(PartnerRow, partner, with_for_update=True)  # one decision at a time per partner
@@ -598,6 +615,9 @@ class Gateway:
             decision = decide(
                 ask, in_force, partner, day, self._used_today(session, partner, ask.operation, day)
             )
+            refused = vigilance.refusal(session, partner, ask.operation.value, probe_digest, now)
+            if refused is not None and decision.verdict is not Verdict.DENY:
+                decision = Decision(Verdict.DENY, (refused[0],), stored=decision.stored)
             status = {
                 Verdict.ALLOW: RequestStatus.PENDING,  # until its answer is stored (below)
                 Verdict.PENDING: RequestStatus.PENDING,
@@ -627,8 +647,14 @@ class Gateway:
                     day=day,
                     decided_at=now if decision.verdict is Verdict.DENY else None,
                     probe=probe,
+                    probe_digest=probe_digest,
                 )
             )
+            if refused is not None and decision.reasons == (refused[0],):
+                vigilance.record_refusal(
+                    self.registry, session, self._context(partner, ask.case_ref, agreement),
+                    partner, ask.operation.value, refused[0], refused[1], request_id, now,
+                )  # fmt: skip
             if decision.verdict is not Verdict.ALLOW:  # the partner is told this state now
                 session.flush()
                 request_row = session.get(GatewayRequestRow, request_id)
@@ -699,6 +725,7 @@ class Gateway:
             row.withheld = list(answer.withheld)
             row.probe = None  # deleted after the search
             row.answer = self._vault().seal(answer.body(), f"gateway-answer:{request_id}")
+            row.hit = bool(persons) and _is_hit(result)
             self._log_state(session, row, answer)
             for person_id in persons:
                 self.registry.audit.record(
@@ -708,6 +735,10 @@ class Gateway:
                     subject=person_ref(person_id),
                     details={"request": request_id, "rung": int(decision.rung or 0)},
                 )
+            session.flush()
+            vigilance.after_answer(
+                self.registry, session, ctx, partner, row.operation, request_id, persons, now
+            )
             self.registry.audit.record(
                 session,
                 ctx,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import secrets
 from typing import Final
 
@@ -52,6 +54,12 @@ class References:
         if len(key) != KEY_BYTES:
             raise ReferenceKeyError(f"the reference key must be the base64 of {KEY_BYTES} random bytes")
         self._siv = AESSIV(key)
+        self._mac = hashlib.sha256(b"padron-probe-digest-v1\x00" + key).digest()
+
+    def digest(self, partner: str, data: bytes) -> str:
+        """A keyed digest of ``data`` for ``partner`` (HMAC-SHA256 under a key derived from the
+        reference key): the same probe gives the same digest, which reveals nothing of it."""
+        return hmac.new(self._mac, partner.encode() + b"\x00" + data, hashlib.sha256).hexdigest()
 
     def issue(self, partner: str, person_id: int) -> str:
         sealed = self._siv.encrypt(person_id.to_bytes(8, "big"), [b"padron-reference-v1", partner.encode()])

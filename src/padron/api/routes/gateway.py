@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request, Response
@@ -20,6 +21,9 @@ from padron.api.schemas_gateway import (
     ApprovalCreate,
     CosignedPublic,
     DenialCreate,
+    FlagClear,
+    FlagList,
+    FlagPublic,
     GatewayIdentityPublic,
     GatewayRequestList,
     GatewayRequestPublic,
@@ -28,6 +32,7 @@ from padron.api.schemas_gateway import (
 from padron.api.security import PartnerCall, authenticated, signed_partner
 from padron.api.state import services
 from padron.domain.access import AccessContext
+from padron.sharing import vigilance
 from padron.sharing.gateway import Answer, RequestStatus, cosigned_note, parse_ask
 from padron.sharing.signing import Reply, headers_of, sign_reply
 
@@ -146,6 +151,30 @@ def add_routes(app: FastAPI) -> None:
     )
     def gateway_request(request: Request, request_id: str, ctx: Context) -> GatewayRequestPublic:
         return GatewayRequestPublic.of(services(request).require_gateway().request(request_id))
+
+    @router.get(
+        "/v1/gateway/flags",
+        name="gateway_flags",
+        summary="Anti-fishing flags: repeated probes, one person asked about again and again, enumerations",
+        responses=problem_responses(*PROTECTED, 422),
+    )
+    def gateway_flags(
+        request: Request, ctx: Context, include_cleared: Annotated[bool, Query()] = False
+    ) -> FlagList:
+        registry = services(request).require_gateway().registry
+        found = vigilance.flags(registry, open_only=not include_cleared)
+        return FlagList(flags=[FlagPublic.model_validate(f.to_json()) for f in found])
+
+    @router.post(
+        "/v1/gateway/flags/{flag_id}/clear",
+        name="clear_gateway_flag",
+        summary="Clear a flag (an enumeration's throttle is lifted)",
+        responses=problem_responses(*PROTECTED, *WITH_BODY, 404),
+    )
+    def clear_gateway_flag(request: Request, flag_id: int, body: FlagClear, ctx: Context) -> FlagPublic:
+        gateway = services(request).require_gateway()
+        flag = vigilance.clear(gateway.registry, flag_id, ctx, reason=body.reason, now=datetime.now(UTC))
+        return FlagPublic.model_validate(flag.to_json())
 
     @router.post(
         "/v1/gateway/requests/{request_id}/approve",

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -384,6 +385,11 @@ class GatewayRequestRow(Base):
     answer: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     #: the exchange-log entry of the request's current state (padron.sharing.exchange)
     log_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: a keyed digest of the probe (HMAC under the registry's key: repeats are recognised, the
+    #: probe is neither kept nor recoverable from it)
+    probe_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    #: whether the answer found someone (the anti-fishing hit rate)
+    hit: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'answered', 'denied')", name="status"),
@@ -435,3 +441,27 @@ class ExchangeCheckpointRow(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (CheckConstraint("side IN ('ours', 'theirs')", name="side"),)
+
+
+class GatewayFlagRow(Base):
+    """A pattern in a partner's requests that officers must look at (padron.sharing.vigilance):
+    a probe repeated, one person asked about again and again, an enumeration (many requests,
+    almost no hits). An open enumeration flag throttles the partner's operation until cleared."""
+
+    __tablename__ = "gateway_flags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    operation: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    cleared_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    clear_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('repeated-probe', 'repeated-subject', 'enumeration')", name="kind"),
+        Index("ix_gateway_flags_open", "partner_id", "operation", "kind", "cleared_at"),
+    )

@@ -65,6 +65,8 @@ def upgrade() -> None:
         sa.Column("probe", sa.LargeBinary(), nullable=True),
         sa.Column("answer", sa.LargeBinary(), nullable=True),
         sa.Column("log_seq", sa.Integer(), nullable=True),
+        sa.Column("probe_digest", sa.String(length=64), nullable=True),
+        sa.Column("hit", sa.Boolean(), nullable=True),
         sa.CheckConstraint(
             "status IN ('pending', 'answered', 'denied')", name=op.f("ck_gateway_requests_status")
         ),
@@ -76,6 +78,7 @@ def upgrade() -> None:
     with op.batch_alter_table("gateway_requests", schema=None) as batch_op:
         batch_op.create_index("ix_gateway_requests_quota", ["partner_id", "operation", "day"], unique=False)
         batch_op.create_index("ix_gateway_requests_status", ["status", "received_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_gateway_requests_probe_digest"), ["probe_digest"], unique=False)
     op.create_table(
         "gateway_approvals",
         sa.Column("request_id", sa.String(length=36), nullable=False),
@@ -117,13 +120,40 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("partner_id", "side", "size", name=op.f("pk_exchange_checkpoints")),
     )
+    op.create_table(
+        "gateway_flags",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("partner_id", sa.String(length=63), nullable=False),
+        sa.Column("operation", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("request_id", sa.String(length=36), nullable=True),
+        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("cleared_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cleared_by", sa.String(length=200), nullable=True),
+        sa.Column("clear_reason", sa.Text(), nullable=True),
+        sa.CheckConstraint(
+            "kind IN ('repeated-probe', 'repeated-subject', 'enumeration')",
+            name=op.f("ck_gateway_flags_kind"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["partner_id"], ["partners.id"], name=op.f("fk_gateway_flags_partner_id_partners")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gateway_flags")),
+    )
+    with op.batch_alter_table("gateway_flags", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_gateway_flags_open", ["partner_id", "operation", "kind", "cleared_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("gateway_flags")
     op.drop_table("exchange_checkpoints")
     op.drop_table("exchange_entries")
     op.drop_table("gateway_approvals")
     with op.batch_alter_table("gateway_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gateway_requests_probe_digest"))
         batch_op.drop_index("ix_gateway_requests_status")
         batch_op.drop_index("ix_gateway_requests_quota")
     op.drop_table("gateway_requests")
