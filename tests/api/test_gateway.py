@@ -452,3 +452,60 @@ def test_fishing_is_throttled_and_flagged_for_officers(world: World, monkeypatch
         "repeated-subject",
         "enumeration",
     }
+
+
+def test_the_customs_exchange_answers_cargo_inspections_as_far_as_agreed(world: World) -> None:
+    from datetime import date
+
+    from padron.sharing.agreements import AgreementError
+    from padron.sharing.customs import Customs, Inspection, Method, Result
+
+    customs = Customs(world.registry)
+    held = Inspection(
+        "MSKU1234567",
+        "MXZLO",
+        date(2026, 11, 3),
+        Method.XRAY,
+        Result.HELD,
+        ("851712",),
+        "CHN",
+        "USA",
+        "seal broken",
+    )
+    customs.record(held, ADMIN)
+    cbp = world.partner(
+        "us-cbp",
+        customs=OperationTerms(
+            max_rung=Rung.CORE_DATA,
+            daily_quota=100,
+            approval=Approval.NONE,
+            attributes=frozenset({"reference", "inspected_on", "result", "hs_codes"}),
+        ),
+    )
+    ask = {
+        "operation": "customs",
+        "purpose": "border-control",
+        "rung": 2,
+        "case_ref": "CBP-77",
+        "cargo": "msku1234567",
+    }
+    answer = cbp.ask(ask).answer
+    assert answer["status"] == "answered" and answer["rung"] == 2
+    assert answer["result"]["records"] == [
+        {"reference": "MSKU1234567", "inspected_on": "2026-11-03", "result": "held", "hs_codes": ["851712"]}
+    ]  # the port, the notes, the origin: not in the agreement, not disclosed
+    assert cbp.ask({**ask, "cargo": "TGHU0000001", "rung": 0}).answer["result"] == {
+        "cargo": "TGHU0000001",
+        "hit": False,
+    }
+    assert {e.subject for e in entries(world.registry, "gateway.customs")} == {
+        "cargo:MSKU1234567",
+        "cargo:TGHU0000001",
+    }
+    # an agreement cannot list personal data for the customs exchange
+    with pytest.raises(AgreementError, match="customs may disclose only"):
+        agreement("us-cbp", customs=OperationTerms(max_rung=Rung.CORE_DATA, attributes=frozenset({"curp"})))
+    # a customs request names a cargo and no biometric probe
+    with pytest.raises(PeerError) as refused:
+        cbp.ask({**ask, "probe": probe(0)})
+    assert refused.value.details["partner_code"] == "PAD-SHARE-014"

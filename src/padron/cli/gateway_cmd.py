@@ -132,13 +132,14 @@ def _show_answer(status: int, answer: Any, as_json: bool) -> None:
 @app.command("ask")
 def ask(
     partner: Annotated[str, typer.Argument(help="The partner registry to ask.")],
-    operation: Annotated[str, typer.Option("--operation", help="verify, identify or disclose.")],
+    operation: Annotated[str, typer.Option("--operation", help="verify, identify, disclose or customs.")],
     purpose: Annotated[str, typer.Option("--purpose", help="A purpose the agreement names.")],
     case: Annotated[str, typer.Option("--case", help="Our case reference (recorded on both sides).")],
     rung: Annotated[int, typer.Option("--rung", min=0, max=2, help="0 hit, 1 reference, 2 core data.")] = 0,
     candidates: Annotated[int, typer.Option("--candidates", min=1, max=50)] = 1,
     reference: Annotated[str | None, typer.Option("--reference", help="From an earlier answer.")] = None,
     curp: Annotated[str | None, typer.Option("--curp", help="verify: the CURP presented.")] = None,
+    cargo: Annotated[str | None, typer.Option("--cargo", help="customs: the cargo reference.")] = None,
     face: FaceOption = None,
     finger: FingerOption = None,
     finger_template: TemplateOption = None,
@@ -161,6 +162,8 @@ def ask(
         request["reference"] = reference
     if curp is not None:
         request["curp"] = curp
+    if cargo is not None:
+        request["cargo"] = cargo
     sample = _probe(face, finger, finger_template, ansi_nist)
     if sample:
         request["probe"] = sample

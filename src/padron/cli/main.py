@@ -30,6 +30,7 @@ def build_app() -> typer.Typer:
         audit_cmd,
         biometric_cmd,
         curp_cmd,
+        customs_cmd,
         demo_cmd,
         evaluate_cmd,
         face_cmd,
@@ -64,6 +65,7 @@ def build_app() -> typer.Typer:
     app.add_typer(biometric_cmd.gallery_app, name="gallery")
     app.add_typer(keys_cmd.app, name="keys")
     app.add_typer(gateway_cmd.app, name="gateway")
+    app.add_typer(customs_cmd.app, name="customs")
     app.add_typer(sharing_cmd.partner_app, name="partner")
     app.add_typer(sharing_cmd.agreement_app, name="agreement")
     app.add_typer(nist_cmd.app, name="nist")

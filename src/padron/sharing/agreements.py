@@ -85,6 +85,10 @@ class Status(StrEnum):
 
 #: the attributes a rung-2 disclosure may list (the registry's core data; never biometrics)
 CORE_ATTRIBUTES: Final = frozenset({"curp", *UPDATABLE_FIELDS, "status"})
+#: the attributes of a cargo inspection a customs exchange may list (no personal data)
+CUSTOMS_ATTRIBUTES: Final = frozenset(
+    {"reference", "port", "inspected_on", "method", "result", "hs_codes", "origin", "destination", "notes"}
+)
 
 
 def check_identifier(value: str, what: str, error: type[PadronError] = AgreementError) -> str:
@@ -162,7 +166,7 @@ class OperationTerms:
             raise AgreementError(
                 f"the daily quota must be 1-{MAX_DAILY_QUOTA}, not {self.daily_quota}", field="daily_quota"
             )
-        unknown = sorted(self.attributes - CORE_ATTRIBUTES)
+        unknown = sorted(self.attributes - CORE_ATTRIBUTES - CUSTOMS_ATTRIBUTES)
         if unknown:
             raise AgreementError(
                 f"an agreement may disclose only core data; not {', '.join(unknown)}",
@@ -217,6 +221,14 @@ class Agreement:
         for op, terms in operations.items():
             if op is not Operation.IDENTIFY and terms.candidates != 1:
                 raise AgreementError(f"only identify names several candidates, not {op}", field="candidates")
+            allowed = CUSTOMS_ATTRIBUTES if op is Operation.CUSTOMS else CORE_ATTRIBUTES
+            if not terms.attributes <= allowed:
+                wrong = ", ".join(sorted(terms.attributes - allowed))
+                raise AgreementError(
+                    f"{op.value} may disclose only {', '.join(sorted(allowed))}; not {wrong}",
+                    field="attributes",
+                    allowed=sorted(allowed),
+                )
         if Operation.DISCLOSE in operations and operations[Operation.DISCLOSE].max_rung < Rung.CORE_DATA:
             raise AgreementError("a follow-up disclosure is rung 2 (core data)", field="operations")
         if not 0 <= self.probe_retention_days <= 3650:

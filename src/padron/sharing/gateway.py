@@ -154,6 +154,8 @@ class Ask:
     #: the size of our exchange log with the partner that the partner last kept (for the
     #: consistency proof of the answer's checkpoint)
     log_size: int | None = None
+    #: customs: the cargo reference asked about (container, bill of lading, UCR)
+    cargo: str | None = None
 
 
 _ASK_FIELDS: Final = frozenset(
@@ -168,6 +170,7 @@ _ASK_FIELDS: Final = frozenset(
         "probe",
         "raw_biometrics",
         "log_size",
+        "cargo",
     }
 )
 _PROBE_FIELDS: Final = frozenset({"face", "fingers", "finger_templates", "ansi_nist"})
@@ -233,6 +236,17 @@ def _nist_probe(data: bytes) -> Probe:
     return Probe(face=inputs.face, fingers=dict(inputs.fingers))
 
 
+def _cargo(value: object) -> str | None:
+    if value is None:
+        return None
+    from padron.sharing.customs import CustomsRecordError, cargo_reference
+
+    try:
+        return cargo_reference(value)
+    except CustomsRecordError as error:
+        raise _bad(error.message, "cargo") from None
+
+
 def _text(value: Mapping[str, Any], name: str, *, required: bool = True, limit: int = 200) -> str | None:
     item = value.get(name)
     if item is None:
@@ -287,6 +301,7 @@ def parse_ask(body: bytes) -> Ask:
         probe=_probe(value.get("probe")),
         raw_biometrics=raw,
         log_size=_integer(value, "log_size", 0, 0, 2**31) if value.get("log_size") is not None else None,
+        cargo=_cargo(value.get("cargo")),
     )
     if operation is Operation.IDENTIFY and ask.probe.empty:
         raise _bad("identify needs a probe (a face, finger images or finger templates)", "probe")
@@ -294,8 +309,10 @@ def parse_ask(body: bytes) -> Ask:
         raise _bad("verify needs a probe and exactly one of reference or curp", "reference")
     if operation is Operation.DISCLOSE and ask.reference is None:
         raise _bad("disclose needs the reference of an earlier answer", "reference")
-    if operation is Operation.CUSTOMS:
-        raise _bad("the customs exchange is not served by this endpoint yet", "operation")
+    if operation is Operation.CUSTOMS and (ask.cargo is None or not ask.probe.empty):
+        raise _bad("customs needs a cargo reference (and no biometric probe)", "cargo")
+    if operation is not Operation.CUSTOMS and ask.cargo is not None:
+        raise _bad("a cargo reference is for the customs operation only", "cargo")
     return ask
 
 
@@ -725,7 +742,7 @@ class Gateway:
             row.withheld = list(answer.withheld)
             row.probe = None  # deleted after the search
             row.answer = self._vault().seal(answer.body(), f"gateway-answer:{request_id}")
-            row.hit = bool(persons) and _is_hit(result)
+            row.hit = _is_hit(result)
             self._log_state(session, row, answer)
             for person_id in persons:
                 self.registry.audit.record(
@@ -733,6 +750,15 @@ class Gateway:
                     ctx,
                     f"gateway.{row.operation}",
                     subject=person_ref(person_id),
+                    details={"request": request_id, "rung": int(decision.rung or 0)},
+                )
+            if ask.cargo is not None:
+                self.registry.audit.record(
+                    session,
+                    ctx,
+                    "gateway.customs",
+                    subject=f"cargo:{ask.cargo}",
+                    outcome="hit" if result.get("hit") else "no-hit",
                     details={"request": request_id, "rung": int(decision.rung or 0)},
                 )
             session.flush()
@@ -778,6 +804,18 @@ class Gateway:
                     for p in found
                 ]
             return result, found, []
+        if ask.operation is Operation.CUSTOMS:
+            from padron.sharing.customs import Customs
+
+            assert ask.cargo is not None
+            found_records = Customs(self.registry).inspections(ask.cargo)
+            result = {"cargo": ask.cargo, "hit": bool(found_records)}
+            if rung >= Rung.REFERENCE:
+                result["inspections"] = len(found_records)
+                result["dates"] = sorted({r.inspected_on.isoformat() for r in found_records})
+            if rung >= Rung.CORE_DATA:
+                result["records"] = [r.attributes(terms.attributes) for r in found_records]
+            return result, [], []
         if ask.operation is Operation.VERIFY:
             person_id = self._person_of(partner, ask)
             if person_id is None:

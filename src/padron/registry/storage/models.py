@@ -465,3 +465,29 @@ class GatewayFlagRow(Base):
         CheckConstraint("kind IN ('repeated-probe', 'repeated-subject', 'enumeration')", name="kind"),
         Index("ix_gateway_flags_open", "partner_id", "operation", "kind", "cleared_at"),
     )
+
+
+class CustomsInspectionRow(Base):
+    """A cargo inspection recorded by this country's customs (padron.sharing.customs): what the
+    customs agreement's exchange carries. No personal data: a cargo reference, a port, goods by
+    HS code, the method and the result."""
+
+    __tablename__ = "customs_inspections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(35), index=True)
+    port: Mapped[str] = mapped_column(String(5))
+    inspected_on: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(16))
+    result: Mapped[str] = mapped_column(String(16))
+    hs_codes: Mapped[list[str]] = mapped_column(JSON)
+    origin: Mapped[str] = mapped_column(String(3))
+    destination: Mapped[str] = mapped_column(String(3))
+    notes: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("method IN ('documentary', 'x-ray', 'physical', 'canine')", name="method"),
+        CheckConstraint("result IN ('cleared', 'held', 'seized')", name="result"),
+    )

@@ -1,6 +1,6 @@
 """the sharing gateway's requests: partners' URLs, signature nonces, requests with their
 decisions (sealed probes and answers), officers' approvals, the exchange logs and their
-cosigned checkpoints; the officer role for API keys
+cosigned checkpoints, anti-fishing flags, customs cargo inspections; the officer role for API keys
 
 Revision ID: 0007
 Revises: 0006
@@ -145,9 +145,35 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_gateway_flags_open", ["partner_id", "operation", "kind", "cleared_at"], unique=False
         )
+    op.create_table(
+        "customs_inspections",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("reference", sa.String(length=35), nullable=False),
+        sa.Column("port", sa.String(length=5), nullable=False),
+        sa.Column("inspected_on", sa.Date(), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("result", sa.String(length=16), nullable=False),
+        sa.Column("hs_codes", sa.JSON(), nullable=False),
+        sa.Column("origin", sa.String(length=3), nullable=False),
+        sa.Column("destination", sa.String(length=3), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "method IN ('documentary', 'x-ray', 'physical', 'canine')",
+            name=op.f("ck_customs_inspections_method"),
+        ),
+        sa.CheckConstraint(
+            "result IN ('cleared', 'held', 'seized')", name=op.f("ck_customs_inspections_result")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customs_inspections")),
+    )
+    with op.batch_alter_table("customs_inspections", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_customs_inspections_reference"), ["reference"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("customs_inspections")
     op.drop_table("gateway_flags")
     op.drop_table("exchange_checkpoints")
     op.drop_table("exchange_entries")
