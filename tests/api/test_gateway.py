@@ -509,3 +509,47 @@ def test_the_customs_exchange_answers_cargo_inspections_as_far_as_agreed(world: 
     with pytest.raises(PeerError) as refused:
         cbp.ask({**ask, "probe": probe(0)})
     assert refused.value.details["partner_code"] == "PAD-SHARE-014"
+
+
+def test_the_resident_sees_foreign_queries_and_an_embargo_holds_the_details(world: World) -> None:
+    from tests.api.conftest import person_upload
+
+    ana = issued(world.client, 0)
+    terms = {
+        **TERMS,
+        "identify": OperationTerms(max_rung=Rung.REFERENCE, daily_quota=10, approval=Approval.ONE_OFFICER),
+    }
+    dhs = world.partner("us-dhs", **terms)
+    gtm = world.partner("gt-renap", **{**TERMS, "identify": TERMS["identify"]})
+    assert gtm.ask(identify(0, case_ref="GT-5")).answer["status"] == "answered"
+    pending = dhs.ask(identify(0, case_ref="DHS-9", probe=probe(0, 9))).answer
+    until = TODAY + timedelta(days=60)
+    approved = world.client.post(
+        f"/v1/gateway/requests/{pending['request_id']}/approve",
+        json={"reason": "investigation in progress", "embargo_until": until.isoformat()},
+        headers=auth(Role.OFFICER),
+    )
+    assert approved.status_code == 200 and approved.json()["embargo_until"] == until.isoformat()
+    assert dhs.fetch(pending["request_id"]).answer["result"]["hit"] is True
+    history = world.client.post(
+        "/v1/residents/accesses", data={"curp": ana}, files=person_upload(0, 6), headers=auth(Role.VERIFIER)
+    ).json()
+    foreign = [a for a in history["accesses"] if a.get("partner")]
+    assert {a["partner"] for a in foreign} == {"gt-renap"}  # the embargoed query is not detailed ...
+    assert all(a["case_ref"] == "GT-5" and "DOF 2026-01-15" in a["legal_basis"] for a in foreign)
+    assert history["embargoed"] >= 1 and history["next_disclosure"] == until.isoformat()  # ... but counted
+
+
+def test_a_probe_is_kept_only_as_long_as_the_agreement_says(world: World) -> None:
+    import dataclasses
+
+    issued(world.client, 0)
+    dhs = world.partner("us-dhs")
+    retained = dataclasses.replace(agreement("us-dhs", **TERMS), probe_retention_days=30)
+    world.sharing.add_agreement(retained, ADMIN)  # version 2 keeps probes 30 days
+    request_id = dhs.ask(identify(0)).answer["request_id"]
+    with world.registry.db.read_session() as session:
+        row = session.get(GatewayRequestRow, request_id)
+        assert row is not None and row.probe is not None
+        assert row.probe_kept_until == TODAY + timedelta(days=30)
+        assert b"synthetic" not in row.probe  # sealed

@@ -7,6 +7,7 @@ Real fingerprints (FVC2002 DB1_B) through padron's extractors."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import subprocess
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from padron.interchange import ansinist
 from padron.registry.audit import person_ref
 from padron.registry.service import Registry
 from padron.registry.storage.models import AuditEntryRow, PersonRow
@@ -102,8 +104,6 @@ class Peer:
 def nist_query(index: Path, middle: Path) -> bytes:
     """A partner's query as ANSI/NIST-ITL 1-2011: Type-1 and two Type-14 finger images (PNG)."""
     from PIL import Image
-
-    from padron.interchange import ansinist
 
     records = []
     for idc, (position, tif) in enumerate(((2, index), (7, middle)), start=1):
@@ -214,6 +214,11 @@ def test_two_registries_query_each_other_under_their_agreements(tmp_path: Path, 
             "--rung", "1", "--case", "GT-11b", "--ansi-nist", str(nist), "--json",
         )  # fmt: skip
         assert as_nist["answer"]["result"]["references"] == back["answer"]["result"]["references"]
+        # ... and answered the same way: an ANSI/NIST-ITL reply to the query's TCN
+        reply = ansinist.decode(base64.b64decode(as_nist["answer"]["result"]["ansi_nist"]))
+        assert reply.control_reference == "GT-11b" and reply.destination_agency == "GTRENAP"
+        (text,) = [r for r in reply.records if isinstance(r, ansinist.TaggedRecord) and r.type == 2]
+        assert text.text(6) == "Y" and text.text(7) == back["answer"]["result"]["references"][0]
         nobody = b(
             "gateway", "ask", a.gateway_id, "--operation", "identify", "--purpose", "border-control",
             "--case", "GT-12", *finger_args(105, 106, 1), "--json",

@@ -33,11 +33,11 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from padron.domain.access import AccessContext, Channel, Purpose, Role
@@ -131,6 +131,8 @@ class Probe:
     face: bytes | None = None
     fingers: Mapping[str, bytes] = field(default_factory=dict)
     finger_templates: Mapping[str, bytes] = field(default_factory=dict)
+    #: the ANSI/NIST-ITL transaction the samples came in (the answer is returned the same way)
+    nist: bytes | None = None
 
     @property
     def empty(self) -> bool:
@@ -233,7 +235,42 @@ def _nist_probe(data: bytes) -> Probe:
     from padron.interchange import ansinist
 
     inputs = ansinist.sample_inputs(ansinist.decode(data))
-    return Probe(face=inputs.face, fingers=dict(inputs.fingers))
+    return Probe(face=inputs.face, fingers=dict(inputs.fingers), nist=data)
+
+
+#: the Type-2 fields of an ANSI/NIST-ITL answer (user-defined: 2.003 and up)
+NIST_FIELDS: Final = {"request": 3, "status": 4, "rung": 5, "hit": 6, "references": 7, "attributes": 8}
+
+
+def nist_answer(request: bytes, request_id: str, registry: str, result: Mapping[str, Any], rung: int) -> str:
+    """The answer as an ANSI/NIST-ITL 1-2011 transaction answering ``request`` (base64): a
+    Type-1 addressed to the request's originator with 1.010 TCR its TCN, and a Type-2 record
+    with the request id, the status, the rung, hit / match, the references and (ASCII) core
+    attributes as ``name=value`` subfields."""
+    from padron.interchange import ansinist
+
+    tx = ansinist.decode(request)
+    fields: dict[int, Any] = {
+        NIST_FIELDS["request"]: request_id,
+        NIST_FIELDS["status"]: "answered",
+        NIST_FIELDS["rung"]: str(rung),
+        NIST_FIELDS["hit"]: "Y" if result.get("hit") or result.get("match") else "N",
+    }
+    references = [str(r) for r in result.get("references", [])]
+    if references:
+        fields[NIST_FIELDS["references"]] = [[r] for r in references]
+    persons = list(result.get("persons", [])) + ([result["person"]] if result.get("person") else [])
+    pairs = [f"{k}={v}" for person in persons for k, v in sorted(person.items()) if str(v).isascii()]
+    if pairs:
+        fields[NIST_FIELDS["attributes"]] = [[p] for p in pairs]
+    reply = ansinist.reply_to(
+        tx,
+        type_of_transaction="SRE",
+        control_number=request_id[:40],
+        records=[ansinist.text_record(fields)],
+        originating_agency=registry.upper().replace("-", "")[:35] or None,
+    )
+    return base64.b64encode(ansinist.encode(reply)).decode("ascii")
 
 
 def _cargo(value: object) -> str | None:
@@ -628,6 +665,11 @@ class Gateway:
                     f"the nonce of this request was used before by {partner}: replay refused", partner=partner
                 )
             session.execute(delete(GatewayNonceRow).where(GatewayNonceRow.expires_at < now))
+            session.execute(  # probes kept under an agreement's retention are deleted when it ends
+                update(GatewayRequestRow)
+                .where(GatewayRequestRow.probe_kept_until < day)
+                .values(probe=None, probe_kept_until=None)
+            )
             session.add(GatewayNonceRow(partner_id=partner, nonce=signed.nonce, expires_at=signed.expires))
             decision = decide(
                 ask, in_force, partner, day, self._used_today(session, partner, ask.operation, day)
@@ -716,6 +758,10 @@ class Gateway:
             partner = row.partner_id
         ctx = self._context(partner, ask.case_ref, agreement, embargo)
         result, persons, extra_withheld = self._run(partner, ask, decision, ctx)
+        if ask.probe.nist is not None:  # asked in ANSI/NIST-ITL: answered the same way too
+            result["ansi_nist"] = nist_answer(
+                ask.probe.nist, request_id, self.me.id, result, int(decision.rung)
+            )
         now = self._clock()
 
         def store(session: Session) -> Answer:
@@ -740,7 +786,10 @@ class Gateway:
             )
             row.status, row.decided_at = RequestStatus.ANSWERED, row.decided_at or now
             row.withheld = list(answer.withheld)
-            row.probe = None  # deleted after the search
+            if agreement.probe_retention_days:  # the agreement keeps partners' probes (sealed)
+                row.probe_kept_until = now.date() + timedelta(days=agreement.probe_retention_days)
+            else:
+                row.probe = None  # deleted after the search
             row.answer = self._vault().seal(answer.body(), f"gateway-answer:{request_id}")
             row.hit = _is_hit(result)
             self._log_state(session, row, answer)

@@ -390,6 +390,8 @@ class GatewayRequestRow(Base):
     probe_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     #: whether the answer found someone (the anti-fishing hit rate)
     hit: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: an agreement that retains partners' probes keeps this one (sealed) until this day
+    probe_kept_until: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'answered', 'denied')", name="status"),

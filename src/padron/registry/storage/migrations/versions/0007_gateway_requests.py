@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("log_seq", sa.Integer(), nullable=True),
         sa.Column("probe_digest", sa.String(length=64), nullable=True),
         sa.Column("hit", sa.Boolean(), nullable=True),
+        sa.Column("probe_kept_until", sa.Date(), nullable=True),
         sa.CheckConstraint(
             "status IN ('pending', 'answered', 'denied')", name=op.f("ck_gateway_requests_status")
         ),
