@@ -55,7 +55,7 @@ identity = gateway_identity
 
 def agreement(partner: str, **operations: OperationTerms) -> Agreement:
     return Agreement(
-        id=f"mx-{partner}",
+        id=f"mx-{partner}"[:63],
         version=1,
         partner=partner,
         title="Border security cooperation",
@@ -98,7 +98,9 @@ class World:
 
 
 @pytest.fixture
-def world(sqlite_registry: Registry) -> Iterator[World]:
+def world(registry: Registry) -> Iterator[World]:
+    """The answering registry (on SQLite and on PostgreSQL) with its gateway over HTTP."""
+    sqlite_registry = registry
     me = identity("mx-renapo")
     keys = FakeKeyStore()
     app = create_app(
@@ -553,3 +555,11 @@ def test_a_probe_is_kept_only_as_long_as_the_agreement_says(world: World) -> Non
         assert row is not None and row.probe is not None
         assert row.probe_kept_until == TODAY + timedelta(days=30)
         assert b"synthetic" not in row.probe  # sealed
+
+
+def test_a_partner_with_the_longest_identifier_is_served_and_audited(world: World) -> None:
+    issued(world.client, 0)
+    longest = "p" * 63
+    partner = world.partner(longest)
+    assert partner.ask(identify(0)).answer["status"] == "answered"
+    assert any(e.subject == f"partner:{longest}" for e in entries(world.registry, "gateway.request"))

@@ -238,7 +238,8 @@ class AuditEntryRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     partner: Mapped[str | None] = mapped_column(String(200), index=True)
     action: Mapped[str] = mapped_column(String(40), index=True)
-    subject: Mapped[str | None] = mapped_column(String(40), index=True)
+    #: whose record (``person:<n>``, ``partner:<id>``, ``cargo:<reference>``, ...): up to 100
+    subject: Mapped[str | None] = mapped_column(String(100), index=True)
     outcome: Mapped[str] = mapped_column(String(80))
     entry: Mapped[bytes] = mapped_column(LargeBinary)
 

@@ -29,6 +29,11 @@ def _key_roles(roles: str) -> None:
 
 def upgrade() -> None:
     _key_roles(_ROLES + ", 'officer'")
+    # audit subjects name partners (partner:<id of up to 63>) and cargo, not only persons
+    with op.batch_alter_table("audit_entries", schema=None) as batch_op:
+        batch_op.alter_column(
+            "subject", existing_type=sa.String(length=40), type_=sa.String(length=100), existing_nullable=True
+        )
     with op.batch_alter_table("partners", schema=None) as batch_op:
         batch_op.add_column(sa.Column("url", sa.String(length=300), nullable=True))
     op.create_table(
@@ -189,4 +194,8 @@ def downgrade() -> None:
     op.drop_table("gateway_nonces")
     with op.batch_alter_table("partners", schema=None) as batch_op:
         batch_op.drop_column("url")
+    with op.batch_alter_table("audit_entries", schema=None) as batch_op:
+        batch_op.alter_column(
+            "subject", existing_type=sa.String(length=100), type_=sa.String(length=40), existing_nullable=True
+        )
     _key_roles(_ROLES)
