@@ -563,3 +563,96 @@ def test_a_partner_with_the_longest_identifier_is_served_and_audited(world: Worl
     partner = world.partner(longest)
     assert partner.ask(identify(0)).answer["status"] == "answered"
     assert any(e.subject == f"partner:{longest}" for e in entries(world.registry, "gateway.request"))
+
+
+def _denials(registry: Registry) -> list[tuple[str, ...]]:
+    """The reasons of every request the gateway denied, from the audit log."""
+    from padron.audit.entry import AuditEntry
+
+    out = []
+    for row in entries(registry, "gateway.request"):
+        if row.outcome == "deny":
+            details = AuditEntry.from_bytes(row.entry).details or {}
+            reasons = details["reasons"]
+            assert isinstance(reasons, tuple | list)
+            out.append(tuple(str(r) for r in reasons))
+    return out
+
+
+def _refusals(registry: Registry) -> list[str]:
+    return [row.outcome for row in entries(registry, "gateway.refused")]
+
+
+def test_red_team_every_attack_is_denied_with_its_reason_and_audited(world: World) -> None:
+    import dataclasses
+
+    from padron.sharing.signing import sign_request
+
+    ana = issued(world.client, 0)
+    dhs, gtm = world.partner("us-dhs"), world.partner("gt-renap")
+    (reference,) = dhs.ask(identify(0)).answer["result"]["references"]
+    (gtm_reference,) = gtm.ask(identify(0)).answer["result"]["references"]
+    follow_up = {"operation": "disclose", "purpose": "border-control", "rung": 2, "case_ref": "X-1"}
+
+    def denied(client: PeerClient, request: dict[str, Any], reason: str) -> None:
+        answer = client.ask(request).answer
+        assert answer["status"] == "denied" and reason in answer["reasons"], answer
+        assert answer["result"] is None
+        assert any(reason in reasons for reasons in _denials(world.registry)), reason
+
+    # attributes beyond the agreement (it lists curp, given_names, first_surname)
+    denied(
+        dhs,
+        {**follow_up, "reference": reference, "attributes": ["curp", "birth_date"]},
+        "disclose-attributes-not-agreed",
+    )
+    # a purpose the agreement does not list
+    denied(dhs, identify(1, purpose="tax-collection"), "purpose-not-agreed")
+    # raw biometrics the agreement forbids
+    denied(dhs, identify(1, raw_biometrics=True, probe=probe(1, 2)), "raw-biometrics-never-leave")
+    # partner A presenting partner B's reference
+    denied(dhs, {**follow_up, "reference": gtm_reference}, "reference-not-issued-to-partner")
+    # a follow-up without a prior hit: a reference to someone never found for this partner
+    luis = issued(world.client, 1)
+    minted = world.me.references.issue("us-dhs", world.registry.get(luis, ADMIN).id)
+    denied(dhs, {**follow_up, "reference": minted}, "no-prior-hit")
+    # an expired agreement (and a suspended one: test_suspending_...)
+    expired = world.partner("ca-cbsa")
+    world.sharing.add_agreement(
+        dataclasses.replace(
+            agreement("ca-cbsa", **TERMS),
+            valid_from=TODAY - timedelta(days=90),
+            valid_until=TODAY - timedelta(days=1),
+        ),
+        ADMIN,
+    )
+    denied(expired, identify(0, probe=probe(0, 3)), "no-agreement-in-force")
+    # an exhausted quota (5 identify a day; one was used above, denied ones do not count)
+    for session in range(4):
+        dhs.ask(identify(2, probe=probe(2, 40 + session)))
+    denied(dhs, identify(2, probe=probe(2, 50)), "identify-daily-quota-used")
+    # forged, stale and replayed signatures: 401 before anything is decided, on the record too
+    body = json.dumps(identify(3)).encode()
+    forged = world.client.post(
+        "/v1/partner/requests", content=body, headers=_signed_request(identity("us-dhs"), body)
+    )
+    assert_problem(forged, 401, "PAD-SHARE-010")
+    message = Message(
+        "POST", "http://testserver/v1/partner/requests", headers_of([("Content-Type", "application/json")])
+    )
+    sign_request(
+        message, body, key_id="us-dhs", key=dhs.me.key, now=datetime.now(UTC) - timedelta(seconds=400)
+    )
+    stale = world.client.post("/v1/partner/requests", content=body, headers=dict(message.headers.items()))
+    assert assert_problem(stale, 401, "PAD-SHARE-010")["details"]["reason"] == "stale"
+    headers = _signed_request(dhs.me, body)
+    assert world.client.post("/v1/partner/requests", content=body, headers=headers).status_code == 200
+    assert_problem(
+        world.client.post("/v1/partner/requests", content=body, headers=headers), 401, "PAD-SHARE-015"
+    )
+    assert _refusals(world.registry) == ["invalid", "stale", "PAD-SHARE-015"]
+    assert {e.subject for e in entries(world.registry, "gateway.refused")} == {"partner:us-dhs"}
+    # nothing about Ana or Luis was disclosed by any of these
+    disclosed = entries(world.registry, "gateway.disclose")
+    assert not disclosed, [e.subject for e in disclosed]
+    assert ana and luis

@@ -50,6 +50,7 @@ from padron.registry.audit import person_ref
 from padron.registry.identity import IdentityService, NoReferenceError, NotVerifiableError
 from padron.registry.service import _to_person
 from padron.registry.storage.models import (
+    AuditEntryRow,
     GatewayApprovalRow,
     GatewayNonceRow,
     GatewayRequestRow,
@@ -158,6 +159,9 @@ class Ask:
     log_size: int | None = None
     #: customs: the cargo reference asked about (container, bill of lading, UCR)
     cargo: str | None = None
+    #: rung 2: the attributes wanted (default: all the agreement lists); one the agreement does
+    #: not list denies the request
+    attributes: frozenset[str] | None = None
 
 
 _ASK_FIELDS: Final = frozenset(
@@ -173,6 +177,7 @@ _ASK_FIELDS: Final = frozenset(
         "raw_biometrics",
         "log_size",
         "cargo",
+        "attributes",
     }
 )
 _PROBE_FIELDS: Final = frozenset({"face", "fingers", "finger_templates", "ansi_nist"})
@@ -273,6 +278,17 @@ def nist_answer(request: bytes, request_id: str, registry: str, result: Mapping[
     return base64.b64encode(ansinist.encode(reply)).decode("ascii")
 
 
+def _attribute_names(value: object) -> frozenset[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or len(value) > 50:
+        raise _bad("attributes must be a list of 1-50 attribute names", "attributes")
+    names = frozenset(value)
+    if not all(isinstance(n, str) and 0 < len(n) <= 40 and n.isidentifier() for n in names):
+        raise _bad("attributes must be attribute names such as curp or birth_date", "attributes")
+    return names
+
+
 def _cargo(value: object) -> str | None:
     if value is None:
         return None
@@ -339,6 +355,7 @@ def parse_ask(body: bytes) -> Ask:
         raw_biometrics=raw,
         log_size=_integer(value, "log_size", 0, 0, 2**31) if value.get("log_size") is not None else None,
         cargo=_cargo(value.get("cargo")),
+        attributes=_attribute_names(value.get("attributes")),
     )
     if operation is Operation.IDENTIFY and ask.probe.empty:
         raise _bad("identify needs a probe (a face, finger images or finger templates)", "probe")
@@ -432,6 +449,16 @@ def decide(
             rung = Rung(rung - 1)
             if f"{ask.operation.value}-rung-above-agreed" not in withheld:
                 withheld.append(f"{ask.operation.value}-rung-above-agreed")
+        if (
+            terms is not None
+            and ask.attributes is not None
+            and not ask.attributes <= terms.attributes
+            and result.verdict is not Verdict.DENY
+        ):
+            # more than the agreement lists is not "insofar as possible": it is refused
+            result = dataclasses.replace(
+                result, verdict=Verdict.DENY, reasons=(f"{ask.operation.value}-attributes-not-agreed",)
+            )
         decision = Decision(
             verdict=result.verdict,
             reasons=result.reasons,
@@ -611,6 +638,31 @@ class Gateway:
 
     # --- receiving ----------------------------------------------------------------------------
 
+    def refused(self, key_id: str | None, error: PadronError) -> None:
+        """Record a request refused before it was decided (a bad signature, a replay): the
+        partner named is only what the request claims."""
+        claimed = (key_id or "unknown")[:63]
+        ctx = AccessContext(
+            actor=f"partner:{claimed}",
+            role=Role.PARTNER,
+            channel=Channel.PARTNER,
+            purpose=Purpose.PARTNER_REQUEST,
+            partner=claimed,
+        )
+        reason = str(error.details.get("reason", error.code))[:80]
+
+        def work(session: Session) -> None:
+            self.registry.audit.record(
+                session,
+                ctx,
+                "gateway.refused",
+                subject=partner_ref(claimed),
+                outcome=reason,
+                details={"code": error.code, "claimed_keyid": claimed},
+            )
+
+        self.registry.transact(work)
+
     def _context(
         self, partner: str, ask_case: str, agreement: Agreement | None, embargo: date | None = None
     ) -> AccessContext:
@@ -677,6 +729,9 @@ class Gateway:
             refused = vigilance.refusal(session, partner, ask.operation.value, probe_digest, now)
             if refused is not None and decision.verdict is not Verdict.DENY:
                 decision = Decision(Verdict.DENY, (refused[0],), stored=decision.stored)
+            wrong_reference = self._reference_problem(session, partner, ask)
+            if wrong_reference is not None and decision.verdict is not Verdict.DENY:
+                decision = Decision(Verdict.DENY, (wrong_reference,), stored=decision.stored)
             status = {
                 Verdict.ALLOW: RequestStatus.PENDING,  # until its answer is stored (below)
                 Verdict.PENDING: RequestStatus.PENDING,
@@ -739,10 +794,36 @@ class Gateway:
             )
             return decision
 
-        decision = self.registry.transact(register)
+        try:
+            decision = self.registry.transact(register)
+        except ReplayError as error:
+            self.refused(partner, error)
+            raise
         if decision.verdict is Verdict.ALLOW:
             self._answer_now(request_id, ask, decision, embargo=None)
         return self.answer(partner, request_id, ask.log_size)
+
+    def _reference_problem(self, session: Session, partner: str, ask: Ask) -> str | None:
+        """Why a reference cannot be used by ``partner``: not one this registry issued to it
+        (another partner's, altered, invented), or a follow-up without a prior hit."""
+        if ask.reference is None:
+            return None
+        try:
+            person_id = self.me.references.resolve(partner, ask.reference)
+        except UnknownReferenceError:
+            return "reference-not-issued-to-partner"
+        if ask.operation is not Operation.DISCLOSE:
+            return None
+        hit = session.scalar(
+            select(func.count())
+            .select_from(AuditEntryRow)
+            .where(
+                AuditEntryRow.partner == partner,
+                AuditEntryRow.subject == person_ref(person_id),
+                AuditEntryRow.action.in_(("gateway.identify", "gateway.verify")),
+            )
+        )
+        return None if hit else "no-prior-hit"
 
     def _vault(self) -> Any:
         return self._identity().index.vault
@@ -838,6 +919,8 @@ class Gateway:
         assert decision.rung is not None and decision.stored is not None
         rung = decision.rung
         terms = decision.stored.agreement.operations[ask.operation]
+        if ask.attributes is not None:  # only what was asked, within what is agreed
+            terms = dataclasses.replace(terms, attributes=terms.attributes & ask.attributes)
         refs = self.me.references
         if ask.operation is Operation.IDENTIFY:
             samples = self._extract(ask.probe)

@@ -18,6 +18,7 @@ stable reason.
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ LABEL: Final = "padron"
 SIGNATURE_TTL: Final = timedelta(seconds=300)
 #: the clock difference tolerated between peers
 CLOCK_SKEW: Final = timedelta(seconds=30)
+_KEYID: Final = re.compile(r'keyid="([^"\\]{1,100})"')
 REQUEST_COMPONENTS: Final = ("@method", "@authority", "@path", "content-type", "content-digest")
 RESPONSE_COMPONENTS: Final = (
     "@status",
@@ -204,6 +206,30 @@ class _Verifier(HTTPMessageVerifier):
 
 
 def _verify(
+    message: Message | Reply,
+    body: bytes,
+    public_key: Callable[[str], Ed25519PublicKey | None],
+    required: tuple[str, ...],
+    now: datetime | None,
+) -> Signed:
+    """:func:`_check`, with the key id the signature claims in the details of a refusal."""
+    claimed: list[str] = []
+
+    def resolve(key_id: str) -> Ed25519PublicKey | None:
+        claimed.append(key_id)
+        return public_key(key_id)
+
+    try:
+        return _check(message, body, resolve, required, now)
+    except SignatureError as error:
+        if "keyid" not in error.details:
+            named = _KEYID.search(str(message.headers.get("signature-input", "")))
+            if claimed or named:
+                error.details["keyid"] = (claimed[0] if claimed else named.group(1) if named else "")[:100]
+        raise
+
+
+def _check(
     message: Message | Reply,
     body: bytes,
     public_key: Callable[[str], Ed25519PublicKey | None],
