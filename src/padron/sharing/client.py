@@ -36,7 +36,8 @@ from padron.sharing.store import partner_ref
 
 REQUESTS_PATH: Final = "/v1/partner/requests"
 CHECKPOINTS_PATH: Final = "/v1/partner/checkpoints"
-DEFAULT_TIMEOUT: Final = 30.0
+#: seconds to wait for a partner's answer (its first request may load its extraction models)
+DEFAULT_TIMEOUT: Final = 120.0
 
 
 class PeerError(PadronError):
