@@ -656,3 +656,56 @@ def test_red_team_every_attack_is_denied_with_its_reason_and_audited(world: Worl
     disclosed = entries(world.registry, "gateway.disclose")
     assert not disclosed, [e.subject for e in disclosed]
     assert ana and luis
+
+
+def test_partners_and_agreements_over_http(world: World) -> None:
+    admin, officer = auth(Role.ADMIN), auth(Role.OFFICER)
+    them = identity("us-dhs")
+    partner = {
+        "id": "us-dhs",
+        "agency": "Department of Homeland Security",
+        "country": "USA",
+        "contact": "liaison@example.gov",
+        "public_key": them.public_key,
+        "url": "https://gateway.example.gov",
+    }
+    created = world.client.post("/v1/partners", json=partner, headers=admin)
+    assert created.status_code == 201 and created.json()["status"] == "active"
+    assert_problem(world.client.post("/v1/partners", json=partner, headers=admin), 409, "PAD-SHARE-007")
+    assert_problem(
+        world.client.post("/v1/partners", json={**partner, "id": "x", "country": "Mexico"}, headers=admin),
+        422,
+        "PAD-SHARE-002",
+    )
+    terms = {
+        "id": "mx-us-2027",
+        "partner": "us-dhs",
+        "title": "Border security cooperation",
+        "legal_basis": "Memorandum of understanding, art. 4",
+        "legal_reference": "DOF 2026-11-30",
+        "valid_from": TODAY.isoformat(),
+        "valid_until": (TODAY + timedelta(days=30)).isoformat(),
+        "purposes": ["border-control"],
+        "operations": {"identify": {"max_rung": 1, "daily_quota": 10, "approval": "none"}},
+    }
+    stored = world.client.post("/v1/agreements", json=terms, headers=admin)
+    assert stored.status_code == 201, stored.text
+    assert (
+        'permit (principal == Partner::"us-dhs", action == Action::"identify", resource);'
+        in stored.json()["policy"]
+    )
+    shown = world.client.get("/v1/agreements/mx-us-2027", headers=officer).json()
+    assert shown["policy"] == stored.json()["policy"] and shown["terms"]["version"] == 1
+    bad = world.client.post(
+        "/v1/agreements", json={**terms, "operations": {"identify": {"max_rung": 7}}}, headers=admin
+    )
+    assert_problem(bad, 422, "PAD-SHARE-001")
+    assert [
+        a["terms"]["version"]
+        for a in world.client.get("/v1/agreements", headers=officer).json()["agreements"]
+    ] == [1]
+    suspended = world.client.post(
+        "/v1/agreements/mx-us-2027/status", json={"status": "suspended", "reason": "review"}, headers=admin
+    )
+    assert suspended.json()["terms"]["status"] == "suspended"
+    assert world.client.post("/v1/agreements", json=terms, headers=officer).status_code == 403

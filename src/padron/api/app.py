@@ -35,7 +35,17 @@ from padron.api.problems import (
     STATUS_BY_CATEGORY,
     install_problem_handlers,
 )
-from padron.api.routes import adjudication, audit, biometrics, gateway, keys, persons, residents, system
+from padron.api.routes import (
+    adjudication,
+    audit,
+    biometrics,
+    gateway,
+    keys,
+    partners,
+    persons,
+    residents,
+    system,
+)
 from padron.api.security import (
     PARTNER_SIGNATURE,
     PARTNER_SIGNATURE_SCHEME,
@@ -340,6 +350,7 @@ def create_app(
     adjudication.add_routes(app)
     residents.add_routes(app)
     gateway.add_routes(app)
+    partners.add_routes(app)
     add_docs_route(app)
     check_endpoint_access(app.routes)
     document_roles(app)
