@@ -709,3 +709,14 @@ def test_partners_and_agreements_over_http(world: World) -> None:
     )
     assert suspended.json()["terms"]["status"] == "suspended"
     assert world.client.post("/v1/agreements", json=terms, headers=officer).status_code == 403
+
+
+def test_an_unreadable_probe_is_denied_with_its_code_not_left_pending(world: World) -> None:
+    dhs = world.partner("us-dhs")
+    garbage = base64.b64encode(b"not an image").decode()
+    answer = dhs.ask(identify(0, probe={"fingers": {"2": garbage}})).answer
+    assert answer["status"] == "denied" and answer["result"] is None
+    assert answer["reasons"] == ["unusable-request:PAD-GEN-002"]
+    with world.registry.db.read_session() as session:
+        row = session.get(GatewayRequestRow, answer["request_id"])
+        assert row is not None and row.status == "denied" and row.probe is None

@@ -838,7 +838,14 @@ class Gateway:
             assert row is not None
             partner = row.partner_id
         ctx = self._context(partner, ask.case_ref, agreement, embargo)
-        result, persons, extra_withheld = self._run(partner, ask, decision, ctx)
+        try:
+            result, persons, extra_withheld = self._run(partner, ask, decision, ctx)
+        except PadronError as error:
+            if error.category not in (ErrorCategory.INVALID, ErrorCategory.NOT_FOUND):
+                raise
+            # a probe that cannot be read, a record that is gone: denied, with the code, not left pending
+            self._deny_unusable(request_id, error)
+            return self.answer(partner, request_id)
         if ask.probe.nist is not None:  # asked in ANSI/NIST-ITL: answered the same way too
             result["ansi_nist"] = nist_answer(
                 ask.probe.nist, request_id, self.me.id, result, int(decision.rung)
@@ -911,6 +918,23 @@ class Gateway:
             return answer
 
         return self.registry.transact(store)
+
+    def _deny_unusable(self, request_id: str, error: PadronError) -> None:
+        def work(session: Session) -> None:
+            row = self._row(session, request_id)
+            row.status, row.decided_at, row.probe = RequestStatus.DENIED, self._clock(), None
+            row.reasons = [f"unusable-request:{error.code}"]
+            self._log_state(session, row)
+            self.registry.audit.record(
+                session,
+                AccessContext.system(Purpose.PARTNER_REQUEST),
+                "gateway.deny",
+                subject=request_ref(request_id),
+                outcome="unusable-request",
+                details={"code": error.code},
+            )
+
+        self.registry.transact(work)
 
     def _run(
         self, partner: str, ask: Ask, decision: Decision, ctx: AccessContext
