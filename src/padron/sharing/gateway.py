@@ -853,8 +853,10 @@ class Gateway:
         now = self._clock()
 
         def store(session: Session) -> Answer:
-            row = session.get(GatewayRequestRow, request_id)
+            row = session.get(GatewayRequestRow, request_id, with_for_update=True)
             assert row is not None
+            if row.status != RequestStatus.PENDING:  # decided meanwhile (a third approval, a denial)
+                return self._state(row)
             answer = Answer(
                 request_id=request_id,
                 request_sha256=row.request_sha256,
