@@ -720,3 +720,26 @@ def test_an_unreadable_probe_is_denied_with_its_code_not_left_pending(world: Wor
     with world.registry.db.read_session() as session:
         row = session.get(GatewayRequestRow, answer["request_id"])
         assert row is not None and row.status == "denied" and row.probe is None
+
+
+def test_a_request_no_officer_decides_expires_unsearched(world: World) -> None:
+    from padron.sharing.gateway import PENDING_TTL
+
+    issued(world.client, 0)
+    dhs = world.partner("us-dhs")
+    (reference,) = dhs.ask(identify(0)).answer["result"]["references"]
+    follow = {
+        "operation": "disclose",
+        "purpose": "border-control",
+        "rung": 2,
+        "case_ref": "D-1",
+        "reference": reference,
+    }
+    request_id = dhs.ask(follow).answer["request_id"]
+    from padron.sharing.gateway import Gateway
+
+    gateway = Gateway(world.sharing, lambda: None, world.me, lambda probe: {})  # type: ignore[arg-type,return-value]
+    assert gateway.expire_pending(datetime.now(UTC)) == 0  # not yet
+    assert gateway.expire_pending(datetime.now(UTC) + PENDING_TTL + timedelta(minutes=1)) == 1
+    answer = dhs.fetch(request_id).answer
+    assert answer["status"] == "denied" and answer["reasons"] == ["approval-expired"]

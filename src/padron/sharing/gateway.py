@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import hashlib
 import json
 import uuid
@@ -85,6 +86,9 @@ PARTNER_FPIR: Final = 1e-4
 MAX_PROBE_SAMPLE_BYTES: Final = 8 * 1024 * 1024
 #: requests an officer list shows at most
 MAX_LIST: Final = 200
+#: a request no officer decided within this time is denied (``approval-expired``), its probe
+#: deleted unsearched
+PENDING_TTL: Final = timedelta(days=7)
 
 #: turns a probe into templates (padron's extractors, verification quality)
 SampleExtractor = Callable[["Probe"], dict[str, Template]]
@@ -704,6 +708,7 @@ class Gateway:
         digest = hashlib.sha256(body).hexdigest()
         in_force = self.sharing.in_force(partner, day)
         vault = self._vault()  # before the transaction: the first use starts the biometric service
+        self.expire_pending(now)
         probe_digest = (
             None if ask.probe.empty else self.me.references.digest(partner, _probe_bytes(ask.probe))
         )
@@ -920,6 +925,37 @@ class Gateway:
             return answer
 
         return self.registry.transact(store)
+
+    def expire_pending(self, now: datetime) -> int:
+        """Deny the requests that waited longer than :data:`PENDING_TTL` for officers."""
+        with self.registry.db.read_session() as session:
+            stale = list(
+                session.scalars(
+                    select(GatewayRequestRow.id).where(
+                        GatewayRequestRow.status == RequestStatus.PENDING,
+                        GatewayRequestRow.received_at < now - PENDING_TTL,
+                    )
+                )
+            )
+
+        def work(session: Session, request_id: str) -> None:
+            row = session.get(GatewayRequestRow, request_id, with_for_update=True)
+            if row is None or row.status != RequestStatus.PENDING:
+                return
+            row.status, row.decided_at, row.probe = RequestStatus.DENIED, now, None
+            row.reasons = ["approval-expired"]
+            self._log_state(session, row)
+            self.registry.audit.record(
+                session,
+                AccessContext.system(Purpose.PARTNER_REQUEST),
+                "gateway.deny",
+                subject=request_ref(request_id),
+                outcome="approval-expired",
+            )
+
+        for request_id in stale:
+            self.registry.transact(functools.partial(work, request_id=request_id))
+        return len(stale)
 
     def _deny_unusable(self, request_id: str, error: PadronError) -> None:
         def work(session: Session) -> None:
