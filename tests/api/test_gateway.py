@@ -243,6 +243,7 @@ def test_suspending_the_partner_takes_effect_on_the_next_request(world: World) -
     with pytest.raises(PeerError) as refused:
         dhs.ask(identify(0))
     assert refused.value.details["status"] == 401 and refused.value.details["partner_code"] == "PAD-SHARE-010"
+    assert refused.value.details["signed"] is True  # the refusal is signed by the registry too
 
 
 def _signed_request(them: GatewayIdentity, body: bytes, **headers: str) -> dict[str, str]:
@@ -259,6 +260,14 @@ def test_unsigned_forged_replayed_and_tampered_requests_are_refused(world: World
     post = world.client.post
     unsigned = post("/v1/partner/requests", content=body, headers={"Content-Type": "application/json"})
     assert assert_problem(unsigned, 401, "PAD-SHARE-010")["details"]["reason"] == "unsigned"
+    # the refusal carries the registry's signature over its status and body
+    from padron.sharing.signing import Reply, verify_refusal
+
+    reply = Reply(401, Message("POST", "http://testserver/"), headers_of(unsigned.headers.items()))
+    signed = verify_refusal(
+        reply, unsigned.content, lambda k: world.me.key.public_key() if k == world.me.id else None
+    )
+    assert signed.key_id == "mx-renapo"
     # an API key is no substitute for the partner's signature
     assert_problem(
         post("/v1/partner/requests", content=body, headers=auth(Role.PARTNER)), 401, "PAD-SHARE-010"

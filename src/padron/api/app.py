@@ -28,6 +28,7 @@ from padron.api.checkpoints import Checkpointer
 from padron.api.config import check_serving_settings
 from padron.api.docs import add_docs_route
 from padron.api.metrics import Metrics, MetricsMiddleware
+from padron.api.partner_refusals import SignPartnerRefusals
 from padron.api.problems import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_TYPE_PREFIX,
@@ -333,6 +334,7 @@ def create_app(
         ),
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(SignPartnerRefusals),
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=MAX_BODY_BYTES,

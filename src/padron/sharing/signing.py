@@ -320,3 +320,28 @@ def verify_reply(
 def header_items(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers as a plain dict (to send them)."""
     return {name: value for name, value in headers.items()}
+
+
+#: what a refusal's signature covers (the request may carry no signature or digest to bind to)
+REFUSAL_COMPONENTS: Final = ("@status", "content-type", "content-digest")
+
+
+def sign_refusal(reply: Reply, body: bytes, *, key_id: str, key: Ed25519PrivateKey) -> None:
+    """Sign a refusal (a problem answer to a partner endpoint) over its status and body."""
+    created = datetime.now(UTC).replace(microsecond=0)
+    signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=_Keys(private=key))
+    signer.sign(
+        reply,
+        key_id=key_id,
+        created=created,
+        expires=created + SIGNATURE_TTL,
+        nonce=secrets.token_urlsafe(18),
+        label=LABEL,
+        tag=TAG,
+        covered_component_ids=REFUSAL_COMPONENTS,
+        body=body,
+    )
+
+
+def verify_refusal(reply: Reply, body: bytes, public_key: Callable[[str], Ed25519PublicKey | None]) -> Signed:
+    return _verify(reply, body, public_key, REFUSAL_COMPONENTS, None)
