@@ -85,7 +85,10 @@ def _instance(name: str, directory: Path) -> Iterator[Instance]:
     app = create_app(registry=registry, identity=identity, gateway_identity=instance.me)
     port = _free_port()
     instance.url = f"http://127.0.0.1:{port}"
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # log_config None: the demo runs inside a command (or a test) whose logging is not uvicorn's
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
     instance.server = uvicorn.Server(config)
     instance.thread = threading.Thread(target=instance.server.run, name=f"demo-{name}", daemon=True)
     instance.thread.start()
