@@ -60,6 +60,7 @@ from padron.registry import keys as registry_keys
 from padron.registry.audit import AuditLog
 from padron.registry.identity import IdentityService
 from padron.registry.service import Registry
+from padron.registry.sessions import ConsoleSessions
 from padron.registry.storage.database import Database
 from padron.settings import Settings, load_settings
 from padron.sharing.keys import GatewayIdentity
@@ -249,6 +250,7 @@ def _lifespan(
                 keys=registry_keys.KeyStore(reg),
                 identity=provider,
                 samples=samples,
+                sessions=ConsoleSessions(reg),
                 gateway=_gateway(settings, reg, provider, samples, gateway_identity),
             )
             checkpointer = _start_checkpoints(audit, policy)
@@ -341,6 +343,9 @@ def create_app(
     residents.add_routes(app)
     gateway.add_routes(app)
     add_docs_route(app)
+    from padron.web import install_console
+
+    install_console(app)
     check_endpoint_access(app.routes)
     document_roles(app)
     return app
