@@ -77,6 +77,14 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("POST", "/console/login"): ({"data": {"token": ""}}, 403),  # no login token: refused, nothing opened
     ("GET", "/console/static/{name}"): ({}, 200),
     ("GET", "/console"): ({}, 200),
+    ("GET", "/console/adjudication"): ({}, 200),
+    ("GET", "/console/adjudication/{case_id}"): ({}, 404),
+    ("GET", "/console/adjudication/{case_id}/images/{side}/{slot}"): ({}, 404),
+    ("POST", "/console/adjudication/{case_id}/decision"): ({"data": {"x": ""}}, 422),
+    ("GET", "/console/gateway"): ({}, 200),
+    ("GET", "/console/gateway/{request_id}"): ({}, 404),
+    ("POST", "/console/gateway/{request_id}/approve"): ({"data": {"x": ""}}, 422),
+    ("POST", "/console/gateway/{request_id}/deny"): ({"data": {"x": ""}}, 422),
     ("POST", "/console/logout"): ({"data": {"x": ""}}, 303),
 }
 

@@ -165,6 +165,28 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
         ("POST", "/console/login"): CONSOLE_PUBLIC,
         ("GET", "/console/static/{name}"): CONSOLE_PUBLIC,
         ("GET", "/console"): console(CONSOLE_ROLES),
+        # adjudication: the queue for adjudicators and auditors, the cases (with their images)
+        # and the decisions for adjudicators
+        ("GET", "/console/adjudication"): console(
+            {Role.ADJUDICATOR: Purpose.ADJUDICATION, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("GET", "/console/adjudication/{case_id}"): console_for(Purpose.ADJUDICATION, Role.ADJUDICATOR),
+        ("GET", "/console/adjudication/{case_id}/images/{side}/{slot}"): console_for(
+            Purpose.ADJUDICATION, Role.ADJUDICATOR
+        ),
+        ("POST", "/console/adjudication/{case_id}/decision"): console_for(
+            Purpose.ADJUDICATION, Role.ADJUDICATOR
+        ),
+        # partners' requests: officers decide, auditors read
+        ("GET", "/console/gateway"): console(
+            {Role.OFFICER: Purpose.PARTNER_REQUEST, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("GET", "/console/gateway/{request_id}"): console(
+            {Role.OFFICER: Purpose.PARTNER_REQUEST, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("POST", "/console/gateway/{request_id}/approve"): console_for(Purpose.PARTNER_REQUEST, Role.OFFICER),
+        ("POST", "/console/gateway/{request_id}/deny"): console_for(Purpose.PARTNER_REQUEST, Role.OFFICER),
+        # (last: the role matrix logs its sessions out at the end)
         ("POST", "/console/logout"): console(CONSOLE_ROLES),
     }
 )

@@ -49,6 +49,7 @@ from padron.registry.audit import person_ref
 from padron.registry.identity import IdentityService, NoReferenceError, NotVerifiableError
 from padron.registry.service import _to_person
 from padron.registry.storage.models import (
+    AuditEntryRow,
     GatewayApprovalRow,
     GatewayNonceRow,
     GatewayRequestRow,
@@ -449,6 +450,22 @@ class RequestView:
         }
 
 
+@dataclass(frozen=True)
+class Reciprocity:
+    """What passed between this registry and one partner, both ways (counts)."""
+
+    partner: str
+    answered: int
+    denied: int
+    pending: int
+    #: requests this registry sent the partner
+    sent: int
+
+    @property
+    def received(self) -> int:
+        return self.answered + self.denied + self.pending
+
+
 def request_ref(request_id: str) -> str:
     return f"gateway-request:{request_id}"
 
@@ -774,6 +791,38 @@ class Gateway:
         with self.registry.db.read_session() as session:
             rows = list(session.scalars(query))
             return [self._view(session, row) for row in rows]
+
+    def reciprocity(self) -> list[Reciprocity]:
+        """Per partner: the requests it sent us, by what became of them, and the requests this
+        registry sent it (its own audit log's ``gateway.sent``): counts, no personal data."""
+        with self.registry.db.read_session() as session:
+            received: dict[str, dict[str, int]] = {}
+            for partner, status, count in session.execute(
+                select(GatewayRequestRow.partner_id, GatewayRequestRow.status, func.count()).group_by(
+                    GatewayRequestRow.partner_id, GatewayRequestRow.status
+                )
+            ):
+                received.setdefault(partner, {})[status] = int(count)
+            sent = {
+                str(subject).removeprefix("partner:"): int(count)
+                for subject, count in session.execute(
+                    select(AuditEntryRow.subject, func.count())
+                    .where(AuditEntryRow.action == "gateway.sent")
+                    .group_by(AuditEntryRow.subject)
+                )
+                if subject is not None
+            }
+            partners = sorted(session.scalars(select(PartnerRow.id)))
+        return [
+            Reciprocity(
+                partner=p,
+                answered=received.get(p, {}).get(RequestStatus.ANSWERED, 0),
+                denied=received.get(p, {}).get(RequestStatus.DENIED, 0),
+                pending=received.get(p, {}).get(RequestStatus.PENDING, 0),
+                sent=sent.get(p, 0),
+            )
+            for p in partners
+        ]
 
     def request(self, request_id: str) -> RequestView:
         with self.registry.db.read_session() as session:
