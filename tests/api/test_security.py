@@ -77,6 +77,11 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("POST", "/console/login"): ({"data": {"token": ""}}, 403),  # no login token: refused, nothing opened
     ("GET", "/console/static/{name}"): ({}, 200),
     ("GET", "/console"): ({}, 200),
+    ("GET", "/console/enrollment"): ({}, 200),
+    ("POST", "/console/enrollment/preview"): ({"data": {"x": ""}}, 200),  # the rule that fails
+    ("POST", "/console/enrollment/quality"): (UNKNOWN_PART, 422),
+    ("POST", "/console/enrollment"): (UNKNOWN_PART, 422),
+    ("GET", "/console/persons/{curp}"): ({}, 200),
     ("GET", "/console/adjudication"): ({}, 200),
     ("GET", "/console/adjudication/{case_id}"): ({}, 404),
     ("GET", "/console/adjudication/{case_id}/images/{side}/{slot}"): ({}, 404),

@@ -64,6 +64,7 @@ from padron.registry.sessions import ConsoleSessions
 from padron.registry.storage.database import Database
 from padron.settings import Settings, load_settings
 from padron.sharing.keys import GatewayIdentity
+from padron.web.enrollment import UPLOAD_PATHS as CONSOLE_UPLOAD_PATHS
 
 log = logging.getLogger("padron.api")
 
@@ -328,7 +329,10 @@ def create_app(
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=MAX_BODY_BYTES,
-                overrides=dict.fromkeys((*biometrics.UPLOAD_PATHS, "/v1/partner/requests"), MAX_UPLOAD_BYTES),
+                overrides=dict.fromkeys(
+                    (*biometrics.UPLOAD_PATHS, *CONSOLE_UPLOAD_PATHS, "/v1/partner/requests"),
+                    MAX_UPLOAD_BYTES,
+                ),
             ),
         ],
     )

@@ -165,6 +165,19 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
         ("POST", "/console/login"): CONSOLE_PUBLIC,
         ("GET", "/console/static/{name}"): CONSOLE_PUBLIC,
         ("GET", "/console"): console(CONSOLE_ROLES),
+        # the enrollment desk: registrars
+        ("GET", "/console/enrollment"): console_for(Purpose.ENROLLMENT, Role.REGISTRAR),
+        ("POST", "/console/enrollment/preview"): console_for(Purpose.ENROLLMENT, Role.REGISTRAR),
+        ("POST", "/console/enrollment/quality"): console_for(Purpose.ENROLLMENT, Role.REGISTRAR),
+        ("POST", "/console/enrollment"): console_for(Purpose.ENROLLMENT, Role.REGISTRAR),
+        # a person's record, as GET /v1/persons/{curp} (the desk links a duplicate to it)
+        ("GET", "/console/persons/{curp}"): console(
+            {
+                Role.REGISTRAR: Purpose.CORRECTION,
+                Role.ADJUDICATOR: Purpose.ADJUDICATION,
+                Role.AUDITOR: Purpose.AUDIT,
+            }
+        ),
         # adjudication: the queue for adjudicators and auditors, the cases (with their images)
         # and the decisions for adjudicators
         ("GET", "/console/adjudication"): console(

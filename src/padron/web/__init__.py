@@ -10,10 +10,11 @@ from fastapi import FastAPI
 
 def install_console(app: FastAPI) -> None:
     """Add the console's pages to ``app`` and render errors on its paths as pages."""
-    from padron.web import adjudication, console, gateway
+    from padron.web import adjudication, console, enrollment, gateway
     from padron.web.pages import install_console_handlers
 
     console.add_routes(app)
     adjudication.add_routes(app)
     gateway.add_routes(app)
+    enrollment.add_routes(app)
     install_console_handlers(app)
