@@ -90,6 +90,10 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("GET", "/console/gateway/{request_id}"): ({}, 404),
     ("POST", "/console/gateway/{request_id}/approve"): ({"data": {"x": ""}}, 422),
     ("POST", "/console/gateway/{request_id}/deny"): ({"data": {"x": ""}}, 422),
+    ("GET", "/console/audit"): ({}, 200),
+    ("GET", "/console/audit/resident"): ({}, 200),
+    ("GET", "/console/dashboard"): ({}, 200),
+    ("GET", "/console/dashboard/{chart}"): ({}, 200),
     ("POST", "/console/logout"): ({"data": {"x": ""}}, 303),
 }
 

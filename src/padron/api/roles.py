@@ -199,6 +199,16 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
         ),
         ("POST", "/console/gateway/{request_id}/approve"): console_for(Purpose.PARTNER_REQUEST, Role.OFFICER),
         ("POST", "/console/gateway/{request_id}/deny"): console_for(Purpose.PARTNER_REQUEST, Role.OFFICER),
+        # the audit explorer: auditors (every query is itself recorded)
+        ("GET", "/console/audit"): console_for(Purpose.AUDIT, Role.AUDITOR),
+        ("GET", "/console/audit/resident"): console_for(Purpose.AUDIT, Role.AUDITOR),
+        # the dashboard: figures without personal data, for administrators and auditors
+        ("GET", "/console/dashboard"): console(
+            {Role.ADMIN: Purpose.ADMINISTRATION, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("GET", "/console/dashboard/{chart}"): console(
+            {Role.ADMIN: Purpose.ADMINISTRATION, Role.AUDITOR: Purpose.AUDIT}
+        ),
         # (last: the role matrix logs its sessions out at the end)
         ("POST", "/console/logout"): console(CONSOLE_ROLES),
     }

@@ -10,11 +10,13 @@ from fastapi import FastAPI
 
 def install_console(app: FastAPI) -> None:
     """Add the console's pages to ``app`` and render errors on its paths as pages."""
-    from padron.web import adjudication, console, enrollment, gateway
+    from padron.web import adjudication, audit, console, dashboard, enrollment, gateway
     from padron.web.pages import install_console_handlers
 
     console.add_routes(app)
     adjudication.add_routes(app)
     gateway.add_routes(app)
     enrollment.add_routes(app)
+    audit.add_routes(app)
+    dashboard.add_routes(app)
     install_console_handlers(app)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from padron.api.problems import validation_error
+from padron.api.routes.biometrics import read_enrollment_samples
 from padron.api.schemas import PersonCreate
 from padron.api.security import ConsoleCall, console_authenticated
 from padron.api.state import services
@@ -121,7 +122,7 @@ def add_routes(app: FastAPI) -> None:
         svc = services(request)
 
         def work() -> Any:
-            samples = svc.samples(upload, True)
+            samples = read_enrollment_samples(svc, upload, call.ctx)
             return svc.identity.get().enroll(
                 draft, samples.templates, call.ctx, reason=person.reason, images=samples.images
             )
