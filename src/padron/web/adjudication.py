@@ -88,7 +88,10 @@ def case_view(request: Request, call: ConsoleCall, case_id: int) -> dict[str, An
         "case": case,
         "rows": rows,
         "slots": slots,
-        "thresholds": case.evidence.get("thresholds", {}),
+        "thresholds": {
+            name: f"{value:.2f}" if isinstance(value, float) and not value.is_integer() else f"{value:g}"
+            for name, value in case.evidence.get("thresholds", {}).items()
+        },
         "age": age_text(case.opened_at, datetime.now(UTC)),
     }
 

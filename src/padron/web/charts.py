@@ -99,5 +99,5 @@ def det_chart(calibrations: Mapping[str, Any]) -> bytes:
     ax.set_xlabel("FMR")
     ax.set_ylabel("FNMR")
     ax.grid(which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper right")
     return _png(figure)

@@ -57,7 +57,7 @@ def add_routes(app: FastAPI) -> None:
                 return charts.det_chart(_calibrations())
             stats = enrollment_stats(registry)
             labels = {
-                "issued": t("enroll.issued"),
+                **{outcome: t(f"dash.{outcome}") for outcome, _ in charts.OUTCOMES},
                 "attempts": t("dash.attempts"),
                 "face": t("enroll.face"),
                 "fingerprint": t("enroll.finger"),

@@ -199,6 +199,12 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "dash.scores": ("Histogramas de puntuación", "Score histograms"),
     "dash.det": ("Curva DET de la calibración vigente", "DET curve of the current calibration"),
     "dash.attempts": ("intentos", "attempts"),
+    "dash.total": ("Intentos de enrolamiento", "Enrollment attempts"),
+    "dash.issued": ("CURP emitida", "CURP issued"),
+    "dash.refused": ("duplicado rechazado", "duplicate refused"),
+    "dash.merged": ("fusionado en adjudicación", "merged by adjudication"),
+    "dash.pending": ("en adjudicación", "in adjudication"),
+    "dash.failed": ("falla de enrolamiento", "failure to enroll"),
     "dash.days": ("días", "days"),
     "dash.persons": ("personas", "persons"),
 }

@@ -46,8 +46,9 @@
     });
     form.addEventListener("change", function (event) {
       var input = event.target;
-      if (input.type !== "file" || !input.files.length) { return; }
+      if (input.type !== "file") { return; }
       var box = document.getElementById("quality-" + input.name);
+      if (!input.files.length) { box.textContent = ""; return; }
       box.textContent = "…";
       var data = new FormData();
       data.append(input.name, input.files[0]);
@@ -79,7 +80,11 @@
       var button = document.getElementById("enroll-submit");
       button.disabled = true;
       var body = document.getElementById("outcome-body");
-      post("/console/enrollment", new FormData(form)).then(function (res) {
+      var data = new FormData(form);
+      Array.prototype.forEach.call(form.querySelectorAll('input[type="file"]'), function (input) {
+        if (!input.files.length) { data.delete(input.name); }  // only the samples chosen
+      });
+      post("/console/enrollment", data).then(function (res) {
         var b = res.body;
         body.textContent = "";
         if (b.status === "issued") {
