@@ -138,3 +138,15 @@ def test_every_message_has_both_languages() -> None:
 def test_csrf_meta_is_the_sessions_token(console: TestClient) -> None:
     csrf = log_in(console, Role.OFFICER)
     assert csrf == csrf_of(console.get("/console").text)
+
+
+def test_every_message_a_template_asks_for_exists() -> None:
+    import re
+    from importlib import resources
+
+    templates = resources.files("padron.web").joinpath("templates")
+    used: set[str] = set()
+    for item in templates.iterdir():
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_.0-9A-Z]+)["']\s*\)""", item.read_text("utf-8")))
+    assert used, "no message found in the templates"
+    assert sorted(used - set(MESSAGES)) == []

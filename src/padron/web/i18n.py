@@ -175,6 +175,8 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "audit.verified": ("íntegro", "intact"),
     "audit.broken": ("ALTERADO", "ALTERED"),
     "audit.checkpoints": ("Últimos puntos de control", "Latest checkpoints"),
+    "audit.n_entries": ("entradas", "entries"),
+    "audit.verified_checkpoints": ("puntos de control verificados", "checkpoints verified"),
     "audit.size": ("Tamaño", "Size"),
     "audit.signers": ("Firmantes", "Signers"),
     "audit.cosigned": ("cofirmado", "cosigned"),

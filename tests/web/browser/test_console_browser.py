@@ -48,6 +48,17 @@ OFFICER2 = "pdn_officer2id_secretofficer2"
 TODAY = datetime.now(UTC).date()
 
 
+def identify_request() -> dict[str, Any]:
+    image = base64.b64encode(synthetic_image(0, 7)).decode()
+    return {
+        "operation": "identify",
+        "purpose": "border-control",
+        "rung": 1,
+        "case_ref": "DHS-2026-0042",
+        "probe": {"fingers": {"2": image, "7": image}},
+    }
+
+
 def gateway_identity(name: str) -> GatewayIdentity:
     return GatewayIdentity(name, Ed25519PrivateKey.generate(), References(new_key()))
 
@@ -61,6 +72,8 @@ class World:
         self.http = httpx.Client(base_url=server.url, timeout=30)
         self.curps: list[str] = []
         self.case_id = 0
+        self.dhs: PeerClient | None = None
+        self.reference = ""
 
     def headers(self, role: Role) -> dict[str, str]:
         return {"Authorization": f"Bearer {token_for(role)}"}
@@ -149,6 +162,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         pending = w.enroll(7, files=grey, given_names="Tomás", birth_date="1964-03-04")
         assert pending.status_code == 202, pending.text
         w.case_id = pending.json()["cases"][0]
+        # a partner's request that finds curps[0], and an adjudicator's read of the case (API)
+        w.dhs = w.partner()
+        found = w.dhs.ask(identify_request())
+        assert found.answer["status"] == "answered", found.answer
+        (w.reference,) = found.answer["result"]["references"]
+        read = w.http.get(f"/v1/adjudication/cases/{w.case_id}", headers=w.headers(Role.ADJUDICATOR))
+        assert read.status_code == 200, read.text
         audit.add_cosigned(add_cosignature(audit.checkpoint(), authority, trusted=audit.verifiers))
         yield w
     finally:
@@ -217,26 +237,15 @@ def test_an_adjudicator_resolves_a_case(world: World, page: Any) -> None:
 
 
 def test_two_officers_approve_a_partner_request(world: World, browser: Any) -> None:
-    dhs = world.partner()
-    image = base64.b64encode(synthetic_image(0, 7)).decode()
-    found = dhs.ask(
-        {
-            "operation": "identify",
-            "purpose": "border-control",
-            "rung": 1,
-            "case_ref": "DHS-2026-0042",
-            "probe": {"fingers": {"2": image, "7": image}},
-        }
-    )
-    assert found.answer["status"] == "answered", found.answer
-    (reference,) = found.answer["result"]["references"]
+    dhs = world.dhs
+    assert dhs is not None
     asked = dhs.ask(
         {
             "operation": "disclose",
             "purpose": "border-control",
             "rung": 2,
             "case_ref": "DHS-2026-0042",
-            "reference": reference,
+            "reference": world.reference,
         }
     )
     request_id = asked.answer["request_id"]
@@ -287,13 +296,17 @@ def test_the_auditor_finds_the_entries(world: World, page: Any) -> None:
     page.get_by_label("Propósito").select_option("adjudication")
     page.get_by_role("button", name="Buscar").click()
     entries = page.locator("#entries").inner_text()
-    assert "case.decide" in entries and "console" in entries
+    assert "case.read" in entries and "adjudicator desk" in entries and "enrollment.submit" not in entries
     check_accessibility(page)
     screenshot(page, "audit-explorer")
     page.goto(f"{world.url}/console/audit/resident?curp={world.curps[0]}")
     accesses = page.locator("#accesses").inner_text()
     assert "partner-request" in accesses and "us-dhs" in accesses
     check_accessibility(page)
+    # the auditor's own queries are in the log, made through the console
+    page.goto(f"{world.url}/console/audit?actor=key:auditorid:auditor%20desk")
+    entries = page.locator("#entries").inner_text()
+    assert "audit.read" in entries and "console" in entries
 
 
 def test_the_dashboard_draws_its_figures(world: World, page: Any) -> None:
