@@ -71,9 +71,11 @@ from padron.registry import keys as registry_keys
 from padron.registry.audit import AuditLog
 from padron.registry.identity import IdentityService
 from padron.registry.service import Registry
+from padron.registry.sessions import ConsoleSessions
 from padron.registry.storage.database import Database
 from padron.settings import Settings, load_settings
 from padron.sharing.keys import GatewayIdentity
+from padron.web.enrollment import UPLOAD_PATHS as CONSOLE_UPLOAD_PATHS
 
 log = logging.getLogger("padron.api")
 
@@ -260,6 +262,7 @@ def _lifespan(
                 keys=registry_keys.KeyStore(reg),
                 identity=provider,
                 samples=samples,
+                sessions=ConsoleSessions(reg),
                 gateway=_gateway(settings, reg, provider, samples, gateway_identity),
             )
             checkpointer = _start_checkpoints(audit, policy)
@@ -338,7 +341,10 @@ def create_app(
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=MAX_BODY_BYTES,
-                overrides=dict.fromkeys((*biometrics.UPLOAD_PATHS, "/v1/partner/requests"), MAX_UPLOAD_BYTES),
+                overrides=dict.fromkeys(
+                    (*biometrics.UPLOAD_PATHS, *CONSOLE_UPLOAD_PATHS, "/v1/partner/requests"),
+                    MAX_UPLOAD_BYTES,
+                ),
             ),
         ],
     )
@@ -354,6 +360,9 @@ def create_app(
     gateway.add_routes(app)
     partners.add_routes(app)
     add_docs_route(app)
+    from padron.web import install_console
+
+    install_console(app)
     check_endpoint_access(app.routes)
     document_roles(app)
     return app
