@@ -79,7 +79,9 @@ def test_an_auditor_reads_the_queue_but_not_the_images(console: TestClient) -> N
     log_in(console, Role.AUDITOR)
     queue = console.get("/console/adjudication")
     assert queue.status_code == 200 and f'href="/console/adjudication/{case_id}"' not in queue.text
-    assert console.get(f"/console/adjudication/{case_id}").status_code == 403
+    refused = console.get(f"/console/adjudication/{case_id}")
+    assert refused.status_code == 403 and "PAD-AUTH-006" in refused.text
+    assert "auditor desk" in refused.text and "/console/logout" in refused.text  # the page keeps its session
     assert console.get(f"/console/adjudication/{case_id}/images/applicant/face").status_code == 403
 
 

@@ -25,7 +25,7 @@ from padron.api import problems
 from padron.api.security import ConsoleCall
 from padron.domain.access import Role
 from padron.domain.errors import ErrorCategory, PadronError
-from padron.registry.sessions import SessionError
+from padron.registry.sessions import ConsoleSession, SessionError
 from padron.web.i18n import LANG_COOKIE, language, translator
 
 CONSOLE_PREFIX: Final = "/console"
@@ -50,6 +50,27 @@ SECTIONS: Final = (
     ("nav.audit", "/console/audit", frozenset({Role.AUDITOR})),
     ("nav.dashboard", "/console/dashboard", frozenset({Role.ADMIN, Role.AUDITOR})),
 )
+
+
+def sections_of(role: Role | None) -> list[tuple[str, str]]:
+    """The navigation of ``role``: the sections its pages admit."""
+    return [(key, path) for key, path, roles in SECTIONS if role in roles]
+
+
+async def current_session(request: Request) -> ConsoleSession | None:
+    """The request's open console session, if it has one (for an error page's navigation)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from padron.api.security import SESSION_COOKIE
+    from padron.api.state import services
+
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        return await run_in_threadpool(services(request).sessions.resolve, cookie)
+    except Exception:  # no session, or none that can be read now: the page without navigation
+        return None
 
 
 def _when(value: datetime | str | None) -> str:
@@ -99,8 +120,7 @@ def render(
     """A console page: ``template`` with the page's language, the session (its role's sections
     and its CSRF token) and ``values``."""
     lang = page_language(request)
-    role = call.session.role if call is not None else None
-    sections = [(key, path) for key, path, roles in SECTIONS if role in roles]
+    sections = sections_of(call.session.role if call is not None else None)
     html = (
         environment()
         .get_template(template)
@@ -120,8 +140,9 @@ def render(
     return response
 
 
-def error_page(request: Request, error: PadronError, *, call: ConsoleCall | None = None) -> Response:
-    """A PadronError as a console page (or a redirect to the login page without a session)."""
+def error_page(request: Request, error: PadronError, *, session: ConsoleSession | None = None) -> Response:
+    """A PadronError as a console page (or a redirect to the login page without a session);
+    with the caller's ``session``, the page keeps its navigation and logout."""
     status = problems.http_status(error)
     wants_json = "application/json" in request.headers.get("accept", "")
     if wants_json:
@@ -144,9 +165,9 @@ def error_page(request: Request, error: PadronError, *, call: ConsoleCall | None
             lang=lang,
             other_lang="en" if lang == "es" else "es",
             path=request.url.path,
-            session=call.session if call is not None else None,
-            csrf=None,
-            sections=[],
+            session=session,
+            csrf=session.csrf if session is not None else None,
+            sections=sections_of(session.role if session is not None else None),
             status=status,
             code=code,
             message=message,
@@ -182,7 +203,9 @@ def install_console_handlers(app: FastAPI) -> None:
                 from padron.domain.errors import InternalError
 
                 error = InternalError(f"unexpected {type(exc).__name__} on {request.url.path}")
-            return error_page(request, error)
+            forbidden_or_missing = error.category in (ErrorCategory.FORBIDDEN, ErrorCategory.NOT_FOUND)
+            session = await current_session(request) if forbidden_or_missing else None
+            return error_page(request, error, session=session)
 
         return handler
 

@@ -327,9 +327,9 @@ def test_a_verifier_opens_neither_adjudication_nor_audit(world: World, page: Any
         response = page.goto(f"{world.url}{path}")
         assert response is not None and response.status == 403, path
         assert "PAD-AUTH-006" in page.content()
+        expect(page.get_by_role("button", name="Cerrar sesión")).to_be_visible()  # still in session
     check_accessibility(page)
     screenshot(page, "verifier-refused")
-    page.goto(f"{world.url}/console")
     page.get_by_role("button", name="Cerrar sesión").click()
     page.wait_for_url(f"{world.url}/console/login")
     page.goto(f"{world.url}/console")
