@@ -68,6 +68,13 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("POST", "/v1/gateway/requests/{request_id}/deny"): ({"json": {}}, 422),
     ("GET", "/v1/gateway/flags"): ({}, 200),
     ("POST", "/v1/gateway/flags/{flag_id}/clear"): ({"json": {}}, 422),
+    ("POST", "/v1/customs/inspections"): ({"json": {}}, 422),
+    ("GET", "/v1/customs/inspections"): ({}, 200),
+    ("GET", "/v1/customs/inspections/{inspection_id}"): ({}, 404),  # no such inspection
+    ("POST", "/v1/customs/imports"): ({"json": {}}, 422),  # a JSON import without its inspections
+    ("GET", "/v1/customs/pushes"): ({}, 200),
+    ("POST", "/v1/customs/pushes/send"): ({"json": {}}, 200),  # nothing queued: nothing sent
+    ("POST", "/v1/partner/customs/inspections"): ({"json": {}}, 401),
 }
 
 #: what the matrix puts in a path's parameters besides the CURP (an entry and a key that do not exist)
@@ -79,6 +86,7 @@ PATH_VALUES = {
     "{slot}": "face",
     "{request_id}": "00000000-0000-0000-0000-000000000000",
     "{flag_id}": "999999",
+    "{inspection_id}": "999999",
 }
 
 

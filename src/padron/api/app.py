@@ -35,7 +35,17 @@ from padron.api.problems import (
     STATUS_BY_CATEGORY,
     install_problem_handlers,
 )
-from padron.api.routes import adjudication, audit, biometrics, gateway, keys, persons, residents, system
+from padron.api.routes import (
+    adjudication,
+    audit,
+    biometrics,
+    customs,
+    gateway,
+    keys,
+    persons,
+    residents,
+    system,
+)
 from padron.api.security import (
     PARTNER_SIGNATURE,
     PARTNER_SIGNATURE_SCHEME,
@@ -62,6 +72,8 @@ from padron.registry.identity import IdentityService
 from padron.registry.service import Registry
 from padron.registry.storage.database import Database
 from padron.settings import Settings, load_settings
+from padron.sharing.customs_import import MAX_IMPORT_BYTES
+from padron.sharing.customs_push import Connect as PeerConnector
 from padron.sharing.keys import GatewayIdentity
 
 log = logging.getLogger("padron.api")
@@ -227,6 +239,7 @@ def _lifespan(
     identity: IdentitySource | None,
     samples: SampleReader,
     gateway_identity: GatewayIdentity | None,
+    peer_http: PeerConnector | None = None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -250,6 +263,7 @@ def _lifespan(
                 identity=provider,
                 samples=samples,
                 gateway=_gateway(settings, reg, provider, samples, gateway_identity),
+                peer_http=peer_http,
             )
             checkpointer = _start_checkpoints(audit, policy)
             yield {"services": services}
@@ -274,6 +288,7 @@ def create_app(
     identity: IdentitySource | None = None,
     samples: SampleReader = read_samples,
     gateway_identity: GatewayIdentity | None = None,
+    peer_http: PeerConnector | None = None,
 ) -> FastAPI:
     """A new padron API application.
 
@@ -294,7 +309,9 @@ def create_app(
     :func:`padron.registry.factory.build_identity_service`, started in the background at
     start-up); ``samples`` turns uploads into templates (padron's extractors). The sharing
     gateway signs as ``gateway_identity`` (default: the settings', :func:`build_gateway_identity`;
-    without settings and without one given, the gateway's endpoints answer 503)."""
+    without settings and without one given, the gateway's endpoints answer 503). ``peer_http``
+    gives the HTTP client to a partner's gateway (default: httpx to the partner's URL; tests give a
+    TestClient of the partner's application)."""
     if settings is None and registry is None:
         settings = load_settings()
     if settings is not None:
@@ -320,13 +337,17 @@ def create_app(
             identity,
             samples,
             gateway_identity,
+            peer_http,
         ),
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=MAX_BODY_BYTES,
-                overrides=dict.fromkeys((*biometrics.UPLOAD_PATHS, "/v1/partner/requests"), MAX_UPLOAD_BYTES),
+                overrides={
+                    **dict.fromkeys((*biometrics.UPLOAD_PATHS, "/v1/partner/requests"), MAX_UPLOAD_BYTES),
+                    customs.IMPORTS_PATH: MAX_IMPORT_BYTES,
+                },
             ),
         ],
     )
@@ -340,6 +361,7 @@ def create_app(
     adjudication.add_routes(app)
     residents.add_routes(app)
     gateway.add_routes(app)
+    customs.add_routes(app)
     add_docs_route(app)
     check_endpoint_access(app.routes)
     document_roles(app)

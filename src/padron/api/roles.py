@@ -126,6 +126,21 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
             Purpose.PARTNER_REQUEST, Role.OFFICER
         ),
         ("POST", "/v1/gateway/requests/{request_id}/deny"): protected(Purpose.PARTNER_REQUEST, Role.OFFICER),
+        # --- the customs exchange: customs officers record, import and push cargo inspections (no
+        # personal data); auditors may read them; partners push theirs signed ---
+        ("POST", "/v1/customs/inspections"): protected(Purpose.CUSTOMS, Role.CUSTOMS),
+        ("GET", "/v1/customs/inspections"): EndpointAccess(
+            {Role.CUSTOMS: Purpose.CUSTOMS, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("GET", "/v1/customs/inspections/{inspection_id}"): EndpointAccess(
+            {Role.CUSTOMS: Purpose.CUSTOMS, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("POST", "/v1/customs/imports"): protected(Purpose.CUSTOMS, Role.CUSTOMS),
+        ("GET", "/v1/customs/pushes"): EndpointAccess(
+            {Role.CUSTOMS: Purpose.CUSTOMS, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("POST", "/v1/customs/pushes/send"): protected(Purpose.CUSTOMS, Role.CUSTOMS),
+        ("POST", "/v1/partner/customs/inspections"): PARTNER_SIGNED,
         # --- API keys: administrators only (creation and revocation are recorded) ---
         ("POST", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
         ("GET", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
