@@ -18,7 +18,8 @@ RECORD = [
     "--hs", "8517.13", "--hs", "8517.13.01.01", "--loading", "CNSHA", "--entry", "MXZLO",
     "--departed", "2026-10-01", "--arrived", "2026-11-02", "--inspected", "2026-11-03",
     "--seal", "ML-118833:broken", "--seal", "ML-118834", "--risk", "x-ray-anomaly", "--outcome", "seized",
-    "--seizure", "drugs:12.5:kg:cocaine hydrochloride, 10 bricks", "--seizure", "currency:50000:usd:banknotes",
+    "--seizure", "drugs:12.5:kg:cocaine hydrochloride, 10 bricks",
+    "--seizure", "currency:50000:usd:banknotes",
 ]  # fmt: skip
 
 HEADER = (

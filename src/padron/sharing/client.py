@@ -83,6 +83,8 @@ class PeerClient:
         if partner.url is None and http is None:
             raise PeerError(f"partner {partner.id} has no URL (padron partner add --url)", partner=partner.id)
         self.me, self.partner, self.registry = me, partner, registry
+        #: a client given is the caller's to close (e.g. a test's TestClient of the partner)
+        self._owns_http = http is None
         self._http = http or httpx.Client(base_url=partner.url or "", timeout=timeout)
         self._public = public_key_from_b64(partner.public_key)
         #: the partner's exchange-log checkpoints this registry keeps (None: keeps none)
@@ -91,7 +93,8 @@ class PeerClient:
         self.cosigned: list[str] = []
 
     def close(self) -> None:
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
 
     def _exchange(self, method: str, path: str, body: bytes, ctx: AccessContext | None) -> Received:
         url = str(self._http.base_url.join(path))
