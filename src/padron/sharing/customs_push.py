@@ -159,45 +159,69 @@ def send_pushes(
     connect: Connect | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> list[PushResult]:
-    """Send every queued inspection (of ``partner``) to its partner, a batch at a time."""
-    from padron.sharing.client import PeerClient, PeerError
-
+    """Send every queued inspection (of ``partner``) to its partner, a batch at a time; a partner
+    that cannot be reached (or whose receipt does not check) keeps its queue for the next run."""
     now = clock or (lambda: datetime.now(UTC))
-    sharing = Sharing(registry)
-    customs = Customs(registry)
-    waiting = queue(registry, status=QueueStatus.QUEUED, partner=partner, limit=MAX_LIST)
     results: list[PushResult] = []
-    for partner_id in sorted({q.partner for q in waiting}):
-        entries = [q for q in waiting if q.partner == partner_id]
-        terms, stored = None, None
-        for candidate, _ in sharing.in_force(partner_id, now().date()):
-            customs_terms = candidate.agreement.operations.get(Operation.CUSTOMS)
-            if customs_terms is not None and customs_terms.push:
-                terms, stored = customs_terms, candidate
+    stalled: set[str] = set()
+    while True:  # every round takes entries out of the queue or stalls their partner
+        waiting = [
+            q
+            for q in queue(registry, status=QueueStatus.QUEUED, partner=partner, limit=MAX_LIST)
+            if q.partner not in stalled
+        ]
+        if not waiting:
+            return results
+        for partner_id in sorted({q.partner for q in waiting}):
+            entries = [q for q in waiting if q.partner == partner_id]
+            done = _send_to(registry, me, ctx, partner_id, entries, connect, now)
+            results.extend(done)
+            if any(r.status == "failed" for r in done):
+                stalled.add(partner_id)
+
+
+def _send_to(
+    registry: Registry,
+    me: GatewayIdentity,
+    ctx: AccessContext,
+    partner_id: str,
+    entries: Sequence[QueuedPush],
+    connect: Connect | None,
+    now: Callable[[], datetime],
+) -> list[PushResult]:
+    from padron.sharing.client import PeerClient
+
+    sharing = Sharing(registry)
+    terms, stored = None, None
+    for candidate, _ in sharing.in_force(partner_id, now().date()):
+        customs_terms = candidate.agreement.operations.get(Operation.CUSTOMS)
+        if customs_terms is not None and customs_terms.push:
+            terms, stored = customs_terms, candidate
+            break
+    if terms is None or stored is None:
+        return [_cancel(registry, ctx, partner_id, entries, now())]
+    customs = Customs(registry)
+    target = sharing.partner(partner_id)
+    results: list[PushResult] = []
+    client = PeerClient(me, target, http=connect(target) if connect else None, registry=registry)
+    try:
+        for start in range(0, len(entries), MAX_PUSH_BATCH):
+            batch = entries[start : start + MAX_PUSH_BATCH]
+            records = [customs.inspection(q.inspection) for q in batch]
+            payload = {
+                "agreement": {"id": stored.agreement.id, "version": stored.agreement.version},
+                "inspections": [{"id": r.id, **r.attributes(terms.attributes)} for r in records],
+            }
+            try:
+                received = client.push_customs(payload, ctx)
+            except PadronError as error:  # not reached, refused, or its receipt does not check
+                results.append(_failed(registry, ctx, partner_id, batch, error))
                 break
-        if terms is None or stored is None:
-            results.append(_cancel(registry, ctx, partner_id, entries, now()))
-            continue
-        target = sharing.partner(partner_id)
-        client = PeerClient(me, target, http=connect(target) if connect else None, registry=registry)
-        try:
-            for start in range(0, len(entries), MAX_PUSH_BATCH):
-                batch = entries[start : start + MAX_PUSH_BATCH]
-                records = [customs.inspection(q.inspection) for q in batch]
-                payload = {
-                    "agreement": {"id": stored.agreement.id, "version": stored.agreement.version},
-                    "inspections": [{"id": r.id, **r.attributes(terms.attributes)} for r in records],
-                }
-                try:
-                    received = client.push_customs(payload, ctx)
-                except PeerError as error:
-                    results.append(_failed(registry, ctx, partner_id, batch, error))
-                    break
-                results.append(
-                    _receipt(registry, ctx, partner_id, batch, received.answer, received.sha256, now())
-                )
-        finally:
-            client.close()
+            results.append(
+                _receipt(registry, ctx, partner_id, batch, received.answer, received.sha256, now())
+            )
+    finally:
+        client.close()
     return results
 
 
