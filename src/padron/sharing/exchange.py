@@ -504,5 +504,6 @@ def _pushes_received(session: Session, partner: str, first: datetime, last: date
             continue
         for name in ("accepted", "duplicates"):
             count = details.get(name)
-            out[name] = out.get(name, 0) + (count if isinstance(count, int) else 0)
+            if isinstance(count, int) and count:
+                out[name] = out.get(name, 0) + count
     return out
