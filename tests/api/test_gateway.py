@@ -243,6 +243,7 @@ def test_suspending_the_partner_takes_effect_on_the_next_request(world: World) -
     with pytest.raises(PeerError) as refused:
         dhs.ask(identify(0))
     assert refused.value.details["status"] == 401 and refused.value.details["partner_code"] == "PAD-SHARE-010"
+    assert refused.value.details["signed"] is True  # the refusal is signed by the registry too
 
 
 def _signed_request(them: GatewayIdentity, body: bytes, **headers: str) -> dict[str, str]:
@@ -259,6 +260,14 @@ def test_unsigned_forged_replayed_and_tampered_requests_are_refused(world: World
     post = world.client.post
     unsigned = post("/v1/partner/requests", content=body, headers={"Content-Type": "application/json"})
     assert assert_problem(unsigned, 401, "PAD-SHARE-010")["details"]["reason"] == "unsigned"
+    # the refusal carries the registry's signature over its status and body
+    from padron.sharing.signing import Reply, verify_refusal
+
+    reply = Reply(401, Message("POST", "http://testserver/"), headers_of(unsigned.headers.items()))
+    signed = verify_refusal(
+        reply, unsigned.content, lambda k: world.me.key.public_key() if k == world.me.id else None
+    )
+    assert signed.key_id == "mx-renapo"
     # an API key is no substitute for the partner's signature
     assert_problem(
         post("/v1/partner/requests", content=body, headers=auth(Role.PARTNER)), 401, "PAD-SHARE-010"
@@ -589,3 +598,183 @@ def test_a_partner_with_the_longest_identifier_is_served_and_audited(world: Worl
     partner = world.partner(longest)
     assert partner.ask(identify(0)).answer["status"] == "answered"
     assert any(e.subject == f"partner:{longest}" for e in entries(world.registry, "gateway.request"))
+
+
+def _denials(registry: Registry) -> list[tuple[str, ...]]:
+    """The reasons of every request the gateway denied, from the audit log."""
+    from padron.audit.entry import AuditEntry
+
+    out = []
+    for row in entries(registry, "gateway.request"):
+        if row.outcome == "deny":
+            details = AuditEntry.from_bytes(row.entry).details or {}
+            reasons = details["reasons"]
+            assert isinstance(reasons, tuple | list)
+            out.append(tuple(str(r) for r in reasons))
+    return out
+
+
+def _refusals(registry: Registry) -> list[str]:
+    return [row.outcome for row in entries(registry, "gateway.refused")]
+
+
+def test_red_team_every_attack_is_denied_with_its_reason_and_audited(world: World) -> None:
+    import dataclasses
+
+    from padron.sharing.signing import sign_request
+
+    ana = issued(world.client, 0)
+    dhs, gtm = world.partner("us-dhs"), world.partner("gt-renap")
+    (reference,) = dhs.ask(identify(0)).answer["result"]["references"]
+    (gtm_reference,) = gtm.ask(identify(0)).answer["result"]["references"]
+    follow_up = {"operation": "disclose", "purpose": "border-control", "rung": 2, "case_ref": "X-1"}
+
+    def denied(client: PeerClient, request: dict[str, Any], reason: str) -> None:
+        answer = client.ask(request).answer
+        assert answer["status"] == "denied" and reason in answer["reasons"], answer
+        assert answer["result"] is None
+        assert any(reason in reasons for reasons in _denials(world.registry)), reason
+
+    # attributes beyond the agreement (it lists curp, given_names, first_surname)
+    denied(
+        dhs,
+        {**follow_up, "reference": reference, "attributes": ["curp", "birth_date"]},
+        "disclose-attributes-not-agreed",
+    )
+    # a purpose the agreement does not list
+    denied(dhs, identify(1, purpose="tax-collection"), "purpose-not-agreed")
+    # raw biometrics the agreement forbids
+    denied(dhs, identify(1, raw_biometrics=True, probe=probe(1, 2)), "raw-biometrics-never-leave")
+    # partner A presenting partner B's reference
+    denied(dhs, {**follow_up, "reference": gtm_reference}, "reference-not-issued-to-partner")
+    # a follow-up without a prior hit: a reference to someone never found for this partner
+    luis = issued(world.client, 1)
+    minted = world.me.references.issue("us-dhs", world.registry.get(luis, ADMIN).id)
+    denied(dhs, {**follow_up, "reference": minted}, "no-prior-hit")
+    # an expired agreement (and a suspended one: test_suspending_...)
+    expired = world.partner("ca-cbsa")
+    world.sharing.add_agreement(
+        dataclasses.replace(
+            agreement("ca-cbsa", **TERMS),
+            valid_from=TODAY - timedelta(days=90),
+            valid_until=TODAY - timedelta(days=1),
+        ),
+        ADMIN,
+    )
+    denied(expired, identify(0, probe=probe(0, 3)), "no-agreement-in-force")
+    # an exhausted quota (5 identify a day; one was used above, denied ones do not count)
+    for session in range(4):
+        dhs.ask(identify(2, probe=probe(2, 40 + session)))
+    denied(dhs, identify(2, probe=probe(2, 50)), "identify-daily-quota-used")
+    # forged, stale and replayed signatures: 401 before anything is decided, on the record too
+    body = json.dumps(identify(3)).encode()
+    forged = world.client.post(
+        "/v1/partner/requests", content=body, headers=_signed_request(identity("us-dhs"), body)
+    )
+    assert_problem(forged, 401, "PAD-SHARE-010")
+    message = Message(
+        "POST", "http://testserver/v1/partner/requests", headers_of([("Content-Type", "application/json")])
+    )
+    sign_request(
+        message, body, key_id="us-dhs", key=dhs.me.key, now=datetime.now(UTC) - timedelta(seconds=400)
+    )
+    stale = world.client.post("/v1/partner/requests", content=body, headers=dict(message.headers.items()))
+    assert assert_problem(stale, 401, "PAD-SHARE-010")["details"]["reason"] == "stale"
+    headers = _signed_request(dhs.me, body)
+    assert world.client.post("/v1/partner/requests", content=body, headers=headers).status_code == 200
+    assert_problem(
+        world.client.post("/v1/partner/requests", content=body, headers=headers), 401, "PAD-SHARE-015"
+    )
+    assert _refusals(world.registry) == ["invalid", "stale", "PAD-SHARE-015"]
+    assert {e.subject for e in entries(world.registry, "gateway.refused")} == {"partner:us-dhs"}
+    # nothing about Ana or Luis was disclosed by any of these
+    disclosed = entries(world.registry, "gateway.disclose")
+    assert not disclosed, [e.subject for e in disclosed]
+    assert ana and luis
+
+
+def test_partners_and_agreements_over_http(world: World) -> None:
+    admin, officer = auth(Role.ADMIN), auth(Role.OFFICER)
+    them = identity("us-dhs")
+    partner = {
+        "id": "us-dhs",
+        "agency": "Department of Homeland Security",
+        "country": "USA",
+        "contact": "liaison@example.gov",
+        "public_key": them.public_key,
+        "url": "https://gateway.example.gov",
+    }
+    created = world.client.post("/v1/partners", json=partner, headers=admin)
+    assert created.status_code == 201 and created.json()["status"] == "active"
+    assert_problem(world.client.post("/v1/partners", json=partner, headers=admin), 409, "PAD-SHARE-007")
+    assert_problem(
+        world.client.post("/v1/partners", json={**partner, "id": "x", "country": "Mexico"}, headers=admin),
+        422,
+        "PAD-SHARE-002",
+    )
+    terms = {
+        "id": "mx-us-2027",
+        "partner": "us-dhs",
+        "title": "Border security cooperation",
+        "legal_basis": "Memorandum of understanding, art. 4",
+        "legal_reference": "DOF 2026-11-30",
+        "valid_from": TODAY.isoformat(),
+        "valid_until": (TODAY + timedelta(days=30)).isoformat(),
+        "purposes": ["border-control"],
+        "operations": {"identify": {"max_rung": 1, "daily_quota": 10, "approval": "none"}},
+    }
+    stored = world.client.post("/v1/agreements", json=terms, headers=admin)
+    assert stored.status_code == 201, stored.text
+    assert (
+        'permit (principal == Partner::"us-dhs", action == Action::"identify", resource);'
+        in stored.json()["policy"]
+    )
+    shown = world.client.get("/v1/agreements/mx-us-2027", headers=officer).json()
+    assert shown["policy"] == stored.json()["policy"] and shown["terms"]["version"] == 1
+    bad = world.client.post(
+        "/v1/agreements", json={**terms, "operations": {"identify": {"max_rung": 7}}}, headers=admin
+    )
+    assert_problem(bad, 422, "PAD-SHARE-001")
+    assert [
+        a["terms"]["version"]
+        for a in world.client.get("/v1/agreements", headers=officer).json()["agreements"]
+    ] == [1]
+    suspended = world.client.post(
+        "/v1/agreements/mx-us-2027/status", json={"status": "suspended", "reason": "review"}, headers=admin
+    )
+    assert suspended.json()["terms"]["status"] == "suspended"
+    assert world.client.post("/v1/agreements", json=terms, headers=officer).status_code == 403
+
+
+def test_an_unreadable_probe_is_denied_with_its_code_not_left_pending(world: World) -> None:
+    dhs = world.partner("us-dhs")
+    garbage = base64.b64encode(b"not an image").decode()
+    answer = dhs.ask(identify(0, probe={"fingers": {"2": garbage}})).answer
+    assert answer["status"] == "denied" and answer["result"] is None
+    assert answer["reasons"] == ["unusable-request:PAD-GEN-002"]
+    with world.registry.db.read_session() as session:
+        row = session.get(GatewayRequestRow, answer["request_id"])
+        assert row is not None and row.status == "denied" and row.probe is None
+
+
+def test_a_request_no_officer_decides_expires_unsearched(world: World) -> None:
+    from padron.sharing.gateway import PENDING_TTL
+
+    issued(world.client, 0)
+    dhs = world.partner("us-dhs")
+    (reference,) = dhs.ask(identify(0)).answer["result"]["references"]
+    follow = {
+        "operation": "disclose",
+        "purpose": "border-control",
+        "rung": 2,
+        "case_ref": "D-1",
+        "reference": reference,
+    }
+    request_id = dhs.ask(follow).answer["request_id"]
+    from padron.sharing.gateway import Gateway
+
+    gateway = Gateway(world.sharing, lambda: None, world.me, lambda probe: {})  # type: ignore[arg-type,return-value]
+    assert gateway.expire_pending(datetime.now(UTC)) == 0  # not yet
+    assert gateway.expire_pending(datetime.now(UTC) + PENDING_TTL + timedelta(minutes=1)) == 1
+    answer = dhs.fetch(request_id).answer
+    assert answer["status"] == "denied" and answer["reasons"] == ["approval-expired"]

@@ -67,6 +67,13 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("POST", "/v1/gateway/requests/{request_id}/approve"): ({"json": {}}, 422),
     ("POST", "/v1/gateway/requests/{request_id}/deny"): ({"json": {}}, 422),
     ("GET", "/v1/gateway/flags"): ({}, 200),
+    ("GET", "/v1/partners"): ({}, 200),
+    ("POST", "/v1/partners"): ({"json": {}}, 422),
+    ("POST", "/v1/partners/{partner_id}/status"): ({"json": {}}, 422),
+    ("GET", "/v1/agreements"): ({}, 200),
+    ("POST", "/v1/agreements"): ({"json": {}}, 422),
+    ("GET", "/v1/agreements/{agreement_id}"): ({}, 404),
+    ("POST", "/v1/agreements/{agreement_id}/status"): ({"json": {}}, 422),
     ("POST", "/v1/gateway/flags/{flag_id}/clear"): ({"json": {}}, 422),
     ("POST", "/v1/customs/inspections"): ({"json": {}}, 422),
     ("GET", "/v1/customs/inspections"): ({}, 200),
@@ -87,6 +94,8 @@ PATH_VALUES = {
     "{request_id}": "00000000-0000-0000-0000-000000000000",
     "{flag_id}": "999999",
     "{inspection_id}": "999999",
+    "{partner_id}": "nobody",
+    "{agreement_id}": "nothing",
 }
 
 

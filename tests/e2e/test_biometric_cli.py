@@ -133,7 +133,7 @@ def test_enroll_refuse_verify_identify(padron, tmp_path: Path, shared_data: Path
 
 @pytest.mark.slow
 def test_biometric_demo_catches_every_planted_duplicate(padron) -> None:
-    code, summary, _ = padron("demo", "--people", "16", "--duplicates", "4", "--json")
+    code, summary, _ = padron("demo", "--people", "16", "--duplicates", "4", "--no-gateway", "--json")
     assert code == 0
     assert summary["planted_duplicates"] == 4
     # every duplicate that fingerprints can see is refused or sent to adjudication

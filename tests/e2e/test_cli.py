@@ -147,9 +147,10 @@ def test_person_bad_input(initialized) -> None:
 
 
 def test_demo_json(padron) -> None:
-    result = padron("demo", "--people", "40", "--no-biometrics", "--json")
+    result = padron("demo", "--people", "40", "--no-biometrics", "--no-gateway", "--json")
     assert result.code == 0
     summary = result.json
+    assert summary["audit_chain_valid"] is True
     assert summary["enrolled"] == 40 and summary["unique_curps"] == 40 and summary["all_curps_valid"]
     first, second = summary["homonym"]["curps"]
     assert first[:16] == second[:16] and first != second
@@ -171,3 +172,24 @@ def test_console_script_usage_error_and_internal_errors_have_no_traceback(tmp_pa
     env["PADRON_DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"
     down = subprocess.run([*cmd, "person", "list"], capture_output=True, text=True, env=env, timeout=60)
     assert down.returncode == 1 and "PAD-STORE-001" in down.stderr and "Traceback" not in down.stderr
+
+
+def test_demo_runs_the_gateway_between_two_local_instances(padron) -> None:
+    result = padron("demo", "--people", "6", "--no-biometrics", "--json")
+    assert result.code == 0, result.err
+    gateway = result.json["gateway"]
+    assert gateway["no_agreement"] == {"status": "denied", "reasons": ["no-agreement-in-force"]}
+    assert gateway["identify"] == {"hit": True, "unknown_hit": False, "rung": 1}
+    assert gateway["follow_up"] == {
+        "first": "pending",
+        "after_one_officer": "pending",
+        "after_two_officers": "answered",
+        "disclosed": ["curp", "first_surname", "given_names"],
+    }
+    assert [r["outcome"] for r in gateway["customs"]["received_by_us_dhs"]] == ["held"]
+    assert [r["outcome"] for r in gateway["customs"]["received_by_mx_renapo"]] == ["seized"]
+    report = gateway["reciprocity_mx_renapo"]
+    assert report["they_asked"]["customs"] == {"answered": 1} and report["we_asked"] == {"answered": 1}
+    for side in gateway["checkpoints"].values():
+        assert side["all_signed_by_both"] and side["split_views"] == 0
+        assert side["our_log"] == side["cosigned_by_partner"] > 0 and side["their_log_kept"] > 0

@@ -28,6 +28,7 @@ from padron.api.checkpoints import Checkpointer
 from padron.api.config import check_serving_settings
 from padron.api.docs import add_docs_route
 from padron.api.metrics import Metrics, MetricsMiddleware
+from padron.api.partner_refusals import SignPartnerRefusals
 from padron.api.problems import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_TYPE_PREFIX,
@@ -42,6 +43,7 @@ from padron.api.routes import (
     customs,
     gateway,
     keys,
+    partners,
     persons,
     residents,
     system,
@@ -341,6 +343,7 @@ def create_app(
         ),
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(SignPartnerRefusals),
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=MAX_BODY_BYTES,
@@ -362,6 +365,7 @@ def create_app(
     residents.add_routes(app)
     gateway.add_routes(app)
     customs.add_routes(app)
+    partners.add_routes(app)
     add_docs_route(app)
     check_endpoint_access(app.routes)
     document_roles(app)

@@ -141,6 +141,32 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
         ),
         ("POST", "/v1/customs/pushes/send"): protected(Purpose.CUSTOMS, Role.CUSTOMS),
         ("POST", "/v1/partner/customs/inspections"): PARTNER_SIGNED,
+        # --- partners and agreements: administrators change them; officers and auditors read ---
+        ("GET", "/v1/partners"): EndpointAccess(
+            {
+                Role.ADMIN: Purpose.ADMINISTRATION,
+                Role.OFFICER: Purpose.PARTNER_REQUEST,
+                Role.AUDITOR: Purpose.AUDIT,
+            }
+        ),
+        ("POST", "/v1/partners"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
+        ("POST", "/v1/partners/{partner_id}/status"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
+        ("GET", "/v1/agreements"): EndpointAccess(
+            {
+                Role.ADMIN: Purpose.ADMINISTRATION,
+                Role.OFFICER: Purpose.PARTNER_REQUEST,
+                Role.AUDITOR: Purpose.AUDIT,
+            }
+        ),
+        ("POST", "/v1/agreements"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
+        ("GET", "/v1/agreements/{agreement_id}"): EndpointAccess(
+            {
+                Role.ADMIN: Purpose.ADMINISTRATION,
+                Role.OFFICER: Purpose.PARTNER_REQUEST,
+                Role.AUDITOR: Purpose.AUDIT,
+            }
+        ),
+        ("POST", "/v1/agreements/{agreement_id}/status"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
         # --- API keys: administrators only (creation and revocation are recorded) ---
         ("POST", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
         ("GET", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),

@@ -30,7 +30,7 @@ from padron.api.state import services
 from padron.domain.access import AccessContext, Channel, Role
 from padron.domain.errors import InternalError
 from padron.registry.keys import require_role
-from padron.sharing.signing import Message, Signed, headers_of, verify_request
+from padron.sharing.signing import Message, SignatureError, Signed, headers_of, verify_request
 
 # --- the credential interface -------------------------------------------------------------------
 
@@ -253,7 +253,11 @@ async def signed_partner(
     gateway = services(request).require_gateway()
     body = await request.body()
     message = Message(request.method, str(request.url), headers_of(request.headers.items()))
-    signed = await run_in_threadpool(verify_request, message, body, gateway.public_key)
+    try:
+        signed = await run_in_threadpool(verify_request, message, body, gateway.public_key)
+    except SignatureError as error:  # refused, and on the record
+        await run_in_threadpool(gateway.refused, error.details.get("keyid"), error)
+        raise
     ctx = AccessContext(
         actor=f"partner:{signed.key_id}",
         role=Role.PARTNER,

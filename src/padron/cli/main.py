@@ -65,6 +65,8 @@ def build_app() -> typer.Typer:
     app.add_typer(biometric_cmd.gallery_app, name="gallery")
     app.add_typer(keys_cmd.app, name="keys")
     app.add_typer(gateway_cmd.app, name="gateway")
+    # the name for the same commands: `padron request ask|fetch|requests|approve|...`
+    app.add_typer(gateway_cmd.app, name="request", help="The same as `padron gateway`.")
     app.add_typer(customs_cmd.app, name="customs")
     app.add_typer(sharing_cmd.partner_app, name="partner")
     app.add_typer(sharing_cmd.agreement_app, name="agreement")

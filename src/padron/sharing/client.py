@@ -30,6 +30,7 @@ from padron.sharing.signing import (
     headers_of,
     public_key_from_b64,
     sign_request,
+    verify_refusal,
     verify_reply,
 )
 from padron.sharing.store import partner_ref
@@ -38,7 +39,8 @@ REQUESTS_PATH: Final = "/v1/partner/requests"
 CHECKPOINTS_PATH: Final = "/v1/partner/checkpoints"
 #: the partner's customs push endpoint (padron.sharing.customs_push)
 CUSTOMS_PUSH_PATH: Final = "/v1/partner/customs/inspections"
-DEFAULT_TIMEOUT: Final = 30.0
+#: seconds to wait for a partner's answer (its first request may load its extraction models)
+DEFAULT_TIMEOUT: Final = 120.0
 
 
 class PeerError(PadronError):
@@ -114,12 +116,19 @@ class PeerClient:
             ) from None
         if response.status_code >= 400:
             problem = _problem(response)
+            reply = Reply(response.status_code, message, headers_of(response.headers.items()))
+            try:  # a refusal is signed by the partner too: say whether it verified
+                verify_refusal(reply, response.content, lambda key_id: self._key(key_id))
+                signed_refusal = True
+            except SignatureError:
+                signed_refusal = False
             raise PeerError(
                 f"partner {self.partner.id} refused: {response.status_code} "
                 f"{problem.get('code', '')} {str(problem.get('detail', ''))[:300]}".strip(),
                 partner=self.partner.id,
                 status=response.status_code,
                 partner_code=problem.get("code"),
+                signed=signed_refusal,
             )
         reply = Reply(response.status_code, message, headers_of(response.headers.items()))
         signed = verify_reply(reply, response.content, lambda key_id: self._key(key_id))

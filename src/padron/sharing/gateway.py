@@ -25,14 +25,12 @@ The partner polls :meth:`Gateway.answer` for a pending request's answer.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
+import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
@@ -42,7 +40,6 @@ from sqlalchemy.orm import Session
 
 from padron.domain.access import AccessContext, Channel, Purpose, Role
 from padron.domain.errors import ErrorCategory, PadronError
-from padron.domain.jsontext import loads_strict
 from padron.domain.person import Person
 from padron.domain.template import Template
 from padron.domain.text import require_actor_reason
@@ -50,6 +47,7 @@ from padron.registry.audit import person_ref
 from padron.registry.identity import IdentityService, NoReferenceError, NotVerifiableError
 from padron.registry.service import _to_person
 from padron.registry.storage.models import (
+    AuditEntryRow,
     GatewayApprovalRow,
     GatewayNonceRow,
     GatewayRequestRow,
@@ -62,36 +60,36 @@ from padron.sharing.agreements import (
     Operation,
     Rung,
     Status,
-    check_identifier,
 )
+from padron.sharing.answers import Answer, RequestStatus, RequestView, answer_from_json
+from padron.sharing.asks import (
+    Ask,
+    GatewayRequestError,
+    Probe,
+    cosigned_note,
+    nist_answer,
+    parse_ask,
+)
+from padron.sharing.decisions import Decision, decide
 from padron.sharing.exchange import ExchangeLog, entry_of
 from padron.sharing.keys import GatewayIdentity
 from padron.sharing.policy import (
-    APPROVAL_REQUIRED,
-    CompiledPolicy,
-    PartnerRequest,
-    Usage,
     Verdict,
-    evaluate,
 )
 from padron.sharing.references import UnknownReferenceError
 from padron.sharing.signing import Signed, public_key_from_b64
-from padron.sharing.store import Sharing, StoredAgreement, partner_ref
+from padron.sharing.store import Sharing, partner_ref
 
 #: a partner's 1:N search names only candidates this sure (false positive identification rate)
 PARTNER_FPIR: Final = 1e-4
-#: the largest probe a partner may send (base64 text in the JSON body), per sample
-MAX_PROBE_SAMPLE_BYTES: Final = 8 * 1024 * 1024
 #: requests an officer list shows at most
 MAX_LIST: Final = 200
+#: a request no officer decided within this time is denied (``approval-expired``), its probe
+#: deleted unsearched
+PENDING_TTL: Final = timedelta(days=7)
 
 #: turns a probe into templates (padron's extractors, verification quality)
 SampleExtractor = Callable[["Probe"], dict[str, Template]]
-
-
-class GatewayRequestError(PadronError):
-    code = "PAD-SHARE-014"
-    summary = "A partner request is malformed (a field missing, of the wrong type, or out of range)."
 
 
 class ReplayError(PadronError):
@@ -113,445 +111,6 @@ class GatewayDecisionError(PadronError):
         "The request cannot take this decision: it is not pending, or this officer has decided "
         "on it already (the second approver must be another officer)."
     )
-
-
-class RequestStatus:
-    PENDING = "pending"
-    ANSWERED = "answered"
-    DENIED = "denied"
-
-
-# --- the request, as the partner sends it -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Probe:
-    """A partner's biometric sample: a face image, finger images or ISO/IEC 19794-2 records."""
-
-    face: bytes | None = None
-    fingers: Mapping[str, bytes] = field(default_factory=dict)
-    finger_templates: Mapping[str, bytes] = field(default_factory=dict)
-    #: the ANSI/NIST-ITL transaction the samples came in (the answer is returned the same way)
-    nist: bytes | None = None
-
-    @property
-    def empty(self) -> bool:
-        return self.face is None and not self.fingers and not self.finger_templates
-
-
-@dataclass(frozen=True)
-class Ask:
-    operation: Operation
-    purpose: str
-    rung: Rung
-    #: the partner's own case reference (recorded; shown in the resident's access history)
-    case_ref: str
-    candidates: int = 1
-    #: verify / disclose: the reference of an earlier answer
-    reference: str | None = None
-    #: verify: the CURP the traveller presents
-    curp: str | None = None
-    probe: Probe = field(default_factory=Probe)
-    raw_biometrics: bool = False
-    #: the size of our exchange log with the partner that the partner last kept (for the
-    #: consistency proof of the answer's checkpoint)
-    log_size: int | None = None
-    #: customs: the cargo reference asked about (a container, bill of lading or air waybill)
-    cargo: str | None = None
-
-
-_ASK_FIELDS: Final = frozenset(
-    {
-        "operation",
-        "purpose",
-        "rung",
-        "case_ref",
-        "candidates",
-        "reference",
-        "curp",
-        "probe",
-        "raw_biometrics",
-        "log_size",
-        "cargo",
-    }
-)
-_PROBE_FIELDS: Final = frozenset({"face", "fingers", "finger_templates", "ansi_nist"})
-_POSITIONS: Final = frozenset(str(i) for i in range(1, 11))
-
-
-def _bad(message: str, field_name: str) -> GatewayRequestError:
-    return GatewayRequestError(message, field=field_name)
-
-
-def _b64(value: object, field_name: str) -> bytes:
-    if not isinstance(value, str) or len(value) > MAX_PROBE_SAMPLE_BYTES * 4 // 3 + 4:
-        raise _bad(f"{field_name} must be base64 text of at most {MAX_PROBE_SAMPLE_BYTES} bytes", field_name)
-    try:
-        data = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise _bad(f"{field_name} is not valid base64", field_name) from None
-    if not data:
-        raise _bad(f"{field_name} is empty", field_name)
-    return data
-
-
-def _positions(value: object, field_name: str) -> dict[str, bytes]:
-    if not isinstance(value, dict):
-        raise _bad(f"{field_name} must map finger positions 1-10 to base64", field_name)
-    out = {}
-    for position, data in value.items():
-        if position not in _POSITIONS:
-            raise _bad(f"{field_name}: {str(position)[:10]!r} is not a finger position 1-10", field_name)
-        out[position] = _b64(data, f"{field_name}.{position}")
-    return out
-
-
-def _probe(value: object) -> Probe:
-    if value is None:
-        return Probe()
-    if not isinstance(value, dict):
-        raise _bad("probe must be an object with face, fingers and/or finger_templates", "probe")
-    unknown = sorted(set(value) - _PROBE_FIELDS)
-    if unknown:
-        raise _bad(f"probe: unknown field(s) {', '.join(unknown)[:200]}", "probe")
-    if value.get("ansi_nist") is not None:
-        if set(value) != {"ansi_nist"}:
-            raise _bad(
-                "probe: an ANSI/NIST-ITL transaction carries all the samples; send nothing else", "probe"
-            )
-        return _nist_probe(_b64(value["ansi_nist"], "probe.ansi_nist"))
-    face = _b64(value["face"], "probe.face") if value.get("face") is not None else None
-    fingers = _positions(value.get("fingers", {}), "probe.fingers")
-    templates = _positions(value.get("finger_templates", {}), "probe.finger_templates")
-    both = sorted(set(fingers) & set(templates))
-    if both:
-        raise _bad(f"finger {', '.join(both)}: an image or a template, not both", "probe")
-    return Probe(face, fingers, templates)
-
-
-def _nist_probe(data: bytes) -> Probe:
-    """The face and finger images of an ANSI/NIST-ITL 1-2011 transaction (Type-10 face, Type-4
-    and Type-14 fingers; PAD-NIST- errors for a malformed file or an image padron cannot read)."""
-    from padron.interchange import ansinist
-
-    inputs = ansinist.sample_inputs(ansinist.decode(data))
-    return Probe(face=inputs.face, fingers=dict(inputs.fingers), nist=data)
-
-
-#: the Type-2 fields of an ANSI/NIST-ITL answer (user-defined: 2.003 and up)
-NIST_FIELDS: Final = {"request": 3, "status": 4, "rung": 5, "hit": 6, "references": 7, "attributes": 8}
-
-
-def nist_answer(request: bytes, request_id: str, registry: str, result: Mapping[str, Any], rung: int) -> str:
-    """The answer as an ANSI/NIST-ITL 1-2011 transaction answering ``request`` (base64): a
-    Type-1 addressed to the request's originator with 1.010 TCR its TCN, and a Type-2 record
-    with the request id, the status, the rung, hit / match, the references and (ASCII) core
-    attributes as ``name=value`` subfields."""
-    from padron.interchange import ansinist
-
-    tx = ansinist.decode(request)
-    fields: dict[int, Any] = {
-        NIST_FIELDS["request"]: request_id,
-        NIST_FIELDS["status"]: "answered",
-        NIST_FIELDS["rung"]: str(rung),
-        NIST_FIELDS["hit"]: "Y" if result.get("hit") or result.get("match") else "N",
-    }
-    references = [str(r) for r in result.get("references", [])]
-    if references:
-        fields[NIST_FIELDS["references"]] = [[r] for r in references]
-    persons = list(result.get("persons", [])) + ([result["person"]] if result.get("person") else [])
-    pairs = [f"{k}={v}" for person in persons for k, v in sorted(person.items()) if str(v).isascii()]
-    if pairs:
-        fields[NIST_FIELDS["attributes"]] = [[p] for p in pairs]
-    reply = ansinist.reply_to(
-        tx,
-        type_of_transaction="SRE",
-        control_number=request_id[:40],
-        records=[ansinist.text_record(fields)],
-        originating_agency=registry.upper().replace("-", "")[:35] or None,
-    )
-    return base64.b64encode(ansinist.encode(reply)).decode("ascii")
-
-
-def _cargo(value: object) -> str | None:
-    if value is None:
-        return None
-    from padron.sharing.customs import CustomsRecordError, cargo_reference
-
-    try:
-        return cargo_reference(value)
-    except CustomsRecordError as error:
-        raise _bad(error.message, "cargo") from None
-
-
-def _text(value: Mapping[str, Any], name: str, *, required: bool = True, limit: int = 200) -> str | None:
-    item = value.get(name)
-    if item is None:
-        if required:
-            raise _bad(f"the request needs {name}", name)
-        return None
-    if not isinstance(item, str) or not item.strip() or len(item) > limit or not item.isprintable():
-        raise _bad(f"{name} must be printable text of 1-{limit} characters", name)
-    return item.strip()
-
-
-def _integer(value: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
-    item = value.get(name, default)
-    if isinstance(item, bool) or not isinstance(item, int) or not low <= item <= high:
-        raise _bad(f"{name} must be an integer {low}-{high}", name)
-    return item
-
-
-def parse_ask(body: bytes) -> Ask:
-    """A partner request from its JSON body (GatewayRequestError naming the field)."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _bad("the request body is not UTF-8 JSON", "body") from None
-    value = loads_strict(text, what="the partner request", max_depth=8, error=GatewayRequestError)
-    if not isinstance(value, dict):
-        raise _bad("the request body must be a JSON object", "body")
-    unknown = sorted(set(value) - _ASK_FIELDS)
-    if unknown:
-        raise _bad(f"unknown field(s) {', '.join(unknown)[:200]}", "body")
-    try:
-        operation = Operation(str(value.get("operation")))
-    except ValueError:
-        allowed = ", ".join(o.value for o in Operation)
-        raise _bad(f"operation must be one of {allowed}", "operation") from None
-    purpose = _text(value, "purpose")
-    assert purpose is not None
-    check_identifier(purpose, "purpose", GatewayRequestError)
-    case_ref = _text(value, "case_ref")
-    assert case_ref is not None
-    raw = value.get("raw_biometrics", False)
-    if not isinstance(raw, bool):
-        raise _bad("raw_biometrics must be true or false", "raw_biometrics")
-    ask = Ask(
-        operation=operation,
-        purpose=purpose,
-        rung=Rung(_integer(value, "rung", 0, 0, 2)),
-        case_ref=case_ref,
-        candidates=_integer(value, "candidates", 1, 1, 50),
-        reference=_text(value, "reference", required=False, limit=80),
-        curp=_text(value, "curp", required=False, limit=18),
-        probe=_probe(value.get("probe")),
-        raw_biometrics=raw,
-        log_size=_integer(value, "log_size", 0, 0, 2**31) if value.get("log_size") is not None else None,
-        cargo=_cargo(value.get("cargo")),
-    )
-    if operation is Operation.IDENTIFY and ask.probe.empty:
-        raise _bad("identify needs a probe (a face, finger images or finger templates)", "probe")
-    if operation is Operation.VERIFY and (ask.probe.empty or (ask.reference is None) == (ask.curp is None)):
-        raise _bad("verify needs a probe and exactly one of reference or curp", "reference")
-    if operation is Operation.DISCLOSE and ask.reference is None:
-        raise _bad("disclose needs the reference of an earlier answer", "reference")
-    if operation is Operation.CUSTOMS and (ask.cargo is None or not ask.probe.empty):
-        raise _bad("customs needs a cargo reference (and no biometric probe)", "cargo")
-    if operation is not Operation.CUSTOMS and ask.cargo is not None:
-        raise _bad("a cargo reference is for the customs operation only", "cargo")
-    return ask
-
-
-def cosigned_note(body: bytes) -> str:
-    """The checkpoint note of a partner's cosignature request ({"checkpoint": <signed note>})."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _bad("the body is not UTF-8 JSON", "body") from None
-    value = loads_strict(text, what="the cosignature", max_depth=4, error=GatewayRequestError)
-    if (
-        not isinstance(value, dict)
-        or set(value) != {"checkpoint"}
-        or not isinstance(value["checkpoint"], str)
-    ):
-        raise _bad('the body must be {"checkpoint": "<signed note>"}', "checkpoint")
-    if len(value["checkpoint"]) > 65_536:
-        raise _bad("the checkpoint note is too long", "checkpoint")
-    return str(value["checkpoint"])
-
-
-# --- decisions ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Decision:
-    verdict: Verdict
-    reasons: tuple[str, ...]
-    rung: Rung | None = None
-    candidates: int = 1
-    withheld: tuple[str, ...] = ()
-    stored: StoredAgreement | None = None
-
-    @property
-    def agreement(self) -> Agreement | None:
-        return self.stored.agreement if self.stored is not None else None
-
-
-_ORDER: Final = {Verdict.ALLOW: 0, Verdict.PENDING: 1, Verdict.DENY: 2}
-
-
-def decide(
-    ask: Ask,
-    in_force: Sequence[tuple[StoredAgreement, CompiledPolicy]],
-    partner: str,
-    day: date,
-    used_today: int,
-    approvals: int = 0,
-) -> Decision:
-    """The best decision any agreement in force gives: allow before pending before deny; a rung
-    above the agreed one is lowered to the agreed one, more candidates cut to the agreed
-    number, and what was withheld says so."""
-    if not in_force:
-        return Decision(Verdict.DENY, ("no-agreement-in-force",))
-    best: Decision | None = None
-    for stored, policy in in_force:
-        terms = stored.agreement.operations.get(ask.operation)
-        withheld: list[str] = []
-        candidates = ask.candidates
-        if terms is not None and candidates > terms.candidates:
-            candidates = terms.candidates
-            withheld.append(f"{ask.operation.value}-too-many-candidates")
-        rung = ask.rung
-        while True:
-            request = PartnerRequest(
-                partner=partner,
-                operation=ask.operation,
-                purpose=ask.purpose,
-                rung=rung,
-                day=day,
-                candidates=candidates,
-                raw_biometrics=ask.raw_biometrics,
-            )
-            result = evaluate(policy, request, Usage(used_today=used_today, approvals=approvals))
-            lowerable = result.verdict is Verdict.DENY and all(
-                r.endswith("-rung-above-agreed") or r.endswith(APPROVAL_REQUIRED) for r in result.reasons
-            )
-            if not lowerable or rung == Rung.HIT:
-                break
-            rung = Rung(rung - 1)
-            if f"{ask.operation.value}-rung-above-agreed" not in withheld:
-                withheld.append(f"{ask.operation.value}-rung-above-agreed")
-        decision = Decision(
-            verdict=result.verdict,
-            reasons=result.reasons,
-            rung=rung if result.verdict is not Verdict.DENY else None,
-            candidates=candidates,
-            withheld=tuple(withheld) if result.verdict is not Verdict.DENY else (),
-            stored=stored,
-        )
-        if best is None or _ORDER[decision.verdict] < _ORDER[best.verdict]:
-            best = decision
-    assert best is not None
-    return best
-
-
-# --- answers ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the partner receives (signed by the caller): always the decision and its reasons."""
-
-    request_id: str
-    registry: str
-    partner: str
-    status: str
-    operation: str
-    rung_asked: int
-    rung: int | None
-    reasons: tuple[str, ...]
-    withheld: tuple[str, ...]
-    agreement: str | None
-    agreement_version: int | None
-    received_at: datetime
-    answered_at: datetime | None
-    result: Mapping[str, Any] | None = None
-    #: SHA-256 of the signed request body
-    request_sha256: str = ""
-    #: the exchange-log block (padron.sharing.exchange): added when the answer is served
-    log: Mapping[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        value = self.state_json()
-        if self.log is not None:
-            value["log"] = dict(self.log)
-        return value
-
-    def state_json(self) -> dict[str, Any]:
-        """The answer without its log block (what the exchange-log entry is computed from)."""
-        return {
-            "request_id": self.request_id,
-            "request_sha256": self.request_sha256,
-            "registry": self.registry,
-            "partner": self.partner,
-            "status": self.status,
-            "operation": self.operation,
-            "rung_asked": self.rung_asked,
-            "rung": self.rung,
-            "reasons": list(self.reasons),
-            "withheld": list(self.withheld),
-            "agreement": (
-                {"id": self.agreement, "version": self.agreement_version} if self.agreement else None
-            ),
-            "received_at": self.received_at.isoformat(),
-            "answered_at": self.answered_at.isoformat() if self.answered_at else None,
-            "result": dict(self.result) if self.result is not None else None,
-        }
-
-    def body(self) -> bytes:
-        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-    def state_body(self) -> bytes:
-        return json.dumps(self.state_json(), sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-@dataclass(frozen=True)
-class RequestView:
-    """A request as an officer sees it: what was asked, the agreement, what would be disclosed,
-    the decisions so far (no personal data: the probe is not shown, nothing is searched yet)."""
-
-    request_id: str
-    partner: str
-    operation: str
-    purpose: str
-    case_ref: str
-    rung_asked: int
-    rung: int | None
-    status: str
-    reasons: tuple[str, ...]
-    withheld: tuple[str, ...]
-    agreement: str | None
-    agreement_version: int | None
-    approval: str | None
-    #: the attributes a rung-2 answer would disclose
-    would_disclose: tuple[str, ...]
-    approvals: tuple[Mapping[str, str], ...]
-    received_at: datetime
-    decided_at: datetime | None
-    embargo_until: date | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "request_id": self.request_id,
-            "partner": self.partner,
-            "operation": self.operation,
-            "purpose": self.purpose,
-            "case_ref": self.case_ref,
-            "rung_asked": self.rung_asked,
-            "rung": self.rung,
-            "status": self.status,
-            "reasons": list(self.reasons),
-            "withheld": list(self.withheld),
-            "agreement": self.agreement,
-            "agreement_version": self.agreement_version,
-            "approval": self.approval,
-            "would_disclose": list(self.would_disclose),
-            "approvals": [dict(a) for a in self.approvals],
-            "received_at": self.received_at.isoformat(),
-            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
-            "embargo_until": self.embargo_until.isoformat() if self.embargo_until else None,
-        }
 
 
 def request_ref(request_id: str) -> str:
@@ -611,6 +170,31 @@ class Gateway:
 
     # --- receiving ----------------------------------------------------------------------------
 
+    def refused(self, key_id: str | None, error: PadronError) -> None:
+        """Record a request refused before it was decided (a bad signature, a replay): the
+        partner named is only what the request claims."""
+        claimed = (key_id or "unknown")[:63]
+        ctx = AccessContext(
+            actor=f"partner:{claimed}",
+            role=Role.PARTNER,
+            channel=Channel.PARTNER,
+            purpose=Purpose.PARTNER_REQUEST,
+            partner=claimed,
+        )
+        reason = str(error.details.get("reason", error.code))[:80]
+
+        def work(session: Session) -> None:
+            self.registry.audit.record(
+                session,
+                ctx,
+                "gateway.refused",
+                subject=partner_ref(claimed),
+                outcome=reason,
+                details={"code": error.code, "claimed_keyid": claimed},
+            )
+
+        self.registry.transact(work)
+
     def _context(
         self, partner: str, ask_case: str, agreement: Agreement | None, embargo: date | None = None
     ) -> AccessContext:
@@ -652,6 +236,7 @@ class Gateway:
         digest = hashlib.sha256(body).hexdigest()
         in_force = self.sharing.in_force(partner, day)
         vault = self._vault()  # before the transaction: the first use starts the biometric service
+        self.expire_pending(now)
         probe_digest = (
             None if ask.probe.empty else self.me.references.digest(partner, _probe_bytes(ask.probe))
         )
@@ -677,6 +262,9 @@ class Gateway:
             refused = vigilance.refusal(session, partner, ask.operation.value, probe_digest, now)
             if refused is not None and decision.verdict is not Verdict.DENY:
                 decision = Decision(Verdict.DENY, (refused[0],), stored=decision.stored)
+            wrong_reference = self._reference_problem(session, partner, ask)
+            if wrong_reference is not None and decision.verdict is not Verdict.DENY:
+                decision = Decision(Verdict.DENY, (wrong_reference,), stored=decision.stored)
             status = {
                 Verdict.ALLOW: RequestStatus.PENDING,  # until its answer is stored (below)
                 Verdict.PENDING: RequestStatus.PENDING,
@@ -739,10 +327,36 @@ class Gateway:
             )
             return decision
 
-        decision = self.registry.transact(register)
+        try:
+            decision = self.registry.transact(register)
+        except ReplayError as error:
+            self.refused(partner, error)
+            raise
         if decision.verdict is Verdict.ALLOW:
             self._answer_now(request_id, ask, decision, embargo=None)
         return self.answer(partner, request_id, ask.log_size)
+
+    def _reference_problem(self, session: Session, partner: str, ask: Ask) -> str | None:
+        """Why a reference cannot be used by ``partner``: not one this registry issued to it
+        (another partner's, altered, invented), or a follow-up without a prior hit."""
+        if ask.reference is None:
+            return None
+        try:
+            person_id = self.me.references.resolve(partner, ask.reference)
+        except UnknownReferenceError:
+            return "reference-not-issued-to-partner"
+        if ask.operation is not Operation.DISCLOSE:
+            return None
+        hit = session.scalar(
+            select(func.count())
+            .select_from(AuditEntryRow)
+            .where(
+                AuditEntryRow.partner == partner,
+                AuditEntryRow.subject == person_ref(person_id),
+                AuditEntryRow.action.in_(("gateway.identify", "gateway.verify")),
+            )
+        )
+        return None if hit else "no-prior-hit"
 
     def _vault(self) -> Any:
         return self._identity().index.vault
@@ -757,7 +371,14 @@ class Gateway:
             assert row is not None
             partner = row.partner_id
         ctx = self._context(partner, ask.case_ref, agreement, embargo)
-        result, persons, extra_withheld = self._run(partner, ask, decision, ctx)
+        try:
+            result, persons, extra_withheld = self._run(partner, ask, decision, ctx)
+        except PadronError as error:
+            if error.category not in (ErrorCategory.INVALID, ErrorCategory.NOT_FOUND):
+                raise
+            # a probe that cannot be read, a record that is gone: denied, with the code, not left pending
+            self._deny_unusable(request_id, error)
+            return self.answer(partner, request_id)
         if ask.probe.nist is not None:  # asked in ANSI/NIST-ITL: answered the same way too
             result["ansi_nist"] = nist_answer(
                 ask.probe.nist, request_id, self.me.id, result, int(decision.rung)
@@ -765,8 +386,10 @@ class Gateway:
         now = self._clock()
 
         def store(session: Session) -> Answer:
-            row = session.get(GatewayRequestRow, request_id)
+            row = session.get(GatewayRequestRow, request_id, with_for_update=True)
             assert row is not None
+            if row.status != RequestStatus.PENDING:  # decided meanwhile (a third approval, a denial)
+                return self._state(row)
             answer = Answer(
                 request_id=request_id,
                 request_sha256=row.request_sha256,
@@ -831,6 +454,54 @@ class Gateway:
 
         return self.registry.transact(store)
 
+    def expire_pending(self, now: datetime) -> int:
+        """Deny the requests that waited longer than :data:`PENDING_TTL` for officers."""
+        with self.registry.db.read_session() as session:
+            stale = list(
+                session.scalars(
+                    select(GatewayRequestRow.id).where(
+                        GatewayRequestRow.status == RequestStatus.PENDING,
+                        GatewayRequestRow.received_at < now - PENDING_TTL,
+                    )
+                )
+            )
+
+        def work(session: Session, request_id: str) -> None:
+            row = session.get(GatewayRequestRow, request_id, with_for_update=True)
+            if row is None or row.status != RequestStatus.PENDING:
+                return
+            row.status, row.decided_at, row.probe = RequestStatus.DENIED, now, None
+            row.reasons = ["approval-expired"]
+            self._log_state(session, row)
+            self.registry.audit.record(
+                session,
+                AccessContext.system(Purpose.PARTNER_REQUEST),
+                "gateway.deny",
+                subject=request_ref(request_id),
+                outcome="approval-expired",
+            )
+
+        for request_id in stale:
+            self.registry.transact(functools.partial(work, request_id=request_id))
+        return len(stale)
+
+    def _deny_unusable(self, request_id: str, error: PadronError) -> None:
+        def work(session: Session) -> None:
+            row = self._row(session, request_id)
+            row.status, row.decided_at, row.probe = RequestStatus.DENIED, self._clock(), None
+            row.reasons = [f"unusable-request:{error.code}"]
+            self._log_state(session, row)
+            self.registry.audit.record(
+                session,
+                AccessContext.system(Purpose.PARTNER_REQUEST),
+                "gateway.deny",
+                subject=request_ref(request_id),
+                outcome="unusable-request",
+                details={"code": error.code},
+            )
+
+        self.registry.transact(work)
+
     def _run(
         self, partner: str, ask: Ask, decision: Decision, ctx: AccessContext
     ) -> tuple[dict[str, Any], list[int], list[str]]:
@@ -838,6 +509,8 @@ class Gateway:
         assert decision.rung is not None and decision.stored is not None
         rung = decision.rung
         terms = decision.stored.agreement.operations[ask.operation]
+        if ask.attributes is not None:  # only what was asked, within what is agreed
+            terms = dataclasses.replace(terms, attributes=terms.attributes & ask.attributes)
         refs = self.me.references
         if ask.operation is Operation.IDENTIFY:
             samples = self._extract(ask.probe)
@@ -930,7 +603,7 @@ class Gateway:
         """What the partner is told of ``row`` now (without the log block)."""
         if row.answer is not None:
             value = json.loads(self._vault().open(row.answer, f"gateway-answer:{row.id}"))
-            return _answer_from_json(value)
+            return answer_from_json(value)
         return Answer(
             request_id=row.id,
             registry=self.me.id,
@@ -1129,22 +802,19 @@ class Gateway:
         self._answer_now(request_id, ask, decision, embargo=embargo)
 
 
-def _answer_from_json(value: Mapping[str, Any]) -> Answer:
-    agreement = value.get("agreement") or {}
-    return Answer(
-        request_id=value["request_id"],
-        registry=value["registry"],
-        partner=value["partner"],
-        status=value["status"],
-        operation=value["operation"],
-        rung_asked=value["rung_asked"],
-        rung=value["rung"],
-        reasons=tuple(value["reasons"]),
-        withheld=tuple(value["withheld"]),
-        agreement=agreement.get("id"),
-        agreement_version=agreement.get("version"),
-        received_at=datetime.fromisoformat(value["received_at"]),
-        answered_at=datetime.fromisoformat(value["answered_at"]) if value.get("answered_at") else None,
-        result=value.get("result"),
-        request_sha256=value.get("request_sha256", ""),
-    )
+__all__ = [
+    "Answer",
+    "Ask",
+    "Decision",
+    "Gateway",
+    "GatewayDecisionError",
+    "GatewayRequestError",
+    "Probe",
+    "ReplayError",
+    "RequestStatus",
+    "RequestView",
+    "UnknownGatewayRequestError",
+    "cosigned_note",
+    "decide",
+    "parse_ask",
+]

@@ -18,6 +18,7 @@ stable reason.
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ LABEL: Final = "padron"
 SIGNATURE_TTL: Final = timedelta(seconds=300)
 #: the clock difference tolerated between peers
 CLOCK_SKEW: Final = timedelta(seconds=30)
+_KEYID: Final = re.compile(r'keyid="([^"\\]{1,100})"')
 REQUEST_COMPONENTS: Final = ("@method", "@authority", "@path", "content-type", "content-digest")
 RESPONSE_COMPONENTS: Final = (
     "@status",
@@ -210,6 +212,30 @@ def _verify(
     required: tuple[str, ...],
     now: datetime | None,
 ) -> Signed:
+    """:func:`_check`, with the key id the signature claims in the details of a refusal."""
+    claimed: list[str] = []
+
+    def resolve(key_id: str) -> Ed25519PublicKey | None:
+        claimed.append(key_id)
+        return public_key(key_id)
+
+    try:
+        return _check(message, body, resolve, required, now)
+    except SignatureError as error:
+        if "keyid" not in error.details:
+            named = _KEYID.search(str(message.headers.get("signature-input", "")))
+            if claimed or named:
+                error.details["keyid"] = (claimed[0] if claimed else named.group(1) if named else "")[:100]
+        raise
+
+
+def _check(
+    message: Message | Reply,
+    body: bytes,
+    public_key: Callable[[str], Ed25519PublicKey | None],
+    required: tuple[str, ...],
+    now: datetime | None,
+) -> Signed:
     headers = message.headers
     if "signature" not in headers or "signature-input" not in headers:
         raise _refused("unsigned", "the message carries no Signature and Signature-Input (RFC 9421) headers")
@@ -294,3 +320,28 @@ def verify_reply(
 def header_items(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers as a plain dict (to send them)."""
     return {name: value for name, value in headers.items()}
+
+
+#: what a refusal's signature covers (the request may carry no signature or digest to bind to)
+REFUSAL_COMPONENTS: Final = ("@status", "content-type", "content-digest")
+
+
+def sign_refusal(reply: Reply, body: bytes, *, key_id: str, key: Ed25519PrivateKey) -> None:
+    """Sign a refusal (a problem answer to a partner endpoint) over its status and body."""
+    created = datetime.now(UTC).replace(microsecond=0)
+    signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=_Keys(private=key))
+    signer.sign(
+        reply,
+        key_id=key_id,
+        created=created,
+        expires=created + SIGNATURE_TTL,
+        nonce=secrets.token_urlsafe(18),
+        label=LABEL,
+        tag=TAG,
+        covered_component_ids=REFUSAL_COMPONENTS,
+        body=body,
+    )
+
+
+def verify_refusal(reply: Reply, body: bytes, public_key: Callable[[str], Ed25519PublicKey | None]) -> Signed:
+    return _verify(reply, body, public_key, REFUSAL_COMPONENTS, None)
