@@ -9,10 +9,16 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from padron.api.app import create_app
-from padron.api.roles import ENDPOINT_ACCESS, PUBLIC, EndpointAccess, protected
-from padron.api.security import EndpointDeclarationError, authenticated, check_endpoint_access
+from padron.api.roles import CONSOLE_ROLES, ENDPOINT_ACCESS, PUBLIC, EndpointAccess, protected
+from padron.api.security import (
+    SESSION_COOKIE,
+    EndpointDeclarationError,
+    authenticated,
+    check_endpoint_access,
+)
 from padron.domain.access import AccessContext, Purpose, Role
 from padron.registry.service import Registry
+from padron.registry.sessions import SESSION_ID_LENGTH, ConsoleSessions
 from tests.api.conftest import (
     PERSON,
     FakeRateLimiter,
@@ -82,6 +88,30 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("GET", "/v1/customs/pushes"): ({}, 200),
     ("POST", "/v1/customs/pushes/send"): ({"json": {}}, 200),  # nothing queued: nothing sent
     ("POST", "/v1/partner/customs/inspections"): ({"json": {}}, 401),
+    # the web console: a session cookie instead of a key (tests/web); forms get the session's
+    # CSRF token and nothing else, so an admitted caller gets the page's own refusal
+    ("GET", "/console/login"): ({}, 200),
+    ("POST", "/console/login"): ({"data": {"token": ""}}, 403),  # no login token: refused, nothing opened
+    ("GET", "/console/static/{name}"): ({}, 200),
+    ("GET", "/console"): ({}, 200),
+    ("GET", "/console/enrollment"): ({}, 200),
+    ("POST", "/console/enrollment/preview"): ({"data": {"x": ""}}, 200),  # the rule that fails
+    ("POST", "/console/enrollment/quality"): (UNKNOWN_PART, 422),
+    ("POST", "/console/enrollment"): (UNKNOWN_PART, 422),
+    ("GET", "/console/persons/{curp}"): ({}, 200),
+    ("GET", "/console/adjudication"): ({}, 200),
+    ("GET", "/console/adjudication/{case_id}"): ({}, 404),
+    ("GET", "/console/adjudication/{case_id}/images/{side}/{slot}"): ({}, 404),
+    ("POST", "/console/adjudication/{case_id}/decision"): ({"data": {"x": ""}}, 422),
+    ("GET", "/console/gateway"): ({}, 200),
+    ("GET", "/console/gateway/{request_id}"): ({}, 404),
+    ("POST", "/console/gateway/{request_id}/approve"): ({"data": {"x": ""}}, 422),
+    ("POST", "/console/gateway/{request_id}/deny"): ({"data": {"x": ""}}, 422),
+    ("GET", "/console/audit"): ({}, 200),
+    ("GET", "/console/audit/resident"): ({}, 200),
+    ("GET", "/console/dashboard"): ({}, 200),
+    ("GET", "/console/dashboard/{chart}"): ({}, 200),
+    ("POST", "/console/logout"): ({"data": {"x": ""}}, 303),
 }
 
 #: what the matrix puts in a path's parameters besides the CURP (an entry and a key that do not exist)
@@ -96,6 +126,8 @@ PATH_VALUES = {
     "{inspection_id}": "999999",
     "{partner_id}": "nobody",
     "{agreement_id}": "nothing",
+    "{name}": "console.css",
+    "{chart}": "det.png",
 }
 
 
@@ -119,8 +151,53 @@ def test_every_route_of_the_app_declares_its_roles_and_has_a_matrix_request(clie
     assert set(REQUESTS) == routes, "add the new route's request to REQUESTS in this test"
 
 
-def test_role_matrix(client: TestClient) -> None:
+def console_sessions(registry: Registry) -> dict[Role, dict[str, str]]:
+    """A console session of every role that may have one: the headers of its requests (the
+    session cookie, and the CSRF token a page's script sends)."""
+    opened = {}
+    for role in CONSOLE_ROLES:
+        session = ConsoleSessions(registry).open(f"{role.value}id", f"{role.value} desk", role)
+        opened[role] = {
+            "Cookie": f"{SESSION_COOKIE}={session.session_id}",
+            "X-CSRF-Token": session.csrf,
+        }
+    return opened
+
+
+def check_console_page(
+    client: TestClient,
+    sessions: dict[Role, dict[str, str]],
+    access: EndpointAccess,
+    call: Any,
+    label: str,
+    admitted_status: int,
+) -> None:
+    """A console page: without a session (or with an unknown one) a GET is sent to the login page
+    and anything else is 401; an API key is no session; a session of a role the page does not
+    admit is 403; partners have no console."""
+    unknown = {"Cookie": f"{SESSION_COOKIE}={'x' * SESSION_ID_LENGTH}"}
+    for name, headers in (("no session", {}), ("unknown session", unknown), ("an API key", auth(Role.ADMIN))):
+        response = call(headers)
+        if access.public:
+            assert response.status_code == admitted_status, f"{label} with {name}: {response.text}"
+        elif label.startswith("GET "):
+            assert response.status_code == 303, f"{label} with {name}: {response.text}"
+            assert response.headers["location"].startswith("/console/login?next="), label
+        else:
+            assert response.status_code == 401, f"{label} with {name}: {response.text}"
+    for role, headers in sessions.items():
+        response = call(headers)
+        if access.public or role in access.roles:
+            assert response.status_code == admitted_status, f"{label} as {role}: {response.text}"
+        else:
+            assert response.status_code == 403, f"{label} as {role}: {response.text}"
+            assert "PAD-AUTH-006" in response.text, label
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'none'"), label
+
+
+def test_role_matrix(client: TestClient, sqlite_registry: Registry) -> None:
     curp = enroll(client)["curp"]
+    sessions = console_sessions(sqlite_registry)
     for (method, path), access in ENDPOINT_ACCESS.items():
         options, admitted_status = REQUESTS[(method, path)]
         url = path.replace("{curp}", curp)
@@ -131,8 +208,11 @@ def test_role_matrix(client: TestClient) -> None:
         def call(
             headers: dict[str, str], method: str = method, url: str = url, options: Any = options
         ) -> Any:
-            return client.request(method, url, headers=headers, **options)
+            return client.request(method, url, headers=headers, follow_redirects=False, **options)
 
+        if access.console:
+            check_console_page(client, sessions, access, call, label, admitted_status)
+            continue
         if access.signed:  # no API key of any role stands in for the partner's signature
             for headers in ({}, *(auth(role) for role in Role)):
                 assert_problem(call(headers), 401, "PAD-SHARE-010")

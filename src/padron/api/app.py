@@ -72,11 +72,13 @@ from padron.registry import keys as registry_keys
 from padron.registry.audit import AuditLog
 from padron.registry.identity import IdentityService
 from padron.registry.service import Registry
+from padron.registry.sessions import ConsoleSessions
 from padron.registry.storage.database import Database
 from padron.settings import Settings, load_settings
 from padron.sharing.customs_import import MAX_IMPORT_BYTES
 from padron.sharing.customs_push import Connect as PeerConnector
 from padron.sharing.keys import GatewayIdentity
+from padron.web.enrollment import UPLOAD_PATHS as CONSOLE_UPLOAD_PATHS
 
 log = logging.getLogger("padron.api")
 
@@ -264,6 +266,7 @@ def _lifespan(
                 keys=registry_keys.KeyStore(reg),
                 identity=provider,
                 samples=samples,
+                sessions=ConsoleSessions(reg),
                 gateway=_gateway(settings, reg, provider, samples, gateway_identity),
                 peer_http=peer_http,
             )
@@ -348,7 +351,10 @@ def create_app(
                 BodyLimitMiddleware,
                 max_bytes=MAX_BODY_BYTES,
                 overrides={
-                    **dict.fromkeys((*biometrics.UPLOAD_PATHS, "/v1/partner/requests"), MAX_UPLOAD_BYTES),
+                    **dict.fromkeys(
+                        (*biometrics.UPLOAD_PATHS, *CONSOLE_UPLOAD_PATHS, "/v1/partner/requests"),
+                        MAX_UPLOAD_BYTES,
+                    ),
                     customs.IMPORTS_PATH: MAX_IMPORT_BYTES,
                 },
             ),
@@ -367,6 +373,9 @@ def create_app(
     customs.add_routes(app)
     partners.add_routes(app)
     add_docs_route(app)
+    from padron.web import install_console
+
+    install_console(app)
     check_endpoint_access(app.routes)
     document_roles(app)
     return app

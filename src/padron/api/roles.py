@@ -6,7 +6,8 @@ whose routes and this table differ (a route missing here, an entry without a rou
 the access is recorded under (audit log, resident's access history): a registrar reading a
 record reads it to correct it, an auditor to audit it.
 
-Public endpoints carry no personal data: liveness, readiness, the OpenAPI document and its page.
+Public endpoints carry no personal data: liveness, readiness, the OpenAPI document and its page,
+the console's login page and its style sheet and script.
 """
 
 from __future__ import annotations
@@ -28,11 +29,16 @@ class EndpointAccess:
     #: authenticated by the partner's RFC 9421 signature (its registered Ed25519 key), not by
     #: an API key: the sharing gateway's partner endpoints
     signed: bool = False
+    #: a page of the web console (padron.web): authenticated by the console's session cookie
+    #: (opened with an API key at /console/login), not by an API key in the request
+    console: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "purposes", MappingProxyType(dict(self.purposes)))
         if self.signed and set(self.purposes) != {Role.PARTNER}:
             raise ValueError("a signed endpoint is for partners only")
+        if self.console and (self.signed or Role.PARTNER in self.purposes):
+            raise ValueError("partners have no console")
 
     @property
     def public(self) -> bool:
@@ -51,6 +57,34 @@ PARTNER_SIGNED: Final = EndpointAccess({Role.PARTNER: Purpose.PARTNER_REQUEST}, 
 def protected(purpose: Purpose, *roles: Role) -> EndpointAccess:
     """An endpoint for ``roles``, all calling it for one ``purpose``."""
     return EndpointAccess(dict.fromkeys(roles, purpose))
+
+
+#: a console page anyone may open (the login page, the style sheet and script)
+CONSOLE_PUBLIC: Final = EndpointAccess(console=True)
+
+#: every role that may open a console session, with the purpose of its pages that are for
+#: everyone (the start page, logout): no personal data is shown there
+CONSOLE_ROLES: Final[Mapping[Role, Purpose]] = MappingProxyType(
+    {
+        Role.REGISTRAR: Purpose.ENROLLMENT,
+        Role.VERIFIER: Purpose.VERIFICATION,
+        Role.INVESTIGATOR: Purpose.INVESTIGATION,
+        Role.ADJUDICATOR: Purpose.ADJUDICATION,
+        Role.AUDITOR: Purpose.AUDIT,
+        Role.ADMIN: Purpose.ADMINISTRATION,
+        Role.OFFICER: Purpose.PARTNER_REQUEST,
+    }
+)
+
+
+def console(purposes: Mapping[Role, Purpose]) -> EndpointAccess:
+    """A console page for the roles of ``purposes``, each recorded under its purpose."""
+    return EndpointAccess(purposes, console=True)
+
+
+def console_for(purpose: Purpose, *roles: Role) -> EndpointAccess:
+    """A console page for ``roles``, all using it for one ``purpose``."""
+    return EndpointAccess(dict.fromkeys(roles, purpose), console=True)
 
 
 #: (method, path template) -> access; HEAD follows GET
@@ -171,5 +205,57 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
         ("POST", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
         ("GET", "/v1/keys"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
         ("POST", "/v1/keys/{key_id}/revoke"): protected(Purpose.ADMINISTRATION, Role.ADMIN),
+        # --- the web console (padron.web): the same use cases and roles behind a session cookie
+        # opened with an API key; every form carries the session's CSRF token ---
+        ("GET", "/console/login"): CONSOLE_PUBLIC,
+        ("POST", "/console/login"): CONSOLE_PUBLIC,
+        ("GET", "/console/static/{name}"): CONSOLE_PUBLIC,
+        ("GET", "/console"): console(CONSOLE_ROLES),
+        # the enrollment desk: registrars
+        ("GET", "/console/enrollment"): console_for(Purpose.ENROLLMENT, Role.REGISTRAR),
+        ("POST", "/console/enrollment/preview"): console_for(Purpose.ENROLLMENT, Role.REGISTRAR),
+        ("POST", "/console/enrollment/quality"): console_for(Purpose.ENROLLMENT, Role.REGISTRAR),
+        ("POST", "/console/enrollment"): console_for(Purpose.ENROLLMENT, Role.REGISTRAR),
+        # a person's record, as GET /v1/persons/{curp} (the desk links a duplicate to it)
+        ("GET", "/console/persons/{curp}"): console(
+            {
+                Role.REGISTRAR: Purpose.CORRECTION,
+                Role.ADJUDICATOR: Purpose.ADJUDICATION,
+                Role.AUDITOR: Purpose.AUDIT,
+            }
+        ),
+        # adjudication: the queue for adjudicators and auditors, the cases (with their images)
+        # and the decisions for adjudicators
+        ("GET", "/console/adjudication"): console(
+            {Role.ADJUDICATOR: Purpose.ADJUDICATION, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("GET", "/console/adjudication/{case_id}"): console_for(Purpose.ADJUDICATION, Role.ADJUDICATOR),
+        ("GET", "/console/adjudication/{case_id}/images/{side}/{slot}"): console_for(
+            Purpose.ADJUDICATION, Role.ADJUDICATOR
+        ),
+        ("POST", "/console/adjudication/{case_id}/decision"): console_for(
+            Purpose.ADJUDICATION, Role.ADJUDICATOR
+        ),
+        # partners' requests: officers decide, auditors read
+        ("GET", "/console/gateway"): console(
+            {Role.OFFICER: Purpose.PARTNER_REQUEST, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("GET", "/console/gateway/{request_id}"): console(
+            {Role.OFFICER: Purpose.PARTNER_REQUEST, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("POST", "/console/gateway/{request_id}/approve"): console_for(Purpose.PARTNER_REQUEST, Role.OFFICER),
+        ("POST", "/console/gateway/{request_id}/deny"): console_for(Purpose.PARTNER_REQUEST, Role.OFFICER),
+        # the audit explorer: auditors (every query is itself recorded)
+        ("GET", "/console/audit"): console_for(Purpose.AUDIT, Role.AUDITOR),
+        ("GET", "/console/audit/resident"): console_for(Purpose.AUDIT, Role.AUDITOR),
+        # the dashboard: figures without personal data, for administrators and auditors
+        ("GET", "/console/dashboard"): console(
+            {Role.ADMIN: Purpose.ADMINISTRATION, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("GET", "/console/dashboard/{chart}"): console(
+            {Role.ADMIN: Purpose.ADMINISTRATION, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        # (last: the role matrix logs its sessions out at the end)
+        ("POST", "/console/logout"): console(CONSOLE_ROLES),
     }
 )

@@ -4,7 +4,10 @@ Every route's roles and purposes are declared in one table, :data:`padron.api.ro
 a protected route takes ``ctx: Annotated[AccessContext, Depends(authenticated)]`` and the
 dependency finds the route's entry there. :func:`check_endpoint_access` (run by ``create_app``)
 refuses an application with a route missing from the table, a table entry without a route, a
-protected route that does not depend on :func:`authenticated` or a public one that does.
+protected route that does not depend on :func:`authenticated` or a public one that does. The web
+console's pages (``console`` entries) depend on :func:`console_authenticated` instead: the
+session cookie opened at /console/login with an API key, and on every form the session's CSRF
+token.
 
 The credential interface (``padron.registry.keys``: ``KeyStore.authenticate``,
 ``RateLimiter.check``) is described here as Protocols; the API never looks inside a key beyond
@@ -20,7 +23,7 @@ from typing import Annotated, Any, Generic, Protocol, TypeVar
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
@@ -30,6 +33,7 @@ from padron.api.state import services
 from padron.domain.access import AccessContext, Channel, Role
 from padron.domain.errors import InternalError
 from padron.registry.keys import require_role
+from padron.registry.sessions import ConsoleSession, check_csrf
 from padron.sharing.signing import Message, SignatureError, Signed, headers_of, verify_request
 
 # --- the credential interface -------------------------------------------------------------------
@@ -131,6 +135,23 @@ def check_endpoint_access(
                 continue
             guarded = isinstance(route, APIRoute) and _depends_on(route.dependant, authenticated)
             signed = isinstance(route, APIRoute) and _depends_on(route.dependant, signed_partner)
+            in_session = isinstance(route, APIRoute) and _depends_on(route.dependant, console_authenticated)
+            if access.console:
+                if guarded or signed:
+                    problems.append(f"{key[0]} {key[1]} is a console page but depends on an API key")
+                elif access.public and in_session:
+                    problems.append(
+                        f"{key[0]} {key[1]} is declared public but depends on console_authenticated"
+                    )
+                elif not access.public and not in_session:
+                    problems.append(
+                        f"{key[0]} {key[1]} has roles but does not depend on console_authenticated"
+                    )
+                continue
+            if in_session:
+                problems.append(
+                    f"{key[0]} {key[1]} depends on console_authenticated but is not a console page"
+                )
             if access.signed and (not signed or guarded):
                 problems.append(
                     f"{key[0]} {key[1]} is a signed partner endpoint but does not depend on signed_partner"
@@ -266,3 +287,45 @@ async def signed_partner(
         partner=signed.key_id,
     )
     return PartnerCall(ctx=ctx, signed=signed, body=body, message=message)
+
+
+# --- the web console: a session cookie ---------------------------------------------------------
+
+#: the console's session cookie (HttpOnly, SameSite=Strict, path /console): a random session id
+SESSION_COOKIE = "padron_session"
+#: where a console script sends the session's CSRF token (forms send it as the field ``csrf``)
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_session_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="A console session.")
+
+
+@dataclass(frozen=True)
+class ConsoleCall:
+    """A console request: its session and the access context of the page (channel console)."""
+
+    session: ConsoleSession
+    ctx: AccessContext
+
+
+async def console_authenticated(
+    request: Request,
+    session_id: Annotated[str | None, Security(_session_cookie)],
+    access: Annotated[EndpointAccess, Depends(endpoint_access)],
+) -> ConsoleCall:
+    """The session of a console request (SessionError 401 without one), of a role the page
+    admits (ForbiddenError 403), and on a POST the session's CSRF token, from the header
+    ``X-CSRF-Token`` or a form's ``csrf`` field (CsrfError 403). The purpose is the page's for
+    the role; the actor is the key's, as over the API."""
+    svc = services(request)
+    session = await run_in_threadpool(svc.sessions.resolve, session_id)
+    svc.gatekeeper.authorize(session, access.roles)
+    if request.method not in _SAFE_METHODS:
+        token = request.headers.get(CSRF_HEADER)
+        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if token is None and content_type == "application/x-www-form-urlencoded":
+            value = (await request.form()).get(CSRF_FIELD)
+            token = value if isinstance(value, str) else None
+        assert session_id is not None
+        check_csrf(session_id, token)
+    return ConsoleCall(session=session, ctx=session.context(access.purposes[session.role]))

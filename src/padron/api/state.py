@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from padron.api.security import Gatekeeper
     from padron.api.uploads import Upload
     from padron.registry.identity import IdentityService
+    from padron.registry.sessions import ConsoleSessions
     from padron.sharing.agreements import Partner
     from padron.sharing.gateway import Gateway
 
@@ -152,6 +153,8 @@ class Services:
     identity: IdentityProvider
     #: images and ISO templates of an upload -> templates
     samples: SampleReader
+    #: the web console's sessions (padron.web)
+    sessions: ConsoleSessions
     #: the sharing gateway (None: this application was built without a gateway identity)
     gateway: Gateway | None = None
     #: how this server reaches a partner's gateway (None: over HTTP at the partner's URL)

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from padron.domain.template import Modality, Template
 from padron.matching.fusion import LlrModel
+
+if TYPE_CHECKING:
+    from padron.biometrics.metrics import Calibration
 
 
 class FaceMatcher:
@@ -92,8 +95,8 @@ class FingerprintMatcher:
         return out
 
 
-def packaged_llr(modality: Modality) -> LlrModel:
-    """The LLR model in the modality's packaged calibration file."""
+def packaged_calibration(modality: Modality) -> Calibration:
+    """The modality's packaged calibration (thresholds, measured error rates, LLR model)."""
     from padron.biometrics.face.compare import CALIBRATION_NAME as FACE_CALIBRATION
     from padron.biometrics.metrics import Calibration
 
@@ -101,7 +104,12 @@ def packaged_llr(modality: Modality) -> LlrModel:
         Modality.FACE: FACE_CALIBRATION,
         Modality.FINGERPRINT: "fingerprint-padron-mcc-v1",
     }[modality]
-    calibration = Calibration.packaged(name)
+    return Calibration.packaged(name)
+
+
+def packaged_llr(modality: Modality) -> LlrModel:
+    """The LLR model in the modality's packaged calibration file."""
+    calibration = packaged_calibration(modality)
     if not calibration.llr:
-        raise KeyError(f"calibration {name} has no LLR model")
+        raise KeyError(f"calibration {calibration.algorithm} has no LLR model")
     return LlrModel(slope=calibration.llr["slope"], intercept=calibration.llr["intercept"])

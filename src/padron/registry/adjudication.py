@@ -14,8 +14,9 @@ here, for adjudicators only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ from padron.domain.template import Modality
 from padron.domain.text import require_actor_reason
 from padron.matching.gallery import SampleError, slot_modality
 from padron.registry.audit import attempt_ref, person_ref
-from padron.registry.journal import BiometricIndex
+from padron.registry.journal import BiometricIndex, open_template
 from padron.registry.service import Registry
 from padron.registry.storage.database import lock_enrollment
 from padron.registry.storage.models import (
@@ -120,6 +121,20 @@ def open_image_row(vault: Vault, row: SampleImageRow) -> SampleImage:
 
 
 # --- the use cases -------------------------------------------------------------------------------
+
+#: the algorithm of padron's own fingerprint templates (minutiae and cylinders)
+FINGERPRINT_ALGORITHM: Final = "padron-mcc"
+
+
+@dataclass(frozen=True)
+class CaseMinutiae:
+    """One side's minutiae of a finger: (x, y, angle in radians) in the template's image of
+    ``width`` x ``height`` pixels (500 dpi)."""
+
+    slot: str
+    width: int
+    height: int
+    points: tuple[tuple[float, float, float], ...]
 
 
 class Adjudication:
@@ -228,6 +243,44 @@ class Adjudication:
                 details = {**base, "side": name, "slots": sorted(shown)}
                 self.registry.audit.record(session, ctx, "case.images", subject=subject, details=details)
             return CaseImages(row.id, row.attempt_id, row.candidate_ref, applicant, candidate)
+
+        return self.registry.transact(work)
+
+    def case_minutiae(self, case_id: int, ctx: AccessContext, *, side: str, slot: str) -> CaseMinutiae | None:
+        """The minutiae of one side's finger template of a case, to draw over its image (None:
+        no template of padron's fingerprint format for that slot). For an adjudicator;
+        audited ("case.minutiae") in the same transaction."""
+        require_image_access(ctx)
+        if side not in ("applicant", "candidate"):
+            raise SampleError(f"unknown side {side!r}: 'applicant' or 'candidate'", side=side)
+
+        def work(session: Session) -> CaseMinutiae | None:
+            row = self._case_row(session, case_id)
+            owner: Any
+            if side == "applicant":
+                owner, subject = TemplateRow.attempt_id == row.attempt_id, attempt_ref(row.attempt_id)
+            elif row.candidate_ref.startswith("p:"):
+                person_id = int(row.candidate_ref[2:])
+                owner, subject = TemplateRow.person_id == person_id, person_ref(person_id)
+            else:
+                other = int(row.candidate_ref[2:])
+                owner, subject = TemplateRow.attempt_id == other, attempt_ref(other)
+            stored = session.scalars(
+                select(TemplateRow)
+                .where(owner, TemplateRow.slot == slot)
+                .order_by(TemplateRow.id.desc())
+                .limit(1)
+            ).first()
+            if stored is None or stored.algorithm != FINGERPRINT_ALGORITHM:
+                return None
+            from padron.biometrics.fingerprint.template import decode
+
+            decoded = decode(open_template(self.index.vault, stored).payload)
+            m = decoded.minutiae
+            points = tuple((float(x), float(y), float(a)) for x, y, a in zip(m.x, m.y, m.angle, strict=True))
+            details = {"case": row.id, "side": side, "slot": slot, "minutiae": len(points)}
+            self.registry.audit.record(session, ctx, "case.minutiae", subject=subject, details=details)
+            return CaseMinutiae(slot, decoded.width, decoded.height, points)
 
         return self.registry.transact(work)
 

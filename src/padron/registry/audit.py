@@ -339,6 +339,7 @@ class AuditLog:
         until: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
+        purpose: str | None = None,
     ) -> list[AuditEntry]:
         """Entries, newest first, filtered; reading the log is itself recorded ("audit.read")."""
         query = select(AuditEntryRow.entry).order_by(AuditEntryRow.seq.desc()).limit(limit).offset(offset)
@@ -347,6 +348,7 @@ class AuditLog:
             (AuditEntryRow.actor, actor),
             (AuditEntryRow.action, action),
             (AuditEntryRow.partner, partner),
+            (AuditEntryRow.purpose, purpose),
         ):
             if value is not None:
                 query = query.where(column == value)
@@ -354,7 +356,13 @@ class AuditLog:
             query = query.where(AuditEntryRow.at >= since)
         if until is not None:
             query = query.where(AuditEntryRow.at < until)
-        filters = {"subject": subject, "actor": actor, "action": action, "partner": partner}
+        filters = {
+            "subject": subject,
+            "actor": actor,
+            "action": action,
+            "partner": partner,
+            "purpose": purpose,
+        }
 
         def work(session: Session) -> list[AuditEntry]:
             found = [AuditEntry.from_bytes(data) for data in session.scalars(query)]

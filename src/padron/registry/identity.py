@@ -456,6 +456,19 @@ class IdentityService(Adjudication):
             ][:top]
         return [int(c.ref[2:]) for c in found]
 
+    def record_enrollment_failure(self, ctx: AccessContext, error: PadronError) -> None:
+        """A failure to enroll: the samples of an enrollment were refused (``error``: quality
+        under the enrollment floor, an unreadable image). Recorded in the audit log
+        (``enrollment.fail``, outcome the refusal's code) for the failure-to-enroll rate; no
+        personal data, nothing else is written."""
+        slot = error.details.get("slot")
+        details = {"slot": slot} if isinstance(slot, str) else {}
+
+        def work(session: Session) -> None:
+            self.registry.audit.record(session, ctx, "enrollment.fail", outcome=error.code, details=details)
+
+        self.registry.transact(work)
+
     def gallery_stats(self) -> dict[str, Any]:
         self._sync()
         return self.index.stats()

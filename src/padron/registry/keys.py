@@ -43,6 +43,7 @@ from padron.domain.errors import (
 )
 from padron.domain.text import MAX_ACTOR_LENGTH, clean_line, require_actor_reason
 from padron.registry.service import Registry
+from padron.registry.sessions import end_sessions_of_key
 from padron.registry.storage.models import ApiKeyRow
 
 _log = logging.getLogger("padron.keys")
@@ -482,6 +483,7 @@ class KeyStore:
                     key_id=key_id,
                     revoked_at=row.revoked_at.isoformat(),
                 )
+            end_sessions_of_key(session, key_id)  # its console sessions end with it
             if ctx is not None:
                 details = {"name": row.name, "role": row.role}
                 self.registry.audit.record(

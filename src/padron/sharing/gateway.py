@@ -31,6 +31,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
@@ -111,6 +112,23 @@ class GatewayDecisionError(PadronError):
         "The request cannot take this decision: it is not pending, or this officer has decided "
         "on it already (the second approver must be another officer)."
     )
+
+
+@dataclass(frozen=True)
+class Reciprocity:
+    """What passed between this registry and one partner, both ways (counts; the console's
+    summary -- ``padron.sharing.exchange.reciprocity`` gives one partner's by period and rung)."""
+
+    partner: str
+    answered: int
+    denied: int
+    pending: int
+    #: requests this registry sent the partner
+    sent: int
+
+    @property
+    def received(self) -> int:
+        return self.answered + self.denied + self.pending
 
 
 def request_ref(request_id: str) -> str:
@@ -643,6 +661,38 @@ class Gateway:
         with self.registry.db.read_session() as session:
             rows = list(session.scalars(query))
             return [self._view(session, row) for row in rows]
+
+    def reciprocity(self) -> list[Reciprocity]:
+        """Per partner: the requests it sent us, by what became of them, and the requests this
+        registry sent it (its own audit log's ``gateway.sent``): counts, no personal data."""
+        with self.registry.db.read_session() as session:
+            received: dict[str, dict[str, int]] = {}
+            for partner, status, count in session.execute(
+                select(GatewayRequestRow.partner_id, GatewayRequestRow.status, func.count()).group_by(
+                    GatewayRequestRow.partner_id, GatewayRequestRow.status
+                )
+            ):
+                received.setdefault(partner, {})[status] = int(count)
+            sent = {
+                str(subject).removeprefix("partner:"): int(count)
+                for subject, count in session.execute(
+                    select(AuditEntryRow.subject, func.count())
+                    .where(AuditEntryRow.action == "gateway.sent")
+                    .group_by(AuditEntryRow.subject)
+                )
+                if subject is not None
+            }
+            partners = sorted(session.scalars(select(PartnerRow.id)))
+        return [
+            Reciprocity(
+                partner=p,
+                answered=received.get(p, {}).get(RequestStatus.ANSWERED, 0),
+                denied=received.get(p, {}).get(RequestStatus.DENIED, 0),
+                pending=received.get(p, {}).get(RequestStatus.PENDING, 0),
+                sent=sent.get(p, 0),
+            )
+            for p in partners
+        ]
 
     def request(self, request_id: str) -> RequestView:
         with self.registry.db.read_session() as session:

@@ -26,9 +26,10 @@ from padron.api.schemas_biometrics import (
     VerificationPublic,
 )
 from padron.api.security import authenticated
-from padron.api.state import services
-from padron.api.uploads import UploadForm, read_upload
+from padron.api.state import Samples, Services, services
+from padron.api.uploads import Upload, UploadForm, read_upload
 from padron.domain.access import AccessContext
+from padron.domain.errors import ErrorCategory, PadronError
 
 Context = Annotated[AccessContext, Depends(authenticated)]
 
@@ -54,6 +55,17 @@ _PERSON_FIELD = (
 )
 #: what any upload endpoint can answer besides its own outcomes
 UPLOAD_PROBLEMS: Final = (*PROTECTED, *WITH_BODY)
+
+
+def read_enrollment_samples(svc: Services, upload: Upload, ctx: AccessContext) -> Samples:
+    """An enrollment's samples under the enrollment floors; samples refused (quality, an
+    unreadable image) are a failure to enroll, recorded for the failure-to-enroll rate."""
+    try:
+        return svc.samples(upload, True)
+    except PadronError as error:
+        if error.category is ErrorCategory.INVALID:
+            svc.identity.get().record_enrollment_failure(ctx, error)
+        raise
 
 
 def person_field(text: str) -> PersonCreate:
@@ -107,7 +119,7 @@ def add_routes(app: FastAPI) -> None:
         svc = services(request)
 
         def work() -> Any:
-            samples = svc.samples(upload, True)
+            samples = read_enrollment_samples(svc, upload, ctx)
             return svc.identity.get().enroll(
                 draft, samples.templates, ctx, reason=person.reason, images=samples.images
             )

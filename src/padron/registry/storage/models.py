@@ -565,3 +565,20 @@ class CustomsPushRow(Base):
         UniqueConstraint("inspection_id", "partner_id"),
         Index("ix_customs_pushes_status", "status", "partner_id"),
     )
+
+
+class ConsoleSessionRow(Base):
+    """A web console session: opened by presenting an API key at the login page, it stands for
+    that key (its id, name and role) until it expires or is ended. Only the SHA-256 of the
+    session id is kept; the id itself lives in the browser's HttpOnly cookie."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(64), index=True)
+    key_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: refreshed at most once a minute; a session idle for longer than its idle limit ends
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
