@@ -466,22 +466,25 @@ def test_fishing_is_throttled_and_flagged_for_officers(world: World, monkeypatch
 
 
 def test_the_customs_exchange_answers_cargo_inspections_as_far_as_agreed(world: World) -> None:
-    from datetime import date
-
     from padron.sharing.agreements import AgreementError
-    from padron.sharing.customs import Customs, Inspection, Method, Result
+    from padron.sharing.customs import Customs, inspection_from_json
 
     customs = Customs(world.registry)
-    held = Inspection(
-        "MSKU1234567",
-        "MXZLO",
-        date(2026, 11, 3),
-        Method.XRAY,
-        Result.HELD,
-        ("851712",),
-        "CHN",
-        "USA",
-        "seal broken",
+    held = inspection_from_json(
+        {
+            "container": "MSKU 907032-3",
+            "bill_of_lading": "MAEU240117733",
+            "hs_codes": ["8517.13", "8517.13.01.01"],
+            "port_of_loading": "CNSHA",
+            "port_of_entry": "MXZLO",
+            "departed_on": "2026-10-01",
+            "arrived_on": "2026-11-02",
+            "inspected_on": "2026-11-03",
+            "seals": [{"number": "ML-118833", "intact": False}],
+            "risk_reason": "x-ray-anomaly",
+            "outcome": "held",
+            "notes": "seal broken, pallets re-wrapped",
+        }
     )
     customs.record(held, ADMIN)
     cbp = world.partner(
@@ -490,7 +493,9 @@ def test_the_customs_exchange_answers_cargo_inspections_as_far_as_agreed(world: 
             max_rung=Rung.CORE_DATA,
             daily_quota=100,
             approval=Approval.NONE,
-            attributes=frozenset({"reference", "inspected_on", "result", "hs_codes"}),
+            attributes=frozenset(
+                {"container", "inspected_on", "outcome", "hs_codes", "seals", "risk_reason"}
+            ),
         ),
     )
     ask = {
@@ -498,21 +503,39 @@ def test_the_customs_exchange_answers_cargo_inspections_as_far_as_agreed(world: 
         "purpose": "border-control",
         "rung": 2,
         "case_ref": "CBP-77",
-        "cargo": "msku1234567",
+        "cargo": "msku9070323",
     }
     answer = cbp.ask(ask).answer
     assert answer["status"] == "answered" and answer["rung"] == 2
+    expected = {
+        "container": "MSKU9070323",
+        "inspected_on": "2026-11-03",
+        "outcome": "held",
+        "hs_codes": ["851713"],  # the 6-digit heading, whatever the national code given
+        "seals": [{"number": "ML-118833", "intact": False}],
+        "risk_reason": "x-ray-anomaly",
+    }
     assert answer["result"]["records"] == [
-        {"reference": "MSKU1234567", "inspected_on": "2026-11-03", "result": "held", "hs_codes": ["851712"]}
-    ]  # the port, the notes, the origin: not in the agreement, not disclosed
+        expected
+    ]  # the ports, the notes, the B/L: not agreed, not disclosed
+    # the same cargo found by its bill of lading; rung 1 is how many and when
+    by_bl = cbp.ask({**ask, "cargo": "MAEU-240117733", "rung": 1}).answer
+    assert by_bl["result"] == {
+        "cargo": "MAEU240117733",
+        "hit": True,
+        "inspections": 1,
+        "dates": ["2026-11-03"],
+    }
     assert cbp.ask({**ask, "cargo": "TGHU0000001", "rung": 0}).answer["result"] == {
         "cargo": "TGHU0000001",
         "hit": False,
     }
     assert {e.subject for e in entries(world.registry, "gateway.customs")} == {
-        "cargo:MSKU1234567",
+        "cargo:MSKU9070323",
+        "cargo:MAEU240117733",
         "cargo:TGHU0000001",
     }
+    assert {e.subject for e in entries(world.registry, "customs.record")} == {"cargo:MSKU9070323"}
     # an agreement cannot list personal data for the customs exchange
     with pytest.raises(AgreementError, match="customs may disclose only"):
         agreement("us-cbp", customs=OperationTerms(max_rung=Rung.CORE_DATA, attributes=frozenset({"curp"})))
@@ -520,6 +543,9 @@ def test_the_customs_exchange_answers_cargo_inspections_as_far_as_agreed(world: 
     with pytest.raises(PeerError) as refused:
         cbp.ask({**ask, "probe": probe(0)})
     assert refused.value.details["partner_code"] == "PAD-SHARE-014"
+    with pytest.raises(PeerError) as malformed:
+        cbp.ask({**ask, "cargo": "MS"})
+    assert malformed.value.details["partner_code"] == "PAD-SHARE-014"
 
 
 def test_the_resident_sees_foreign_queries_and_an_embargo_holds_the_details(world: World) -> None:

@@ -81,6 +81,13 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("GET", "/v1/agreements/{agreement_id}"): ({}, 404),
     ("POST", "/v1/agreements/{agreement_id}/status"): ({"json": {}}, 422),
     ("POST", "/v1/gateway/flags/{flag_id}/clear"): ({"json": {}}, 422),
+    ("POST", "/v1/customs/inspections"): ({"json": {}}, 422),
+    ("GET", "/v1/customs/inspections"): ({}, 200),
+    ("GET", "/v1/customs/inspections/{inspection_id}"): ({}, 404),  # no such inspection
+    ("POST", "/v1/customs/imports"): ({"json": {}}, 422),  # a JSON import without its inspections
+    ("GET", "/v1/customs/pushes"): ({}, 200),
+    ("POST", "/v1/customs/pushes/send"): ({"json": {}}, 200),  # nothing queued: nothing sent
+    ("POST", "/v1/partner/customs/inspections"): ({"json": {}}, 401),
     # the web console: a session cookie instead of a key (tests/web); forms get the session's
     # CSRF token and nothing else, so an admitted caller gets the page's own refusal
     ("GET", "/console/login"): ({}, 200),
@@ -116,6 +123,7 @@ PATH_VALUES = {
     "{slot}": "face",
     "{request_id}": "00000000-0000-0000-0000-000000000000",
     "{flag_id}": "999999",
+    "{inspection_id}": "999999",
     "{partner_id}": "nobody",
     "{agreement_id}": "nothing",
     "{name}": "console.css",

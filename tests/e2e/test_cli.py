@@ -186,8 +186,8 @@ def test_demo_runs_the_gateway_between_two_local_instances(padron) -> None:
         "after_two_officers": "answered",
         "disclosed": ["curp", "first_surname", "given_names"],
     }
-    assert [r["result"] for r in gateway["customs"]["received_by_us_dhs"]] == ["held"]
-    assert [r["result"] for r in gateway["customs"]["received_by_mx_renapo"]] == ["seized"]
+    assert [r["outcome"] for r in gateway["customs"]["received_by_us_dhs"]] == ["held"]
+    assert [r["outcome"] for r in gateway["customs"]["received_by_mx_renapo"]] == ["seized"]
     report = gateway["reciprocity_mx_renapo"]
     assert report["they_asked"]["customs"] == {"answered": 1} and report["we_asked"] == {"answered": 1}
     for side in gateway["checkpoints"].values():

@@ -119,22 +119,3 @@ def test_bad_partners_and_agreement_files_are_refused_and_write_nothing(
         cli.refused("agreement", "add", write(tmp_path, bad, "bad.json"), code="PAD-SHARE-001")
     cli.refused("agreement", "show", "nothing-here", code="PAD-SHARE-006")
     cli.refused("agreement", "suspend", "nothing-here", "--reason", "x", code="PAD-SHARE-006")
-
-
-def test_customs_inspections_are_recorded_and_listed(initialized_cli: Cli) -> None:
-    cli = initialized_cli
-    args = [
-        "customs", "record", "--reference", "msku1234567", "--port", "MXZLO", "--date", "2026-11-03",
-        "--method", "x-ray", "--result", "held", "--hs", "851712", "--hs", "847130",
-        "--origin", "CHN", "--destination", "USA",
-    ]  # fmt: skip
-    recorded = cli(*args, "--json")
-    assert recorded.code == 0, recorded.err
-    assert recorded.json["reference"] == "MSKU1234567" and recorded.json["hs_codes"] == ["851712", "847130"]
-    (listed,) = cli("customs", "list", "--reference", "MSKU1234567", "--json").json["inspections"]
-    assert listed["result"] == "held" and listed["port"] == "MXZLO"
-    bad_port = [*args]
-    bad_port[bad_port.index("MXZLO")] = "Manzanillo"
-    cli.refused(*bad_port, code="PAD-SHARE-022")
-    bad_hs = [a if a != "851712" else "85" for a in args]
-    cli.refused(*bad_hs, code="PAD-SHARE-022")

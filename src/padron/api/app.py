@@ -40,6 +40,7 @@ from padron.api.routes import (
     adjudication,
     audit,
     biometrics,
+    customs,
     gateway,
     keys,
     partners,
@@ -74,6 +75,8 @@ from padron.registry.service import Registry
 from padron.registry.sessions import ConsoleSessions
 from padron.registry.storage.database import Database
 from padron.settings import Settings, load_settings
+from padron.sharing.customs_import import MAX_IMPORT_BYTES
+from padron.sharing.customs_push import Connect as PeerConnector
 from padron.sharing.keys import GatewayIdentity
 from padron.web.enrollment import UPLOAD_PATHS as CONSOLE_UPLOAD_PATHS
 
@@ -240,6 +243,7 @@ def _lifespan(
     identity: IdentitySource | None,
     samples: SampleReader,
     gateway_identity: GatewayIdentity | None,
+    peer_http: PeerConnector | None = None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -264,6 +268,7 @@ def _lifespan(
                 samples=samples,
                 sessions=ConsoleSessions(reg),
                 gateway=_gateway(settings, reg, provider, samples, gateway_identity),
+                peer_http=peer_http,
             )
             checkpointer = _start_checkpoints(audit, policy)
             yield {"services": services}
@@ -288,6 +293,7 @@ def create_app(
     identity: IdentitySource | None = None,
     samples: SampleReader = read_samples,
     gateway_identity: GatewayIdentity | None = None,
+    peer_http: PeerConnector | None = None,
 ) -> FastAPI:
     """A new padron API application.
 
@@ -308,7 +314,9 @@ def create_app(
     :func:`padron.registry.factory.build_identity_service`, started in the background at
     start-up); ``samples`` turns uploads into templates (padron's extractors). The sharing
     gateway signs as ``gateway_identity`` (default: the settings', :func:`build_gateway_identity`;
-    without settings and without one given, the gateway's endpoints answer 503)."""
+    without settings and without one given, the gateway's endpoints answer 503). ``peer_http``
+    gives the HTTP client to a partner's gateway (default: httpx to the partner's URL; tests give a
+    TestClient of the partner's application)."""
     if settings is None and registry is None:
         settings = load_settings()
     if settings is not None:
@@ -334,6 +342,7 @@ def create_app(
             identity,
             samples,
             gateway_identity,
+            peer_http,
         ),
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
@@ -341,10 +350,13 @@ def create_app(
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=MAX_BODY_BYTES,
-                overrides=dict.fromkeys(
-                    (*biometrics.UPLOAD_PATHS, *CONSOLE_UPLOAD_PATHS, "/v1/partner/requests"),
-                    MAX_UPLOAD_BYTES,
-                ),
+                overrides={
+                    **dict.fromkeys(
+                        (*biometrics.UPLOAD_PATHS, *CONSOLE_UPLOAD_PATHS, "/v1/partner/requests"),
+                        MAX_UPLOAD_BYTES,
+                    ),
+                    customs.IMPORTS_PATH: MAX_IMPORT_BYTES,
+                },
             ),
         ],
     )
@@ -358,6 +370,7 @@ def create_app(
     adjudication.add_routes(app)
     residents.add_routes(app)
     gateway.add_routes(app)
+    customs.add_routes(app)
     partners.add_routes(app)
     add_docs_route(app)
     from padron.web import install_console

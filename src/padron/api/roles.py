@@ -160,6 +160,21 @@ ENDPOINT_ACCESS: Final[Mapping[tuple[str, str], EndpointAccess]] = MappingProxyT
             Purpose.PARTNER_REQUEST, Role.OFFICER
         ),
         ("POST", "/v1/gateway/requests/{request_id}/deny"): protected(Purpose.PARTNER_REQUEST, Role.OFFICER),
+        # --- the customs exchange: customs officers record, import and push cargo inspections (no
+        # personal data); auditors may read them; partners push theirs signed ---
+        ("POST", "/v1/customs/inspections"): protected(Purpose.CUSTOMS, Role.CUSTOMS),
+        ("GET", "/v1/customs/inspections"): EndpointAccess(
+            {Role.CUSTOMS: Purpose.CUSTOMS, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("GET", "/v1/customs/inspections/{inspection_id}"): EndpointAccess(
+            {Role.CUSTOMS: Purpose.CUSTOMS, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("POST", "/v1/customs/imports"): protected(Purpose.CUSTOMS, Role.CUSTOMS),
+        ("GET", "/v1/customs/pushes"): EndpointAccess(
+            {Role.CUSTOMS: Purpose.CUSTOMS, Role.AUDITOR: Purpose.AUDIT}
+        ),
+        ("POST", "/v1/customs/pushes/send"): protected(Purpose.CUSTOMS, Role.CUSTOMS),
+        ("POST", "/v1/partner/customs/inspections"): PARTNER_SIGNED,
         # --- partners and agreements: administrators change them; officers and auditors read ---
         ("GET", "/v1/partners"): EndpointAccess(
             {

@@ -18,11 +18,14 @@ from padron.registry.keys import KeyStore
 from padron.registry.service import Registry
 
 if TYPE_CHECKING:
+    import httpx
+
     from padron.api.metrics import Metrics
     from padron.api.security import Gatekeeper
     from padron.api.uploads import Upload
     from padron.registry.identity import IdentityService
     from padron.registry.sessions import ConsoleSessions
+    from padron.sharing.agreements import Partner
     from padron.sharing.gateway import Gateway
 
 log = logging.getLogger("padron.api")
@@ -154,6 +157,8 @@ class Services:
     sessions: ConsoleSessions
     #: the sharing gateway (None: this application was built without a gateway identity)
     gateway: Gateway | None = None
+    #: how this server reaches a partner's gateway (None: over HTTP at the partner's URL)
+    peer_http: Callable[[Partner], httpx.Client] | None = None
 
     def require_gateway(self) -> Gateway:
         if self.gateway is None:

@@ -132,7 +132,7 @@ def run(base: Path, *, say: Callable[..., None]) -> dict[str, Any]:
     from padron.registry.storage.models import ExchangeCheckpointRow
     from padron.sharing.agreements import Partner
     from padron.sharing.client import PeerClient
-    from padron.sharing.customs import Customs, Inspection, Method, Result
+    from padron.sharing.customs import Customs, inspection_from_json
     from padron.sharing.exchange import reciprocity, signer_of, status, verifier_of
     from padron.sharing.store import Sharing
 
@@ -191,7 +191,7 @@ def run(base: Path, *, say: Callable[..., None]) -> dict[str, Any]:
             "disclose": {"max_rung": 2, "daily_quota": 10, "approval": "two-officers",
                          "attributes": ["curp", "given_names", "first_surname"]},
             "customs": {"max_rung": 2, "daily_quota": 100, "approval": "none",
-                        "attributes": ["reference", "inspected_on", "result", "hs_codes"]},
+                        "attributes": ["container", "inspected_on", "outcome", "hs_codes", "seizures"]},
         }  # fmt: skip
         stored = Sharing(mx.registry).add_agreement(_agreement("us-dhs", today, terms), ADMIN)
         Sharing(us.registry).add_agreement(_agreement("mx-renapo", today, terms), ADMIN)
@@ -234,16 +234,24 @@ def run(base: Path, *, say: Callable[..., None]) -> dict[str, Any]:
             "disclosed": sorted(released["result"]["person"]),
         }
         # 4. customs: each side records an inspection and asks the other
+        day = today.isoformat()
+        inspected = {"arrived_on": day, "inspected_on": day, "risk_reason": "x-ray-anomaly"}
         Customs(mx.registry).record(
-            Inspection("MSKU1234565", "MXZLO", today, Method.XRAY, Result.HELD, ("851712",), "CHN", "USA"),
-            ADMIN,
-        )
-        Customs(us.registry).record(
-            Inspection(
-                "TGHU7654320", "USLAX", today, Method.PHYSICAL, Result.SEIZED, ("930100",), "USA", "MEX"
+            inspection_from_json(
+                {**inspected, "container": "MSKU1234565", "hs_codes": ["8517.13.01.01"],
+                 "port_of_loading": "CNSHA", "port_of_entry": "MXZLO", "outcome": "held"}
             ),
             ADMIN,
-        )
+        )  # fmt: skip
+        Customs(us.registry).record(
+            inspection_from_json(
+                {**inspected, "container": "TGHU7654320", "hs_codes": ["930100"], "port_of_loading": "MXZLO",
+                 "port_of_entry": "USLAX", "outcome": "seized",
+                 "seizures": [{"category": "firearms", "description": "rifles", "quantity": 4,
+                               "unit": "units"}]}
+            ),
+            ADMIN,
+        )  # fmt: skip
         cargo = {"operation": "customs", "purpose": "border-control", "rung": 2, "case_ref": "CUSTOMS-7"}
         got_mx = us_to_mx.ask({**cargo, "cargo": "MSKU1234565"}, asking).answer["result"]["records"]
         got_us = mx_to_us.ask({**cargo, "cargo": "TGHU7654320"}, ADMIN).answer["result"]["records"]

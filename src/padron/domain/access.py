@@ -28,6 +28,7 @@ class Role(StrEnum):
     ADMIN = "admin"  # keys, settings, maintenance
     PARTNER = "partner"  # a partner agency through the sharing gateway (its signed requests)
     OFFICER = "officer"  # a sharing officer: reviews partners' requests, approves or denies them
+    CUSTOMS = "customs"  # a customs officer: records and imports cargo inspections, pushes them to partners
 
 
 class Channel(StrEnum):
@@ -51,6 +52,8 @@ class Purpose(StrEnum):
     ADMINISTRATION = "administration"
     RESIDENT_ACCESS = "resident-access"
     PARTNER_REQUEST = "partner-request"
+    #: customs control: cargo inspections (no personal data)
+    CUSTOMS = "customs"
 
 
 def _parse(enum: type[StrEnum], value: object, field: str) -> StrEnum:

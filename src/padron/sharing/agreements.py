@@ -85,9 +85,44 @@ class Status(StrEnum):
 
 #: the attributes a rung-2 disclosure may list (the registry's core data; never biometrics)
 CORE_ATTRIBUTES: Final = frozenset({"curp", *UPDATABLE_FIELDS, "status"})
-#: the attributes of a cargo inspection a customs exchange may list (no personal data)
+#: the attributes of a cargo inspection a customs exchange may list (no personal data;
+#: padron.sharing.customs.Inspection.attributes)
 CUSTOMS_ATTRIBUTES: Final = frozenset(
-    {"reference", "port", "inspected_on", "method", "result", "hs_codes", "origin", "destination", "notes"}
+    {
+        "container",
+        "bill_of_lading",
+        "air_waybill",
+        "hs_codes",
+        "tariff_codes",
+        "port_of_loading",
+        "port_of_entry",
+        "departed_on",
+        "arrived_on",
+        "inspected_on",
+        "seals",
+        "risk_reason",
+        "risk_text",
+        "outcome",
+        "seizures",
+        "notes",
+    }
+)
+#: what a pushed inspection must carry for the partner to check and keep it as a record
+CUSTOMS_PUSH_ATTRIBUTES: Final = frozenset(
+    {
+        "container",
+        "bill_of_lading",
+        "air_waybill",
+        "hs_codes",
+        "port_of_loading",
+        "port_of_entry",
+        "arrived_on",
+        "inspected_on",
+        "risk_reason",
+        "risk_text",
+        "outcome",
+        "seizures",
+    }
 )
 
 
@@ -153,6 +188,9 @@ class OperationTerms:
     approval: Approval = Approval.ONE_OFFICER
     #: the attributes a rung-2 answer discloses (only for rung 2)
     attributes: frozenset[str] = frozenset()
+    #: customs only: held and seized inspections are pushed to the partner as they are recorded
+    #: (the attributes listed, which must include CUSTOMS_PUSH_ATTRIBUTES), not only on request
+    push: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "max_rung", Rung(self.max_rung))
@@ -175,6 +213,17 @@ class OperationTerms:
             )
         if self.attributes and self.max_rung < Rung.CORE_DATA:
             raise AgreementError("attributes are disclosed only at rung 2 (core data)", field="attributes")
+        if not isinstance(self.push, bool):
+            raise AgreementError("push must be true or false", field="push")
+        if self.push:
+            missing = sorted(CUSTOMS_PUSH_ATTRIBUTES - self.attributes)
+            if self.max_rung < Rung.CORE_DATA or missing:
+                raise AgreementError(
+                    "a push sends whole inspection records: it needs rung 2 and the attributes "
+                    f"{', '.join(sorted(CUSTOMS_PUSH_ATTRIBUTES))} (missing: {', '.join(missing) or 'none'})",
+                    field="push",
+                    missing=missing,
+                )
 
 
 @dataclass(frozen=True)
@@ -221,6 +270,8 @@ class Agreement:
         for op, terms in operations.items():
             if op is not Operation.IDENTIFY and terms.candidates != 1:
                 raise AgreementError(f"only identify names several candidates, not {op}", field="candidates")
+            if op is not Operation.CUSTOMS and terms.push:
+                raise AgreementError(f"only the customs exchange pushes records, not {op}", field="push")
             allowed = CUSTOMS_ATTRIBUTES if op is Operation.CUSTOMS else CORE_ATTRIBUTES
             if not terms.attributes <= allowed:
                 wrong = ", ".join(sorted(terms.attributes - allowed))
@@ -262,6 +313,7 @@ def agreement_to_json(agreement: Agreement) -> dict[str, object]:
                 "daily_quota": terms.daily_quota,
                 "approval": terms.approval.value,
                 "attributes": sorted(terms.attributes),
+                **({"push": True} if terms.push else {}),
             }
             for op, terms in sorted(agreement.operations.items())
         },

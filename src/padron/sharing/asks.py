@@ -62,7 +62,7 @@ class Ask:
     #: the size of our exchange log with the partner that the partner last kept (for the
     #: consistency proof of the answer's checkpoint)
     log_size: int | None = None
-    #: customs: the cargo reference asked about (container, bill of lading, UCR)
+    #: customs: the cargo reference asked about (a container, bill of lading or air waybill)
     cargo: str | None = None
     #: rung 2: the attributes wanted (default: all the agreement lists); one the agreement does
     #: not list denies the request

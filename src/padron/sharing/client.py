@@ -37,6 +37,8 @@ from padron.sharing.store import partner_ref
 
 REQUESTS_PATH: Final = "/v1/partner/requests"
 CHECKPOINTS_PATH: Final = "/v1/partner/checkpoints"
+#: the partner's customs push endpoint (padron.sharing.customs_push)
+CUSTOMS_PUSH_PATH: Final = "/v1/partner/customs/inspections"
 #: seconds to wait for a partner's answer (its first request may load its extraction models)
 DEFAULT_TIMEOUT: Final = 120.0
 
@@ -83,6 +85,8 @@ class PeerClient:
         if partner.url is None and http is None:
             raise PeerError(f"partner {partner.id} has no URL (padron partner add --url)", partner=partner.id)
         self.me, self.partner, self.registry = me, partner, registry
+        #: a client given is the caller's to close (e.g. a test's TestClient of the partner)
+        self._owns_http = http is None
         self._http = http or httpx.Client(base_url=partner.url or "", timeout=timeout)
         self._public = public_key_from_b64(partner.public_key)
         #: the partner's exchange-log checkpoints this registry keeps (None: keeps none)
@@ -91,14 +95,16 @@ class PeerClient:
         self.cosigned: list[str] = []
 
     def close(self) -> None:
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
 
     def _exchange(self, method: str, path: str, body: bytes, ctx: AccessContext | None) -> Received:
         url = str(self._http.base_url.join(path))
         message = Message(method, url, headers_of([("Content-Type", "application/json")]))
         sign_request(message, body, key_id=self.me.id, key=self.me.key)
         digest = hashlib.sha256(body).hexdigest()
-        if path.startswith(REQUESTS_PATH):
+        logged = path.startswith(REQUESTS_PATH) or path == CUSTOMS_PUSH_PATH  # answered with a log block
+        if logged:
             self._record(
                 ctx, "gateway.sent", {"method": method, "path": path[:200], "request_sha256": digest}
             )
@@ -137,7 +143,7 @@ class PeerClient:
                 response.status_code, answer, signed, hashlib.sha256(response.content).hexdigest()
             )
         sha = hashlib.sha256(response.content).hexdigest()
-        if path.startswith(REQUESTS_PATH):
+        if logged:
             if method == "POST" and answer.get("request_sha256") != digest:
                 raise PeerError("the partner's answer is for another request", partner=self.partner.id)
             cosigned = check_block(
@@ -150,16 +156,18 @@ class PeerClient:
                 registry=self.registry,
             )
             self.cosigned.append(cosigned)
-        self._record(
-            ctx,
-            "gateway.received",
-            {
-                "request": str(answer.get("request_id"))[:40],
-                "status": str(answer.get("status"))[:20],
-                "rung": answer.get("rung") if isinstance(answer.get("rung"), int) else None,
-                "answer_sha256": sha,
-            },
-        )
+        if path.startswith(REQUESTS_PATH):  # a push's receipt is recorded by its sender (customs.push)
+            self._record(
+                ctx,
+                "gateway.received",
+                {
+                    "request": str(answer.get("request_id"))[:40],
+                    "operation": str(answer.get("operation"))[:16],
+                    "status": str(answer.get("status"))[:20],
+                    "rung": answer.get("rung") if isinstance(answer.get("rung"), int) else None,
+                    "answer_sha256": sha,
+                },
+            )
         return Received(response.status_code, answer, signed, sha)
 
     def _key(self, key_id: str) -> Any:
@@ -188,6 +196,18 @@ class PeerClient:
             value.setdefault("log_size", known)
         body = json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
         received = self._exchange("POST", REQUESTS_PATH, body, ctx)
+        self.return_cosignature(ctx)
+        return received
+
+    def push_customs(self, push: Mapping[str, Any], ctx: AccessContext | None = None) -> Received:
+        """Push inspections to the partner (padron.sharing.customs_push); its signed receipt is
+        an entry of its exchange log with us, checked, kept and cosigned back like an answer."""
+        value = dict(push)
+        known = self._log.known_size(self.partner.id) if self._log is not None else None
+        if known is not None:
+            value.setdefault("log_size", known)
+        body = json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        received = self._exchange("POST", CUSTOMS_PUSH_PATH, body, ctx)
         self.return_cosignature(ctx)
         return received
 

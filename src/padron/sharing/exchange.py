@@ -18,6 +18,7 @@ asking side cannot deny what it asked.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -390,6 +391,12 @@ class Reciprocity:
     #: our requests to them (from our audit log): status -> count, rung received -> count
     asked_by_us: Mapping[str, int]
     received_by_us: Mapping[str, int]
+    #: our requests to them by operation: operation -> status -> count
+    asked_by_us_by_operation: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
+    #: the customs exchange both ways: requests (they_asked, we_asked: status -> count), the
+    #: inspections we pushed (queue status -> count) and the pushes they sent us (accepted,
+    #: duplicates: inspections; refused: pushes)
+    customs: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -400,6 +407,8 @@ class Reciprocity:
             "rungs_we_granted": dict(self.granted_to_them),
             "we_asked": dict(self.asked_by_us),
             "rungs_we_received": dict(self.received_by_us),
+            "we_asked_by_operation": {op: dict(v) for op, v in self.asked_by_us_by_operation.items()},
+            "customs": {name: dict(v) for name, v in self.customs.items()},
         }
 
 
@@ -440,10 +449,61 @@ def reciprocity(registry: Registry, partner: str, start: date, end: date) -> Rec
         for data in rows:
             details = AuditEntry.from_bytes(data).details or {}
             latest[str(details.get("request"))] = details
+        by_operation: dict[str, dict[str, int]] = {}
         for details in latest.values():
             state = str(details.get("status"))
             ours[state] = ours.get(state, 0) + 1
+            counts = by_operation.setdefault(str(details.get("operation") or "unknown"), {})
+            counts[state] = counts.get(state, 0) + 1
             if state == "answered" and details.get("rung") is not None:
                 key = str(details["rung"])
                 received[key] = received.get(key, 0) + 1
-    return Reciprocity(partner, start, end, asked, granted, ours, received)
+        customs = {
+            "they_asked": dict(asked.get("customs", {})),
+            "we_asked": dict(by_operation.get("customs", {})),
+            "we_pushed": _pushed(session, partner, first, last),
+            "they_pushed": _pushes_received(session, partner, first, last),
+        }
+    return Reciprocity(partner, start, end, asked, granted, ours, received, by_operation, customs)
+
+
+def _pushed(session: Session, partner: str, first: datetime, last: datetime) -> dict[str, int]:
+    """Our inspections queued for ``partner`` whose push was decided (sent, refused, cancelled)
+    or queued in the period, by status."""
+    from padron.registry.storage.models import CustomsPushRow
+
+    at = func.coalesce(CustomsPushRow.sent_at, CustomsPushRow.queued_at)
+    out: dict[str, int] = {}
+    for state, count in session.execute(
+        select(CustomsPushRow.status, func.count())
+        .where(CustomsPushRow.partner_id == partner, at >= first, at <= last)
+        .group_by(CustomsPushRow.status)
+    ):
+        out[str(state)] = int(count)
+    return out
+
+
+def _pushes_received(session: Session, partner: str, first: datetime, last: datetime) -> dict[str, int]:
+    """What ``partner`` pushed to us in the period: inspections accepted and duplicates, pushes refused."""
+    from padron.audit.entry import AuditEntry
+    from padron.registry.storage.models import AuditEntryRow
+
+    out: dict[str, int] = {}
+    for data in session.scalars(
+        select(AuditEntryRow.entry).where(
+            AuditEntryRow.action == "customs.push.received",
+            AuditEntryRow.subject == partner_ref(partner),
+            AuditEntryRow.at >= first,
+            AuditEntryRow.at <= last,
+        )
+    ):
+        entry = AuditEntry.from_bytes(data)
+        details = entry.details or {}
+        if entry.outcome == "refused":
+            out["refused"] = out.get("refused", 0) + 1
+            continue
+        for name in ("accepted", "duplicates"):
+            count = details.get(name)
+            if isinstance(count, int) and count:
+                out[name] = out.get(name, 0) + count
+    return out

@@ -6,7 +6,9 @@ agreement's own checks (:class:`padron.sharing.agreements.Agreement`).
      "valid_from": "2027-01-01", "valid_until": "2027-12-31", "purposes": ["border-control"],
      "operations": {"verify": {"max_rung": 1, "daily_quota": 100, "approval": "none"},
                     "identify": {"max_rung": 1, "candidates": 10, "daily_quota": 20,
-                                 "approval": "two-officers"}},
+                                 "approval": "two-officers"},
+                    "customs": {"max_rung": 2, "approval": "none", "push": true,
+                                "attributes": ["container", "bill_of_lading", ...]}},
      "probe_retention_days": 0, "raw_biometrics": false, "reciprocity": "the same terms both ways"}
 """
 
@@ -42,6 +44,8 @@ class TermsFile(_Strict):
     daily_quota: int = Field(default=100, ge=1)
     approval: Literal["none", "one-officer", "two-officers"] = "one-officer"
     attributes: list[_Id] = []
+    #: customs: push held and seized inspections to the partner as they are recorded
+    push: bool = False
 
 
 class AgreementFile(_Strict):
@@ -104,6 +108,7 @@ def agreement_from_json(value: object) -> Agreement:
                 daily_quota=terms.daily_quota,
                 approval=Approval(terms.approval),
                 attributes=frozenset(terms.attributes),
+                push=terms.push,
             )
             for op, terms in parsed.operations.items()
         },

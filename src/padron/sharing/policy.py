@@ -152,6 +152,12 @@ def compile_agreement(agreement: Agreement, partner: Partner) -> CompiledPolicy:
         f"// {title} -- agreement {agreement.id}, version {agreement.version}, with {agency} "
         f"({partner.country})\n// legal basis: {basis} ({reference})\n"
     )
+    for op, terms in sorted(agreement.operations.items()):
+        if terms.push:  # not a partner's request: what this registry sends on its own, as agreed
+            header += (
+                f"// {op.value}: held and seized inspections are pushed to {partner.id} "
+                f"({', '.join(sorted(terms.attributes))})\n"
+            )
     text = header + "\n\n".join(block for _, block in blocks) + "\n"
     return CompiledPolicy(
         agreement=agreement.id,

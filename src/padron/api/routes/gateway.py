@@ -44,10 +44,10 @@ PARTNER_PROBLEMS = (400, 401, 404, 413, 503)
 
 
 def _signed(request: Request, call: PartnerCall, answer: Answer, status: int) -> Response:
-    return _signed_body(request, call, answer.body(), status)
+    return signed_body(request, call, answer.body(), status)
 
 
-def _signed_body(request: Request, call: PartnerCall, body: bytes, status: int) -> Response:
+def signed_body(request: Request, call: PartnerCall, body: bytes, status: int) -> Response:
     gateway = services(request).require_gateway()
     reply = Reply(status, call.message, headers_of([("Content-Type", "application/json")]))
     sign_reply(reply, body, key_id=gateway.me.id, key=gateway.me.key)
@@ -126,7 +126,7 @@ def add_routes(app: FastAPI) -> None:
             gateway.log.keep_cosigned, partner.id, partner.public_key, note, call.ctx
         )
         body = CosignedPublic(partner=partner.id, size=kept.size).model_dump_json().encode("utf-8")
-        return _signed_body(request, call, body, 200)
+        return signed_body(request, call, body, 200)
 
     @router.get(
         "/v1/gateway/requests",

@@ -289,7 +289,7 @@ class ApiKeyRow(Base):
     __table_args__ = (
         CheckConstraint(
             "role IN ('registrar', 'verifier', 'investigator', 'adjudicator', 'auditor', 'admin', 'partner', "
-            "'officer')",
+            "'officer', 'customs')",
             name="role",
         ),
         CheckConstraint("rate_limit_per_minute IS NULL OR rate_limit_per_minute > 0", name="rate_limit"),
@@ -471,28 +471,99 @@ class GatewayFlagRow(Base):
 
 
 class CustomsInspectionRow(Base):
-    """A cargo inspection recorded by this country's customs (padron.sharing.customs): what the
-    customs agreement's exchange carries. No personal data: a cargo reference, a port, goods by
-    HS code, the method and the result."""
+    """A cargo inspection (padron.sharing.customs): recorded by this country's customs, or
+    received from a partner's customs (``source_partner``, its own id ``source_id``; kept apart:
+    never answered to another partner, never pushed on). No personal data: transport references,
+    goods by HS code, ports, dates, seals, why it was inspected and what came of it."""
 
     __tablename__ = "customs_inspections"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    reference: Mapped[str] = mapped_column(String(35), index=True)
-    port: Mapped[str] = mapped_column(String(5))
-    inspected_on: Mapped[date] = mapped_column(Date)
-    method: Mapped[str] = mapped_column(String(16))
-    result: Mapped[str] = mapped_column(String(16))
+    #: ISO 6346, 11 characters
+    container: Mapped[str | None] = mapped_column(String(11), nullable=True, index=True)
+    bill_of_lading: Mapped[str | None] = mapped_column(String(35), nullable=True, index=True)
+    #: airline prefix and serial, 11 digits
+    air_waybill: Mapped[str | None] = mapped_column(String(11), nullable=True, index=True)
+    #: 6-digit HS headings and 10-digit Mexican codes (fracción and NICO), as given
     hs_codes: Mapped[list[str]] = mapped_column(JSON)
-    origin: Mapped[str] = mapped_column(String(3))
-    destination: Mapped[str] = mapped_column(String(3))
+    port_of_loading: Mapped[str] = mapped_column(String(5))
+    port_of_entry: Mapped[str] = mapped_column(String(5))
+    departed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    arrived_on: Mapped[date] = mapped_column(Date)
+    inspected_on: Mapped[date] = mapped_column(Date)
+    #: [{"number": ..., "intact": bool}]
+    seals: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    risk_reason: Mapped[str] = mapped_column(String(32))
+    risk_text: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
     notes: Mapped[str] = mapped_column(Text)
+    #: the partner a received inspection came from (NULL: our own)
+    source_partner: Mapped[str | None] = mapped_column(ForeignKey("partners.id"), nullable=True)
+    #: the inspection's id at that partner
+    source_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        CheckConstraint("method IN ('documentary', 'x-ray', 'physical', 'canine')", name="method"),
-        CheckConstraint("result IN ('cleared', 'held', 'seized')", name="result"),
+        CheckConstraint(
+            "risk_reason IN ('intelligence', 'random', 'documentary-inconsistency', 'x-ray-anomaly', "
+            "'canine-alert', 'origin-risk', 'value-anomaly', 'other')",
+            name="risk_reason",
+        ),
+        CheckConstraint("outcome IN ('cleared', 'held', 'seized')", name="outcome"),
+        CheckConstraint(
+            "container IS NOT NULL OR bill_of_lading IS NOT NULL OR air_waybill IS NOT NULL", name="transport"
+        ),
+        CheckConstraint("(source_partner IS NULL) = (source_id IS NULL)", name="source"),
+        UniqueConstraint("source_partner", "source_id"),
+        Index("ix_customs_inspections_outcome", "outcome", "inspected_on"),
+    )
+
+
+class CustomsSeizureRow(Base):
+    """What an inspection seized, in order: drugs, firearms, ammunition, currency or other goods,
+    with the quantity (decimal text) and its unit (kg, g, l, ml, units, rounds, ISO 4217)."""
+
+    __tablename__ = "customs_seizures"
+
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("customs_inspections.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[str] = mapped_column(String(20))
+    unit: Mapped[str] = mapped_column(String(8))
+
+    __table_args__ = (
+        CheckConstraint(
+            "category IN ('drugs', 'firearms', 'ammunition', 'currency', 'other')", name="category"
+        ),
+    )
+
+
+class CustomsPushRow(Base):
+    """An inspection queued for a partner whose customs agreement pushes held and seized cargo
+    (padron.sharing.customs_push), and what became of it: sent (with the partner's signed
+    receipt), refused by the partner, or cancelled (the agreement no longer pushes)."""
+
+    __tablename__ = "customs_pushes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("customs_inspections.id"))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    agreement_id: Mapped[str] = mapped_column(String(63))
+    agreement_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: the partner's receipt: its id and the SHA-256 of the signed receipt body
+    receipt_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    receipt_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'sent', 'refused', 'cancelled')", name="status"),
+        UniqueConstraint("inspection_id", "partner_id"),
+        Index("ix_customs_pushes_status", "status", "partner_id"),
     )
 
 

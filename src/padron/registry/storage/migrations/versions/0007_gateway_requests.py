@@ -1,6 +1,7 @@
 """the sharing gateway's requests: partners' URLs, signature nonces, requests with their
 decisions (sealed probes and answers), officers' approvals, the exchange logs and their
-cosigned checkpoints, anti-fishing flags, customs cargo inspections; the officer role for API keys
+cosigned checkpoints, anti-fishing flags, customs cargo inspections (with their seizures and the
+push queue to partners); the officer and customs roles for API keys
 
 Revision ID: 0007
 Revises: 0006
@@ -28,7 +29,7 @@ def _key_roles(roles: str) -> None:
 
 
 def upgrade() -> None:
-    _key_roles(_ROLES + ", 'officer'")
+    _key_roles(_ROLES + ", 'officer', 'customs'")
     # audit subjects name partners (partner:<id of up to 63>) and cargo, not only persons
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.alter_column(
@@ -154,31 +155,114 @@ def upgrade() -> None:
     op.create_table(
         "customs_inspections",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("reference", sa.String(length=35), nullable=False),
-        sa.Column("port", sa.String(length=5), nullable=False),
-        sa.Column("inspected_on", sa.Date(), nullable=False),
-        sa.Column("method", sa.String(length=16), nullable=False),
-        sa.Column("result", sa.String(length=16), nullable=False),
+        sa.Column("container", sa.String(length=11), nullable=True),
+        sa.Column("bill_of_lading", sa.String(length=35), nullable=True),
+        sa.Column("air_waybill", sa.String(length=11), nullable=True),
         sa.Column("hs_codes", sa.JSON(), nullable=False),
-        sa.Column("origin", sa.String(length=3), nullable=False),
-        sa.Column("destination", sa.String(length=3), nullable=False),
+        sa.Column("port_of_loading", sa.String(length=5), nullable=False),
+        sa.Column("port_of_entry", sa.String(length=5), nullable=False),
+        sa.Column("departed_on", sa.Date(), nullable=True),
+        sa.Column("arrived_on", sa.Date(), nullable=False),
+        sa.Column("inspected_on", sa.Date(), nullable=False),
+        sa.Column("seals", sa.JSON(), nullable=False),
+        sa.Column("risk_reason", sa.String(length=32), nullable=False),
+        sa.Column("risk_text", sa.Text(), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("source_partner", sa.String(length=63), nullable=True),
+        sa.Column("source_id", sa.Integer(), nullable=True),
         sa.Column("recorded_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "method IN ('documentary', 'x-ray', 'physical', 'canine')",
-            name=op.f("ck_customs_inspections_method"),
+            "risk_reason IN ('intelligence', 'random', 'documentary-inconsistency', 'x-ray-anomaly', "
+            "'canine-alert', 'origin-risk', 'value-anomaly', 'other')",
+            name=op.f("ck_customs_inspections_risk_reason"),
         ),
         sa.CheckConstraint(
-            "result IN ('cleared', 'held', 'seized')", name=op.f("ck_customs_inspections_result")
+            "outcome IN ('cleared', 'held', 'seized')", name=op.f("ck_customs_inspections_outcome")
+        ),
+        sa.CheckConstraint(
+            "container IS NOT NULL OR bill_of_lading IS NOT NULL OR air_waybill IS NOT NULL",
+            name=op.f("ck_customs_inspections_transport"),
+        ),
+        sa.CheckConstraint(
+            "(source_partner IS NULL) = (source_id IS NULL)", name=op.f("ck_customs_inspections_source")
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_partner"], ["partners.id"], name=op.f("fk_customs_inspections_source_partner_partners")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customs_inspections")),
+        sa.UniqueConstraint(
+            "source_partner", "source_id", name=op.f("uq_customs_inspections_source_partner")
+        ),
     )
     with op.batch_alter_table("customs_inspections", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_customs_inspections_reference"), ["reference"], unique=False)
+        batch_op.create_index(batch_op.f("ix_customs_inspections_container"), ["container"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_customs_inspections_bill_of_lading"), ["bill_of_lading"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_customs_inspections_air_waybill"), ["air_waybill"], unique=False)
+        batch_op.create_index("ix_customs_inspections_outcome", ["outcome", "inspected_on"], unique=False)
+    op.create_table(
+        "customs_seizures",
+        sa.Column("inspection_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("category", sa.String(length=16), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("quantity", sa.String(length=20), nullable=False),
+        sa.Column("unit", sa.String(length=8), nullable=False),
+        sa.CheckConstraint(
+            "category IN ('drugs', 'firearms', 'ammunition', 'currency', 'other')",
+            name=op.f("ck_customs_seizures_category"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["inspection_id"],
+            ["customs_inspections.id"],
+            name=op.f("fk_customs_seizures_inspection_id_customs_inspections"),
+        ),
+        sa.PrimaryKeyConstraint("inspection_id", "position", name=op.f("pk_customs_seizures")),
+    )
+    op.create_table(
+        "customs_pushes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("inspection_id", sa.Integer(), nullable=False),
+        sa.Column("partner_id", sa.String(length=63), nullable=False),
+        sa.Column("agreement_id", sa.String(length=63), nullable=False),
+        sa.Column("agreement_version", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("receipt_id", sa.String(length=36), nullable=True),
+        sa.Column("receipt_sha256", sa.String(length=64), nullable=True),
+        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('queued', 'sent', 'refused', 'cancelled')", name=op.f("ck_customs_pushes_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["inspection_id"],
+            ["customs_inspections.id"],
+            name=op.f("fk_customs_pushes_inspection_id_customs_inspections"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["partner_id"], ["partners.id"], name=op.f("fk_customs_pushes_partner_id_partners")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customs_pushes")),
+        sa.UniqueConstraint("inspection_id", "partner_id", name=op.f("uq_customs_pushes_inspection_id")),
+    )
+    with op.batch_alter_table("customs_pushes", schema=None) as batch_op:
+        batch_op.create_index("ix_customs_pushes_status", ["status", "partner_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("customs_pushes", schema=None) as batch_op:
+        batch_op.drop_index("ix_customs_pushes_status")
+    op.drop_table("customs_pushes")
+    op.drop_table("customs_seizures")
+    with op.batch_alter_table("customs_inspections", schema=None) as batch_op:
+        batch_op.drop_index("ix_customs_inspections_outcome")
+        batch_op.drop_index(batch_op.f("ix_customs_inspections_air_waybill"))
+        batch_op.drop_index(batch_op.f("ix_customs_inspections_bill_of_lading"))
+        batch_op.drop_index(batch_op.f("ix_customs_inspections_container"))
     op.drop_table("customs_inspections")
     op.drop_table("gateway_flags")
     op.drop_table("exchange_checkpoints")
