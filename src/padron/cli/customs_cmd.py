@@ -115,7 +115,8 @@ def record(
 def _table(found: list[Inspection], title: str) -> Table:
     table = Table(title=title)
     for column in ("id", "reference", "goods", "loading", "entry", "inspected", "risk", "outcome", "source"):
-        table.add_column(column)
+        # the reference is what a reader looks for: never cut (other columns wrap instead)
+        table.add_column(column, no_wrap=column == "reference", overflow="fold")
     for i in found:
         table.add_row(
             str(i.id),
