@@ -4,6 +4,7 @@ identity preserved across impressions, parameters and cache."""
 from __future__ import annotations
 
 import itertools
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -83,11 +84,16 @@ def test_impressions_are_8_bit_500_dpi_images_with_dark_ridges_on_light_backgrou
 def test_ridge_period_is_about_9_px_as_at_500_dpi(masters) -> None:
     """Measured by FFT as on real prints: FVC2002 DB1 and FVC2004 DB1 (500 dpi) give 7.9-11.8 px,
     medians 8.7 and 9.3 (benchmarks/synth_fingerprints.py --fvc)."""
-    measured = []
+    measured, relative = [], []
     for master in masters.values():
-        assert abs(ridge_period(master.pattern, master.mask) - master.mean_period) < 0.8
+        # the ridges are as far apart as the finger's period says; the period varies by ~1.3x
+        # within a finger, as on FVC prints, and the grown ridges run 3-4% sparser than the map
+        # (generator v2 alike), so the dominant period may lie a little off the median
+        relative.append(ridge_period(master.pattern, master.mask) / master.mean_period)
         for image in impressions(master, 2):
             measured.append(ridge_period(255 - image.astype(np.float64), foreground(image)))
+    assert all(0.9 <= r <= 1.12 for r in relative), relative
+    assert 0.97 <= float(np.median(relative)) <= 1.07, relative
     assert all(7.5 <= p <= 12.0 for p in measured), measured
     assert 8.5 <= float(np.median(measured)) <= 10.0, measured
 
@@ -110,6 +116,28 @@ def test_each_class_has_its_cores_and_deltas_in_the_orientation_field() -> None:
             theta = orientation_field(cls, silhouette, placed, 480, 400, rng, noise=noise, smoothing=6.0)
             found = poincare_singularities(theta)
             assert (len(found.cores), len(found.deltas)) == (cores, deltas), (cls, seed, found)
+
+
+def test_relaxing_the_flow_keeps_the_cores_and_deltas_of_each_class() -> None:
+    """The flow relaxation (ridges keep their spacing) bends the field but adds or removes no
+    singularity: the field each master was grown from has the cores and deltas placed for its
+    class, where they were placed (those inside the fingertip; a delta may fall off its rim)."""
+
+    def near(p: tuple[float, float], points: tuple[tuple[float, float], ...]) -> bool:
+        return any(math.hypot(p[0] - q[0], p[1] - q[1]) < 12.0 for q in points)
+
+    for cls in EXPECTED_SINGULARITIES:
+        for seed in range(4):
+            master = generate_finger(300 + seed, FingerPosition.RIGHT_INDEX, finger_class=cls)
+            assert master.orientation is not None
+            inner = ndimage.binary_erosion(master.mask, iterations=8)
+            found = poincare_singularities(master.orientation, mask=inner)
+            placed = master.singularities
+            deeper = ndimage.binary_erosion(master.mask, iterations=24)
+            for got, want in ((found.cores, placed.cores), (found.deltas, placed.deltas)):
+                assert all(near(p, want) for p in got), (cls, seed, found, placed)
+                deep = [q for q in want if deeper[int(q[1]), int(q[0])]]
+                assert all(near(q, got) for q in deep), (cls, seed, found, placed)
 
 
 def test_the_ridges_of_each_master_follow_the_class_of_the_finger(masters) -> None:

@@ -29,7 +29,7 @@ from padron.domain.finger import FingerPosition
 from padron.synth.errors import SynthParameterError
 
 #: bump when a change alters the pixels of a master for the same seed (keys the master cache)
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 DPI = 500
 
@@ -83,18 +83,53 @@ def _check(condition: bool, message: str, **details: object) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowRelaxation:
+    """Weights of the flow relaxation (:func:`padron.synth.fingerprint.flow.relax_flow`); lengths
+    in px at 500 dpi, scaled with the finger."""
+
+    #: grid step of the solve (the correction is smooth: 8 px is about one ridge period)
+    step: int = 8
+    #: smoothness of the orientation correction (alpha) and its pull towards zero (beta). Less
+    #: smoothness lets the flow straighten more: alpha 0.3 -> 0.1 -> 0.05 took the impostor tail
+    #: above FVC's 99th percentile from 4.7x to 2.3x to 1.2x FVC's rate (40 fingers x 4)
+    smoothness: float = 0.05
+    shrink: float = 1e-3
+    #: smoothness of the log-period (lambda) and its pull towards the finger's mean (mu)
+    period_smoothness: float = 1.0
+    period_shrink: float = 1e-3
+    #: divergence (1/px) above which a grid node counts less: near cores and deltas
+    singular_divergence: float = 0.05
+    iterations: int = 2
+
+    def __post_init__(self) -> None:
+        _check(2 <= self.step <= 32 and 0 <= self.iterations <= 5, "bad flow relaxation grid")
+        _check(
+            min(self.smoothness, self.shrink, self.period_smoothness, self.period_shrink) >= 0
+            and self.singular_divergence > 0,
+            "flow relaxation weights must be >= 0",
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class MasterParams:
     """How a master fingerprint (the finger's ridge pattern, before any contact) is made."""
 
     height: int = 480
     width: int = 400
-    #: mean ridge period in px (inter-ridge distance); real fingers at 500 dpi: about 8-11 px
+    #: a finger's mean ridge period in px (inter-ridge distance), drawn per finger; on the FVC B
+    #: sets the median period of a print (pyfing's XSFFE) ranges over about 8-10.5 px
     period_mean: float = 8.9
-    period_sd: float = 0.45
-    period_min: float = 8.0
+    period_sd: float = 0.6
+    period_min: float = 7.8
     period_max: float = 10.8
-    #: relative amplitude of the smooth random variation of the period inside one finger
-    period_variation: float = 0.07
+    #: relative amplitude of the smooth random variation of the period inside one finger (on top
+    #: of the variation that follows the flow, see flow.py)
+    period_variation: float = 0.03
+    #: the period inside a finger stays within these factors of its mean
+    period_spread: tuple[float, float] = (0.8, 1.35)
+    #: the refinement interpolates per pixel between Gabor banks at this many periods spanning
+    #: the finger's range (two banks blend well over a few percent, not over the 1.3x of a finger)
+    period_levels: int = 3
     #: Gabor bank: orientation bins (responses are interpolated between the two nearest bins)
     orientation_bins: int = 12
     #: Gabor spatial standard deviations across / along the ridges, as fractions of the period
@@ -117,6 +152,13 @@ class MasterParams:
     #: scored above the FVC impostors' 99th percentile (14% of different-class pairs); 0.35 brings
     #: same-class pairs to 29% and adds no singularity (README, "Realism"; benchmarks/synth_realism.py)
     orientation_noise: float = 0.35
+    #: the flow's divergence is relaxed (flow.py) so that ridges keep their spacing instead of
+    #: multiplying into minutiae that all point one way (the cause of v2's heavy impostor tail)
+    flow: FlowRelaxation = field(default_factory=FlowRelaxation)
+    #: random dislocations (a ridge inserted between two minutiae of opposite polarity): one pair
+    #: per this many square px of fingertip, separated by 1-3 ridge periods in a random direction
+    dislocation_area: float = 6000.0
+    dislocation_separation: tuple[float, float] = (1.0, 3.0)
     #: size of the finger relative to an average adult's: ridge period, fingertip, distances
     #: between singularities and smoothing all scale with it (children's fingers grow
     #: isotropically, Gottschlich et al. 2011; see padron.synth.population.finger_scale)
@@ -134,6 +176,7 @@ class MasterParams:
             period_min=self.period_min * k,
             period_max=self.period_max * k,
             seed_area=self.seed_area * k * k,
+            dislocation_area=self.dislocation_area * k * k,
             orientation_smoothing=self.orientation_smoothing * k,
             growth_scale=self.growth_scale if self.period_min * k / self.growth_scale >= 3.0 else 1,
             scale=1.0,
@@ -150,6 +193,13 @@ class MasterParams:
         _check(0.35 <= self.scale <= 1.3, "scale must be 0.35..1.3 (an infant's to a large adult finger)")
         _check(self.period_min * self.scale >= 2.5, "the scaled ridge period must stay >= 2.5 px")
         _check(self.seed_area > 0 and self.period_sd >= 0 and self.period_variation >= 0, "bad densities")
+        _check(0.5 <= self.period_spread[0] <= 1.0 <= self.period_spread[1] <= 2.0, "bad period_spread")
+        _check(1 <= self.period_levels <= 8, "period_levels must be 1..8")
+        _check(self.dislocation_area >= 0, "dislocation_area must be >= 0 (0: none)")
+        _check(
+            0 < self.dislocation_separation[0] <= self.dislocation_separation[1] <= 10,
+            "bad dislocation_separation",
+        )
 
 
 @dataclass(frozen=True, slots=True)
