@@ -49,6 +49,11 @@ EXPECTED_SINGULARITIES = {
 }
 
 
+def _inside(mask: np.ndarray, point: tuple[float, float]) -> bool:
+    x, y = int(point[0]), int(point[1])
+    return 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1] and bool(mask[y, x])
+
+
 @pytest.fixture(scope="module")
 def masters():
     """One master of each class (seed 40 + i, right middle finger)."""
@@ -136,18 +141,30 @@ def test_relaxing_the_flow_keeps_the_cores_and_deltas_of_each_class() -> None:
             deeper = ndimage.binary_erosion(master.mask, iterations=24)
             for got, want in ((found.cores, placed.cores), (found.deltas, placed.deltas)):
                 assert all(near(p, want) for p in got), (cls, seed, found, placed)
-                deep = [q for q in want if deeper[int(q[1]), int(q[0])]]
+                deep = [q for q in want if _inside(deeper, q)]
                 assert all(near(q, got) for q in deep), (cls, seed, found, placed)
 
 
 def test_the_ridges_of_each_master_follow_the_class_of_the_finger(masters) -> None:
     """The orientation measured on the rendered ridges (not the model field) has the class's
-    singularities inside the fingertip."""
+    singularities where they were placed: every one found lies near a placed one of its kind,
+    and every placed one well inside the fingertip is found (a delta may fall off the rim, as on
+    real prints). The five masters together show every kind the classes have."""
+
+    def near(p: tuple[float, float], points: tuple[tuple[float, float], ...]) -> bool:
+        return any(math.hypot(p[0] - q[0], p[1] - q[1]) < 24.0 for q in points)
+
     for cls, master in masters.items():
         theta, _ = estimate_orientation(master.pattern)
         inner = ndimage.binary_erosion(master.mask, iterations=20)
+        deep = ndimage.binary_erosion(master.mask, iterations=36)
         found = poincare_singularities(theta, step=12, mask=inner)
-        assert (len(found.cores), len(found.deltas)) == EXPECTED_SINGULARITIES[cls], (cls, found)
+        placed = master.singularities
+        for got, want in ((found.cores, placed.cores), (found.deltas, placed.deltas)):
+            assert all(near(p, want) for p in got), (cls, found, placed)
+            assert all(near(q, got) for q in want if _inside(deep, q)), (cls, found, placed)
+        if cls is not FingerClass.ARCH:
+            assert found.cores, (cls, found)
 
 
 def test_loops_open_on_the_side_their_name_says(masters) -> None:

@@ -32,6 +32,7 @@ from padron.synth.fingerprint.orientation import (
     orientation_field,
     place_singularities,
     smooth_orientation,
+    vary_singularities,
 )
 from padron.synth.fingerprint.params import (
     FingerClass,
@@ -276,7 +277,15 @@ def generate_master(
     h, w = p.height, p.width
     silhouette: Silhouette = random_silhouette(rng, h, w, given.scale)
     mask = silhouette.mask(h, w)
-    singularities = place_singularities(cls, silhouette, rng, given.scale)
+    singularities = vary_singularities(
+        place_singularities(cls, silhouette, rng, given.scale),
+        rng,
+        shift=p.singularity_shift,
+        rotation=p.singularity_rotation,
+        stretch=p.singularity_stretch,
+        jitter=p.singularity_jitter,
+        scale=given.scale,
+    )
     theta = orientation_field(
         cls,
         silhouette,
@@ -287,6 +296,7 @@ def generate_master(
         noise=p.orientation_noise,
         smoothing=p.orientation_smoothing,
         scale=given.scale,
+        hairpin_strength=p.loop_hairpin,
     )
     delta, log_period = relax_flow(theta, mask, p.flow, given.scale)
     theta = smooth_orientation(np.mod(theta + delta, np.pi).astype(np.float32), p.orientation_smoothing)
