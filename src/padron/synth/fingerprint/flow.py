@@ -99,7 +99,7 @@ def relax_flow(
     theta: FloatImage, mask: NDArray[np.bool_], params: FlowRelaxation, scale: float = 1.0
 ) -> tuple[FloatImage, FloatImage]:
     """(orientation correction in rad, log-period relative to the finger's mean), per pixel."""
-    step = max(2, int(round(params.step * scale)))
+    step = max(2, round(params.step * scale))
     height, width = theta.shape
     t0 = np.asarray(theta[::step, ::step], dtype=np.float64)
     rows, cols = t0.shape

@@ -143,7 +143,9 @@ class PeriodBlend:
         levels = sorted({_quantized(v) for v in np.linspace(low, max(high, low + 0.125), p.period_levels)})
         if len(levels) == 1:
             levels.append(levels[0] + 0.125)
-        self.banks = [gabor_bank(*shape, p.orientation_bins, v, p.sigma_across, p.sigma_along) for v in levels]
+        self.banks = [
+            gabor_bank(*shape, p.orientation_bins, v, p.sigma_across, p.sigma_along) for v in levels
+        ]
         position = np.interp(period, levels, np.arange(len(levels), dtype=np.float64))
         self.lower = np.minimum(np.floor(position).astype(np.intp), len(levels) - 2)
         self.weight = (position - self.lower).astype(np.float32)
@@ -221,7 +223,7 @@ def _grow(
     k = p.growth_scale
     small_mask = mask[::k, ::k]
     small_theta = theta[::k, ::k]
-    small_period = period[::k, ::k] / k
+    small_period = (period[::k, ::k] / k).astype(np.float32)
     shape = (int(small_mask.shape[0]), int(small_mask.shape[1]))
 
     n_seeds = max(1, int(mask.sum() / p.seed_area))

@@ -207,7 +207,7 @@ class MasterParams:
         _check(1 <= self.period_levels <= 8, "period_levels must be 1..8")
         _check(self.dislocation_area >= 0, "dislocation_area must be >= 0 (0: none)")
         _check(
-            min(self.singularity_shift) >= 0 and self.singularity_rotation >= 0 and self.singularity_jitter >= 0,
+            min(*self.singularity_shift, self.singularity_rotation, self.singularity_jitter) >= 0,
             "singularity variation must be >= 0",
         )
         _check(0.3 <= self.singularity_stretch[0] <= self.singularity_stretch[1] <= 3.0, "bad stretch")
