@@ -87,13 +87,15 @@ class FlowRelaxation:
     """Weights of the flow relaxation (:func:`padron.synth.fingerprint.flow.relax_flow`); lengths
     in px at 500 dpi, scaled with the finger."""
 
-    #: grid step of the solve (the correction is smooth: 8 px is about one ridge period)
-    step: int = 8
+    #: grid step of the solve (px): the correction is smooth, so a node every 12 px (8 px cost
+    #: twice the time for no gain measured on the impostor tail)
+    step: int = 12
     #: smoothness of the orientation correction (alpha) and its pull towards zero (beta). Less
-    #: smoothness lets the flow straighten more: alpha 0.3 -> 0.1 -> 0.05 took the impostor tail
-    #: above FVC's 99th percentile from 4.7x to 2.3x to 1.2x FVC's rate (one set of 40 fingers x 4;
-    #: such small sets vary by +-0.5 between seeds), 0.03 a little further
-    smoothness: float = 0.03
+    #: smoothness lets the flow straighten more and lightens the impostor tail: on 40 fingers x 4
+    #: (8-px grid) alpha 0.3 / 0.1 / 0.05 put 4.7x / 2.3x / 1.2x FVC's rate of impostor pairs above
+    #: FVC's 99th percentile; on the 12-px grid 0.03 went below FVC's rate (0.5x, 0.45x on two
+    #: seeds), 0.05 gives 0.6x. Sets that small vary by about +-0.5x between seeds.
+    smoothness: float = 0.05
     shrink: float = 1e-3
     #: smoothness of the log-period (lambda) and its pull towards the finger's mean (mu)
     period_smoothness: float = 1.0
@@ -128,9 +130,9 @@ class MasterParams:
     period_variation: float = 0.03
     #: the period inside a finger stays within these factors of its mean
     period_spread: tuple[float, float] = (0.8, 1.35)
-    #: the refinement interpolates per pixel between Gabor banks at this many periods spanning
-    #: the finger's range (two banks blend well over a few percent, not over the 1.3x of a finger)
-    period_levels: int = 3
+    #: growth and refinement interpolate per pixel between Gabor banks at this many periods
+    #: spanning the finger's range (3 cost 25% more of a master's time for no gain measured)
+    period_levels: int = 2
     #: Gabor bank: orientation bins (responses are interpolated between the two nearest bins)
     orientation_bins: int = 12
     #: Gabor spatial standard deviations across / along the ridges, as fractions of the period
