@@ -193,8 +193,9 @@ def test_impressions_of_one_finger_share_its_ridges_and_other_fingers_do_not() -
     ]
     genuine = [ridge_correlation(a, b) for images in sets for a, b in itertools.combinations(images, 2)]
     impostor = [ridge_correlation(a[0], b[1]) for a, b in itertools.permutations(sets, 2)]
-    assert min(genuine) > 0.15, genuine
-    assert max(abs(r) for r in impostor) < 0.1, impostor
+    # skin distortion of 12 px (sd per bump; 6 px before generator v3) decorrelates the rim
+    assert min(genuine) > 0.1, genuine
+    assert max(abs(r) for r in impostor) < 0.05, impostor
 
 
 def test_class_frequencies_follow_the_table_and_the_nist_marginals() -> None:

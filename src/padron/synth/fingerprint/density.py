@@ -25,8 +25,8 @@ def period_map(
     log_period: FloatImage | None = None,
     mask: NDArray[np.bool_] | None = None,
 ) -> tuple[float, FloatImage]:
-    """(the finger's period: the median of the map over ``mask``, or the drawn mean without a
-    mask; the per-pixel period). ``log_period`` is the flow's own variation (natural log,
+    """(the finger's period: the median of the map over ``mask``, which is the drawn period up
+    to clipping, or the drawn mean without a mask; the per-pixel period). ``log_period`` is the flow's own variation (natural log,
     relative to the mean) from :func:`.flow.relax_flow`."""
     h, w = params.height, params.width
     mean = float(
@@ -40,6 +40,8 @@ def period_map(
     relative = 1.0 + 0.06 * (above + below) + params.period_variation * smooth_noise(h, w, rng)
     if log_period is not None:
         relative = relative * np.exp(log_period)
+    if mask is not None and mask.any():
+        relative = relative / float(np.median(relative[mask]))  # the finger's median is its draw
     low, high = params.period_spread
     period = (mean * np.clip(relative, low, high)).astype(np.float32)
     if mask is not None and mask.any():
