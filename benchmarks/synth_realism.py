@@ -11,6 +11,11 @@ every pair of impressions of one finger, impostor = every pair of impressions of
 fingers), with padron's production path (``extract_bytes``: pyfing chain, NFIQ 2; the MCC matcher):
 
 - minutiae per print and NFIQ 2 per print (median, 10th-90th percentile);
+- direction agreement: of the pairs of minutiae less than 70 px apart (one cylinder's radius)
+  whose directions are within 30 degrees of parallel, the share pointing the same way rather
+  than opposite ways (0.5: polarities at random). Synthetic v2 prints had 0.84 against FVC's
+  0.5-0.6: their minutiae were ridges the flow forced in, all pointing one way within a patch,
+  so that the cylinders of different fingers agreed (README, "Realism");
 - genuine and impostor score quantiles, EER;
 - the impostor tail: the share of impostor pairs above the pooled FVC impostors' 99th and 99.9th
   percentiles (1% and 0.1% on FVC by construction; a synthetic set with ten times as much has a
@@ -51,6 +56,19 @@ def describe(values: Sequence[float] | np.ndarray) -> dict[str, float]:
     }
 
 
+def direction_agreement(prints: Sequence[Any], radius: float = 70.0) -> float | None:
+    """Share of the near-parallel pairs of neighbouring minutiae that point the same way."""
+    same = opposite = 0
+    for m in prints:
+        x, y, a = (np.asarray(v, dtype=np.float64) for v in (m.x, m.y, m.angle))
+        near = np.hypot(x[:, None] - x[None], y[:, None] - y[None]) < radius
+        np.fill_diagonal(near, False)
+        turn = np.abs(np.angle(np.exp(1j * (a[:, None] - a[None]))))[near]
+        same += int(np.sum(turn < np.pi / 6))
+        opposite += int(np.sum(turn > 5 * np.pi / 6))
+    return round(same / (same + opposite), 3) if same + opposite else None
+
+
 def measure(folder: Path, chain: str) -> dict[str, Any]:
     """Extract every print (through the cache), score the FVC protocol."""
     from padron.biometrics.fingerprint.matcher import FingerprintComparator
@@ -61,6 +79,7 @@ def measure(folder: Path, chain: str) -> dict[str, Any]:
     images: list[FvcImage] = fvc_images(folder)
     templates: list[Any] = []
     minutiae: list[int] = []
+    found: list[Any] = []
     quality: list[int] = []
     failed = 0
     for image in images:
@@ -71,6 +90,7 @@ def measure(folder: Path, chain: str) -> dict[str, Any]:
             failed += 1
             continue
         minutiae.append(len(extraction.minutiae))
+        found.append(extraction.minutiae)
         if nfiq2 is not None:
             quality.append(nfiq2)
         shape = (int(extraction.foreground.shape[0]), int(extraction.foreground.shape[1]))
@@ -93,6 +113,7 @@ def measure(folder: Path, chain: str) -> dict[str, Any]:
             "prints": len(images),
             "failed": failed,
             "minutiae": describe(minutiae),
+            "direction_agreement": direction_agreement(found),
             "nfiq2": describe(quality),
             "nfiq2_min": min(quality) if quality else None,
             "genuine": describe(genuine),

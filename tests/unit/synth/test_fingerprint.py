@@ -4,6 +4,7 @@ identity preserved across impressions, parameters and cache."""
 from __future__ import annotations
 
 import itertools
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -48,6 +49,11 @@ EXPECTED_SINGULARITIES = {
 }
 
 
+def _inside(mask: np.ndarray, point: tuple[float, float]) -> bool:
+    x, y = int(point[0]), int(point[1])
+    return 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1] and bool(mask[y, x])
+
+
 @pytest.fixture(scope="module")
 def masters():
     """One master of each class (seed 40 + i, right middle finger)."""
@@ -83,11 +89,16 @@ def test_impressions_are_8_bit_500_dpi_images_with_dark_ridges_on_light_backgrou
 def test_ridge_period_is_about_9_px_as_at_500_dpi(masters) -> None:
     """Measured by FFT as on real prints: FVC2002 DB1 and FVC2004 DB1 (500 dpi) give 7.9-11.8 px,
     medians 8.7 and 9.3 (benchmarks/synth_fingerprints.py --fvc)."""
-    measured = []
+    measured, relative = [], []
     for master in masters.values():
-        assert abs(ridge_period(master.pattern, master.mask) - master.mean_period) < 0.8
+        # the ridges are as far apart as the finger's period says; the period varies by ~1.3x
+        # within a finger, as on FVC prints, and the grown ridges run 3-4% sparser than the map
+        # (generator v2 alike), so the dominant period may lie a little off the median
+        relative.append(ridge_period(master.pattern, master.mask) / master.mean_period)
         for image in impressions(master, 2):
             measured.append(ridge_period(255 - image.astype(np.float64), foreground(image)))
+    assert all(0.9 <= r <= 1.12 for r in relative), relative
+    assert 0.97 <= float(np.median(relative)) <= 1.07, relative
     assert all(7.5 <= p <= 12.0 for p in measured), measured
     assert 8.5 <= float(np.median(measured)) <= 10.0, measured
 
@@ -112,14 +123,48 @@ def test_each_class_has_its_cores_and_deltas_in_the_orientation_field() -> None:
             assert (len(found.cores), len(found.deltas)) == (cores, deltas), (cls, seed, found)
 
 
+def test_relaxing_the_flow_keeps_the_cores_and_deltas_of_each_class() -> None:
+    """The flow relaxation (ridges keep their spacing) bends the field but adds or removes no
+    singularity: the field each master was grown from has the cores and deltas placed for its
+    class, where they were placed (those inside the fingertip; a delta may fall off its rim)."""
+
+    def near(p: tuple[float, float], points: tuple[tuple[float, float], ...]) -> bool:
+        return any(math.hypot(p[0] - q[0], p[1] - q[1]) < 12.0 for q in points)
+
+    for cls in EXPECTED_SINGULARITIES:
+        for seed in range(4):
+            master = generate_finger(300 + seed, FingerPosition.RIGHT_INDEX, finger_class=cls)
+            assert master.orientation is not None
+            inner = ndimage.binary_erosion(master.mask, iterations=8)
+            found = poincare_singularities(master.orientation, mask=inner)
+            placed = master.singularities
+            deeper = ndimage.binary_erosion(master.mask, iterations=24)
+            for got, want in ((found.cores, placed.cores), (found.deltas, placed.deltas)):
+                assert all(near(p, want) for p in got), (cls, seed, found, placed)
+                deep = [q for q in want if _inside(deeper, q)]
+                assert all(near(q, got) for q in deep), (cls, seed, found, placed)
+
+
 def test_the_ridges_of_each_master_follow_the_class_of_the_finger(masters) -> None:
     """The orientation measured on the rendered ridges (not the model field) has the class's
-    singularities inside the fingertip."""
+    singularities where they were placed: every one found lies near a placed one of its kind,
+    and every placed one well inside the fingertip is found (a delta may fall off the rim, as on
+    real prints). The five masters together show every kind the classes have."""
+
+    def near(p: tuple[float, float], points: tuple[tuple[float, float], ...]) -> bool:
+        return any(math.hypot(p[0] - q[0], p[1] - q[1]) < 24.0 for q in points)
+
     for cls, master in masters.items():
         theta, _ = estimate_orientation(master.pattern)
         inner = ndimage.binary_erosion(master.mask, iterations=20)
+        deep = ndimage.binary_erosion(master.mask, iterations=36)
         found = poincare_singularities(theta, step=12, mask=inner)
-        assert (len(found.cores), len(found.deltas)) == EXPECTED_SINGULARITIES[cls], (cls, found)
+        placed = master.singularities
+        for got, want in ((found.cores, placed.cores), (found.deltas, placed.deltas)):
+            assert all(near(p, want) for p in got), (cls, found, placed)
+            assert all(near(q, got) for q in want if _inside(deep, q)), (cls, found, placed)
+        if cls is not FingerClass.ARCH:
+            assert found.cores, (cls, found)
 
 
 def test_loops_open_on_the_side_their_name_says(masters) -> None:
@@ -148,8 +193,9 @@ def test_impressions_of_one_finger_share_its_ridges_and_other_fingers_do_not() -
     ]
     genuine = [ridge_correlation(a, b) for images in sets for a, b in itertools.combinations(images, 2)]
     impostor = [ridge_correlation(a[0], b[1]) for a, b in itertools.permutations(sets, 2)]
-    assert min(genuine) > 0.15, genuine
-    assert max(abs(r) for r in impostor) < 0.1, impostor
+    # skin distortion of 12 px (sd per bump; 6 px before generator v3) decorrelates the rim
+    assert min(genuine) > 0.1, genuine
+    assert max(abs(r) for r in impostor) < 0.05, impostor
 
 
 def test_class_frequencies_follow_the_table_and_the_nist_marginals() -> None:

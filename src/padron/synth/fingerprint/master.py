@@ -25,11 +25,14 @@ from scipy import ndimage
 from padron.domain.finger import FingerPosition
 from padron.synth.errors import SynthParameterError
 from padron.synth.fingerprint.density import period_map
+from padron.synth.fingerprint.flow import relax_flow
 from padron.synth.fingerprint.orientation import (
     FloatImage,
     Singularities,
     orientation_field,
     place_singularities,
+    smooth_orientation,
+    vary_singularities,
 )
 from padron.synth.fingerprint.params import (
     FingerClass,
@@ -128,6 +131,87 @@ def _quantized(period: float) -> float:
     return round(period * 8) / 8
 
 
+class PeriodBlend:
+    """Gabor banks at ``period_levels`` periods spanning most of a finger's range; each pixel
+    takes the response interpolated between the two levels bracketing its own period (the
+    nearest level's beyond them)."""
+
+    def __init__(
+        self, shape: tuple[int, int], p: MasterParams, period: FloatImage, mask: NDArray[np.bool_]
+    ) -> None:
+        inside = period[mask] if mask.any() else period.ravel()
+        # the banks span the 10th-90th percentile: spanning the extremes (1.35x apart) left
+        # most pixels between two distant banks, whose blend grew ridges ~8% sparser than the map
+        low, high = (float(v) for v in np.quantile(inside, [0.1, 0.9]))
+        levels = sorted({_quantized(v) for v in np.linspace(low, max(high, low + 0.125), p.period_levels)})
+        if len(levels) == 1:
+            levels.append(levels[0] + 0.125)
+        self.banks = [
+            gabor_bank(*shape, p.orientation_bins, v, p.sigma_across, p.sigma_along) for v in levels
+        ]
+        position = np.interp(period, levels, np.arange(len(levels), dtype=np.float64))
+        self.lower = np.minimum(np.floor(position).astype(np.intp), len(levels) - 2)
+        self.weight = (position - self.lower).astype(np.float32)
+        self.shape = shape
+
+    def __call__(self, apply: OrientedFilter, image: FloatImage) -> FloatImage:
+        spectrum = scipy.fft.rfft2(image, workers=1)
+        responses = [apply(spectrum, bank, self.shape) for bank in self.banks]
+        out = np.zeros(self.shape, dtype=np.float32)
+        for k in range(len(responses) - 1):
+            blend = responses[k] + self.weight * (responses[k + 1] - responses[k])
+            out = np.where(self.lower == k, blend, out)
+        return out
+
+
+def _dislocations(
+    image: FloatImage,
+    theta: FloatImage,
+    period: FloatImage,
+    mask: NDArray[np.bool_],
+    rng: np.random.Generator,
+    area: float,
+    separation: tuple[float, float],
+) -> FloatImage:
+    """Random dislocation pairs warped into a grown pattern: around a segment of 1-3 periods in a
+    random direction, the ridges are displaced across the flow by up to one period with a
+    phase that winds by +-2pi around the segment's ends (zero beyond a few periods), so that one
+    ridge more runs between the two ends: two minutiae of opposite polarity, ending or
+    bifurcation as the local phase falls. ``area``: square px of fingertip per pair."""
+    count = int(rng.poisson(mask.sum() / area)) if area > 0 else 0
+    if count == 0:
+        return image
+    h, w = image.shape
+    depth = ndimage.distance_transform_edt(mask)
+    ys, xs = np.nonzero(depth > 2.0 * float(np.median(period[mask])))
+    if ys.size == 0:
+        return image
+    shift_y = np.zeros((h, w), dtype=np.float64)
+    shift_x = np.zeros((h, w), dtype=np.float64)
+    for _ in range(count):
+        i = int(rng.integers(ys.size))
+        cy, cx = float(ys[i]), float(xs[i])
+        ridge, p0 = float(theta[ys[i], xs[i]]), float(period[ys[i], xs[i]])
+        length = rng.uniform(*separation) * p0
+        direction = rng.uniform(0.0, np.pi)
+        sign = float(rng.choice((-1.0, 1.0)))
+        reach = 0.5 * length + 3.0 * p0
+        r0, r1 = max(int(cy - reach), 0), min(int(cy + reach) + 2, h)
+        c0, c1 = max(int(cx - reach), 0), min(int(cx + reach) + 2, w)
+        yy, xx = np.mgrid[r0:r1, c0:c1].astype(np.float64)
+        z = (xx - cx) + 1j * (yy - cy)
+        half = 0.5 * length * np.exp(1j * direction)
+        phase = np.angle((z + half) / (z - half + 1e-9))  # winds around the ends, jumps by 2pi between
+        fade = np.clip((reach - np.abs(z)) / (2.25 * p0), 0.0, 1.0)
+        u = sign * fade * fade * (3 - 2 * fade) * phase * p0 / (2 * np.pi)
+        shift_x[r0:r1, c0:c1] += u * -np.sin(ridge)  # across the ridges: the normal (-sin, cos)
+        shift_y[r0:r1, c0:c1] += u * np.cos(ridge)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    warped = ndimage.map_coordinates(image, [y - shift_y, x - shift_x], order=1, mode="nearest")
+    result: FloatImage = (warped * mask).astype(np.float32)
+    return result
+
+
 def _grow(
     p: MasterParams,
     rng: np.random.Generator,
@@ -137,11 +221,12 @@ def _grow(
     period: FloatImage,
 ) -> FloatImage:
     """Seeds, growth and refinement at 1/``growth_scale`` resolution (the period shrinks with it),
-    then a cubic upsampling and ``final_iterations`` passes at full resolution."""
+    all following the period map, then the random dislocations, a cubic upsampling and
+    ``final_iterations`` passes at full resolution."""
     k = p.growth_scale
     small_mask = mask[::k, ::k]
     small_theta = theta[::k, ::k]
-    small_period = period[::k, ::k] / k
+    small_period = (period[::k, ::k] / k).astype(np.float32)
     shape = (int(small_mask.shape[0]), int(small_mask.shape[1]))
 
     n_seeds = max(1, int(mask.sum() / p.seed_area))
@@ -151,20 +236,18 @@ def _grow(
     image[ys[chosen], xs[chosen]] = rng.choice((-1.0, 1.0), size=chosen.size)
 
     apply = OrientedFilter(small_theta, p.orientation_bins)
-    base = gabor_bank(*shape, p.orientation_bins, _quantized(mean_period / k), p.sigma_across, p.sigma_along)
-    for _ in range(p.growth_iterations):
-        image = _saturate(apply(scipy.fft.rfft2(image, workers=1), base, shape), small_mask)
-    if p.refine_iterations:
-        low, high = _quantized(float(small_period.min())), _quantized(float(small_period.max()))
-        high = max(high, low + 0.125)
-        bank_low = gabor_bank(*shape, p.orientation_bins, low, p.sigma_across, p.sigma_along)
-        bank_high = gabor_bank(*shape, p.orientation_bins, high, p.sigma_across, p.sigma_along)
-        mix = np.clip((small_period - low) / (high - low), 0, 1).astype(np.float32)
-        for _ in range(p.refine_iterations):
-            spectrum = scipy.fft.rfft2(image, workers=1)
-            a = apply(spectrum, bank_low, shape)
-            b = apply(spectrum, bank_high, shape)
-            image = _saturate(a + mix * (b - a), small_mask)
+    blend = PeriodBlend(shape, p, small_period, small_mask)
+    for _ in range(p.growth_iterations + p.refine_iterations):
+        image = _saturate(blend(apply, image), small_mask)
+    image = _dislocations(
+        image,
+        small_theta,
+        small_period,
+        small_mask,
+        rng,
+        p.dislocation_area / (k * k),
+        p.dislocation_separation,
+    )
     if k > 1:
         h, w = mask.shape
         image = ndimage.zoom(image, k, order=3, mode="nearest")[:h, :w].astype(np.float32)
@@ -199,7 +282,15 @@ def generate_master(
     h, w = p.height, p.width
     silhouette: Silhouette = random_silhouette(rng, h, w, given.scale)
     mask = silhouette.mask(h, w)
-    singularities = place_singularities(cls, silhouette, rng, given.scale)
+    singularities = vary_singularities(
+        place_singularities(cls, silhouette, rng, given.scale),
+        rng,
+        shift=p.singularity_shift,
+        rotation=p.singularity_rotation,
+        stretch=p.singularity_stretch,
+        jitter=p.singularity_jitter,
+        scale=given.scale,
+    )
     theta = orientation_field(
         cls,
         silhouette,
@@ -210,8 +301,12 @@ def generate_master(
         noise=p.orientation_noise,
         smoothing=p.orientation_smoothing,
         scale=given.scale,
+        hairpin_strength=p.loop_hairpin,
     )
-    mean_period, period = period_map(p, singularities, silhouette.centre_y, rng)
+    delta, log_period = relax_flow(theta, mask, p.flow, given.scale)
+    theta = smooth_orientation(np.mod(theta + delta, np.pi).astype(np.float32), p.orientation_smoothing)
+    log_period -= float(np.median(log_period[mask]))
+    mean_period, period = period_map(p, singularities, silhouette.centre_y, rng, log_period, mask)
     pattern = (np.rint(_grow(p, rng, mask, theta, mean_period, period) * 127) / 127).astype(np.float32)
     return MasterPrint(
         seed=seed,

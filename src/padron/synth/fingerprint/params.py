@@ -29,7 +29,7 @@ from padron.domain.finger import FingerPosition
 from padron.synth.errors import SynthParameterError
 
 #: bump when a change alters the pixels of a master for the same seed (keys the master cache)
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 DPI = 500
 
@@ -83,18 +83,56 @@ def _check(condition: bool, message: str, **details: object) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowRelaxation:
+    """Weights of the flow relaxation (:func:`padron.synth.fingerprint.flow.relax_flow`); lengths
+    in px at 500 dpi, scaled with the finger."""
+
+    #: grid step of the solve (px): the correction is smooth, so a node every 12 px (8 px cost
+    #: twice the time for no gain measured on the impostor tail)
+    step: int = 12
+    #: smoothness of the orientation correction (alpha) and its pull towards zero (beta). Less
+    #: smoothness lets the flow straighten more and lightens the impostor tail: on 40 fingers x 4
+    #: (8-px grid) alpha 0.3 / 0.1 / 0.05 put 4.7x / 2.3x / 1.2x FVC's rate of impostor pairs above
+    #: FVC's 99th percentile; on the 12-px grid 0.03 went below FVC's rate (0.5x, 0.45x on two
+    #: seeds), 0.05 gives 0.6x. Sets that small vary by about +-0.5x between seeds.
+    smoothness: float = 0.05
+    shrink: float = 1e-3
+    #: smoothness of the log-period (lambda) and its pull towards the finger's mean (mu)
+    period_smoothness: float = 1.0
+    period_shrink: float = 1e-3
+    #: divergence (1/px) above which a grid node counts less: near cores and deltas
+    singular_divergence: float = 0.05
+    iterations: int = 2
+
+    def __post_init__(self) -> None:
+        _check(2 <= self.step <= 32 and 0 <= self.iterations <= 5, "bad flow relaxation grid")
+        _check(
+            min(self.smoothness, self.shrink, self.period_smoothness, self.period_shrink) >= 0
+            and self.singular_divergence > 0,
+            "flow relaxation weights must be >= 0",
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class MasterParams:
     """How a master fingerprint (the finger's ridge pattern, before any contact) is made."""
 
     height: int = 480
     width: int = 400
-    #: mean ridge period in px (inter-ridge distance); real fingers at 500 dpi: about 8-11 px
+    #: a finger's mean ridge period in px (inter-ridge distance), drawn per finger; on the FVC B
+    #: sets the median period of a print (pyfing's XSFFE) ranges over about 8-10.5 px
     period_mean: float = 8.9
-    period_sd: float = 0.45
-    period_min: float = 8.0
+    period_sd: float = 0.6
+    period_min: float = 7.8
     period_max: float = 10.8
-    #: relative amplitude of the smooth random variation of the period inside one finger
-    period_variation: float = 0.07
+    #: relative amplitude of the smooth random variation of the period inside one finger (on top
+    #: of the variation that follows the flow, see flow.py)
+    period_variation: float = 0.03
+    #: the period inside a finger stays within these factors of its mean
+    period_spread: tuple[float, float] = (0.8, 1.35)
+    #: growth and refinement interpolate per pixel between Gabor banks at this many periods
+    #: spanning the finger's range (3 cost 25% more of a master's time for no gain measured)
+    period_levels: int = 2
     #: Gabor bank: orientation bins (responses are interpolated between the two nearest bins)
     orientation_bins: int = 12
     #: Gabor spatial standard deviations across / along the ridges, as fractions of the period
@@ -117,6 +155,22 @@ class MasterParams:
     #: scored above the FVC impostors' 99th percentile (14% of different-class pairs); 0.35 brings
     #: same-class pairs to 29% and adds no singularity (README, "Realism"; benchmarks/synth_realism.py)
     orientation_noise: float = 0.35
+    #: the flow's divergence is relaxed (flow.py) so that ridges keep their spacing instead of
+    #: multiplying into minutiae that all point one way (the cause of v2's heavy impostor tail)
+    flow: FlowRelaxation = field(default_factory=FlowRelaxation)
+    #: random dislocations (a ridge inserted between two minutiae of opposite polarity): one pair
+    #: per this many square px of fingertip, separated by 1-3 ridge periods in a random direction
+    dislocation_area: float = 6000.0
+    dislocation_separation: tuple[float, float] = (1.0, 3.0)
+    #: the class's layout of cores and deltas made individual (orientation.vary_singularities):
+    #: shift (x, y px), rotation about the core (degrees), stretch of the core-delta distances,
+    #: jitter of each point (sd, px)
+    singularity_shift: tuple[float, float] = (25.0, 30.0)
+    singularity_rotation: float = 15.0
+    singularity_stretch: tuple[float, float] = (0.8, 1.25)
+    singularity_jitter: float = 8.0
+    #: strength of the hairpin correction of loop cores (orientation.hairpin), drawn per finger
+    loop_hairpin: tuple[float, float] = (0.4, 1.0)
     #: size of the finger relative to an average adult's: ridge period, fingertip, distances
     #: between singularities and smoothing all scale with it (children's fingers grow
     #: isotropically, Gottschlich et al. 2011; see padron.synth.population.finger_scale)
@@ -134,6 +188,7 @@ class MasterParams:
             period_min=self.period_min * k,
             period_max=self.period_max * k,
             seed_area=self.seed_area * k * k,
+            dislocation_area=self.dislocation_area * k * k,
             orientation_smoothing=self.orientation_smoothing * k,
             growth_scale=self.growth_scale if self.period_min * k / self.growth_scale >= 3.0 else 1,
             scale=1.0,
@@ -150,6 +205,19 @@ class MasterParams:
         _check(0.35 <= self.scale <= 1.3, "scale must be 0.35..1.3 (an infant's to a large adult finger)")
         _check(self.period_min * self.scale >= 2.5, "the scaled ridge period must stay >= 2.5 px")
         _check(self.seed_area > 0 and self.period_sd >= 0 and self.period_variation >= 0, "bad densities")
+        _check(0.5 <= self.period_spread[0] <= 1.0 <= self.period_spread[1] <= 2.0, "bad period_spread")
+        _check(1 <= self.period_levels <= 8, "period_levels must be 1..8")
+        _check(self.dislocation_area >= 0, "dislocation_area must be >= 0 (0: none)")
+        _check(
+            min(*self.singularity_shift, self.singularity_rotation, self.singularity_jitter) >= 0,
+            "singularity variation must be >= 0",
+        )
+        _check(0.3 <= self.singularity_stretch[0] <= self.singularity_stretch[1] <= 3.0, "bad stretch")
+        _check(0.0 <= self.loop_hairpin[0] <= self.loop_hairpin[1] <= 1.0, "loop_hairpin must lie in 0..1")
+        _check(
+            0 < self.dislocation_separation[0] <= self.dislocation_separation[1] <= 10,
+            "bad dislocation_separation",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +227,11 @@ class ImpressionParams:
     #: translation (px, uniform in +-) and rotation (degrees, uniform in +-) of the finger
     max_shift: float = 25.0
     max_rotation: float = 15.0
-    #: non-linear skin distortion: number of Gaussian bumps and their displacement (px)
+    #: non-linear skin distortion: number of Gaussian bumps and their displacement (px, sd). With
+    #: 6 px two impressions of a finger scored a median 0.44 with padron's matcher against FVC's
+    #: 0.10-0.31 (medians of the six B sets); 12 px gives about 0.27
     distortion_bumps: int = 5
-    distortion_amplitude: float = 6.0
+    distortion_amplitude: float = 12.0
     distortion_radius: float = 90.0
     #: ridge thickness: threshold on the master pattern (-1..1); >0 dry/light, <0 wet/heavy
     dryness_mean: float = 0.0
