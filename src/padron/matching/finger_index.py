@@ -146,6 +146,40 @@ class CylinderIndex:
         self._keys = self._keys[keep]
         self._rows = new[keep].astype(np.uint32)
 
+    def export_arrays(self) -> dict[str, U32]:
+        """The entries as they are held: the sorted main arrays and the tail, in its order (the
+        arrays are never changed in place, only replaced, so these stay valid)."""
+        empty = np.zeros(0, dtype=np.uint32)
+        return {
+            "keys": self._keys,
+            "rows": self._rows,
+            "tail_keys": np.concatenate(self._tail_keys) if self._tail_keys else empty,
+            "tail_rows": np.concatenate(self._tail_rows) if self._tail_rows else empty,
+        }
+
+    @classmethod
+    def from_arrays(cls, params: IndexParameters, arrays: dict[str, U32], rows: int) -> CylinderIndex:
+        """An index holding what :meth:`export_arrays` gave (``rows``: the rows it may name);
+        ValueError when the arrays are not such an index."""
+        index = cls(params)
+        keys, owners = arrays["keys"], arrays["rows"]
+        tail_keys, tail_rows = arrays["tail_keys"], arrays["tail_rows"]
+        for a in (keys, owners, tail_keys, tail_rows):
+            if a.dtype != np.uint32 or a.ndim != 1:
+                raise ValueError("index arrays must be 1-d uint32")
+        if len(keys) != len(owners) or len(tail_keys) != len(tail_rows):
+            raise ValueError("index keys and rows differ in length")
+        if len(keys) > 1 and bool(np.any(keys[1:] < keys[:-1])):
+            raise ValueError("index keys are not sorted")
+        for a in (owners, tail_rows):
+            if len(a) and int(a.max()) >= rows:
+                raise ValueError("index entries name rows that do not exist")
+        index._keys, index._rows = keys, owners
+        if len(tail_keys):
+            index._tail_keys, index._tail_rows = [tail_keys], [tail_rows]
+            index._tail_size = len(tail_keys)
+        return index
+
     def votes(self, keys: U32, rows: int) -> F64:
         """Weighted collision count of every row 0..rows-1 with the probe's keys."""
         out = np.zeros(rows, dtype=np.float64)
