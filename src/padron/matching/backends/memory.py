@@ -31,6 +31,18 @@ from padron.matching.segments import GalleryState, SegmentError, arrays_to_strin
 F32 = npt.NDArray[np.float32]
 
 
+def _dots(rows: F32, query: F32) -> F32:
+    """Inner products of each row with ``query``, computed the same way wherever the rows lie in
+    memory and however many there are (elementwise products, then numpy's pairwise sum per row):
+    a BLAS product's last bits depend on the matrix's size and alignment, so the scores a gallery
+    returns would depend on its history (rows added, removed, reloaded, sharded). BLAS still
+    chooses the candidates; their returned scores come from here."""
+    out: F32 = np.add.reduce(
+        np.asarray(rows, dtype=np.float32) * np.asarray(query, dtype=np.float32), axis=-1
+    )
+    return out
+
+
 def payload_vector(template: Template) -> F32:
     """A vector template's payload as float32 (little-endian), the face template layout."""
     return np.frombuffer(template.payload, dtype="<f4").astype(np.float32)
@@ -162,7 +174,8 @@ class VectorGallery:
                 if rows_needed < n
                 else np.arange(n)
             )
-            out.append(self._group(top, row_scores[top], k))
+            exact = np.where(row_scores[top] == -np.inf, -np.inf, _dots(self._vectors[top], queries[qi]))
+            out.append(self._group(top, exact, k))
         return out
 
     def _search_shortlist(self, queries: F32, k: int) -> list[list[Candidate]] | None:
@@ -190,7 +203,10 @@ class VectorGallery:
             top = np.argpartition(-exact, take - 1, axis=1)[:, :take] if take < size else None
             for qi in range(len(rows)):
                 pick = top[qi] if top is not None else slice(None)
-                candidates = self._group(rows[qi][pick], exact[qi][pick], k)
+                chosen, ranked = rows[qi][pick], exact[qi][pick]
+                query = queries[start + qi]
+                ranked = np.where(ranked == -np.inf, -np.inf, _dots(self._vectors[chosen], query))
+                candidates = self._group(chosen, ranked, k)
                 if len(candidates) < min(k, len(self._ref_rows)):
                     return None  # the shortlist was crowded out by removed rows: answer exactly
                 out.append(candidates)
@@ -211,7 +227,7 @@ class VectorGallery:
         if not rows or self.slot not in probe:
             return {}
         query = self._decode(probe[self.slot])
-        return {self.slot: float(np.max(self._vectors[rows] @ query))}
+        return {self.slot: float(np.max(_dots(self._vectors[rows], query)))}
 
     # --- saved state (segments) -------------------------------------------------------------------
 
@@ -954,7 +970,9 @@ class TemplateGallery:
             if np.any(sorted_rows - state.first[sorted_sids] >= state.nrows[sorted_sids]):
                 raise SegmentError(f"saved slot {slot} has a subject whose rows are not together")
         if self._hasher is not None:
-            index_arrays = {k: a[pre + "index/" + k] for k in ("keys", "rows", "tail_keys", "tail_rows")}
+            index_arrays = {
+                k: a[pre + "index/" + k] for k in ("dir", "low", "rows", "tail_keys", "tail_rows")
+            }
             try:
                 state.index = CylinderIndex.from_arrays(self._index_params, index_arrays, rows)
             except ValueError as error:
