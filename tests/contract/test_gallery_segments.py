@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -40,7 +40,9 @@ def enroll(service: IdentityService, people: range, session: int = 1) -> dict[in
     return curps
 
 
-def results(service: IdentityService, probes: list[Mapping[str, Template]], k: int = 8) -> list[object]:
+def results(
+    service: IdentityService, probes: Sequence[Mapping[str, Template]], k: int = 8
+) -> list[list[tuple[str, dict[str, float]]]]:
     """What the galleries answer, raw (every candidate's per-slot scores), probe by probe."""
     return [sorted(service.index.search(probe, k).items()) for probe in probes]
 
@@ -139,8 +141,8 @@ def test_padron_fingerprints_with_the_preselection_load_exactly_as_rebuilt(regis
     assert got == want
     finger = restarted.index.galleries[Modality.FINGERPRINT]
     assert isinstance(finger, TemplateGallery) and finger.last_shortlist is not None  # indexed
-    best = max(got[0], key=lambda item: sum(item[1].values()))  # type: ignore[arg-type, index]
-    assert best[0] == f"p:{_person_id(registry, 1)}"  # type: ignore[index]
+    best = max(got[0], key=lambda item: sum(item[1].values()))
+    assert best[0] == f"p:{_person_id(registry, 1)}"
 
 
 def _person_id(registry: Registry, i: int) -> int:

@@ -12,8 +12,10 @@ instance is started.
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from padron.domain.template import Modality, Template
@@ -75,6 +77,15 @@ class _Shard:
     def size(self) -> int:
         return len(self.gallery)
 
+    def memory(self) -> dict[str, Any]:
+        """This shard's process: pid, resident set size now and at its peak (bytes; Linux), and
+        its gallery's own accounting (``stats()``, when the gallery has it)."""
+        out: dict[str, Any] = {"pid": os.getpid(), "subjects": len(self.gallery), **process_memory()}
+        stats = getattr(self.gallery, "stats", None)
+        if stats is not None:
+            out["stats"] = stats()
+        return out
+
     # --- segments: this shard's own saved state -----------------------------------------------------
 
     def export_parts(self, modality: str, shard: int, shards: int, max_bytes: int) -> Iterator[bytes]:
@@ -111,6 +122,20 @@ class _Shard:
 
     def refs(self) -> set[str]:
         return self.gallery.refs()
+
+
+def process_memory() -> dict[str, int]:
+    """This process's resident set size now and at its peak, bytes (Linux /proc; {} elsewhere)."""
+    out: dict[str, int] = {}
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out["rss_bytes" if key == "VmRSS" else "peak_rss_bytes"] = int(value.split()[0]) * 1024
+    except OSError:
+        pass
+    return out
 
 
 #: subjects sent to the shards per bulk-load round
@@ -219,6 +244,10 @@ class RayGallery:
         parts = self._ray.get([s.search.remote(probe, k) for s in self._shards])
         by_ref = {c.ref: c for part in parts for c in part}
         return [by_ref[ref] for ref in rank({ref: c.score for ref, c in by_ref.items()}, k)]
+
+    def memory(self) -> list[dict[str, Any]]:
+        """Each shard's process memory and gallery accounting (see ``_Shard.memory``)."""
+        return list(self._ray.get([s.memory.remote() for s in self._shards]))
 
     def score(self, ref: str, probe: Mapping[str, Template]) -> dict[str, float]:
         result: dict[str, float] = self._ray.get(

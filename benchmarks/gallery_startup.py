@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Gallery start-up from sealed segments vs a rebuild from every template, and memory per finger:
+one JSON object.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/gallery_startup.py --people 10000 --json
+
+The registry is the one ``benchmarks/dedup_scale.py`` loads as its existing registry: synthetic
+persons with ten fingers each (template-level synthesis, cached), written with the registry's own
+storage steps (persons, templates sealed in the vault, gallery journal) into a SQLite file, kept
+beside the template cache. Each measurement runs in a fresh process on a copy of it, one after the
+other, the fingerprint gallery with padron's matcher and pre-selection:
+
+* ``before`` (with ``--before-src``, e.g. /work/main/src): the code before segments, rebuilding
+  from every template (the memory baseline: envelopes, per-subject dicts, 8-byte index entries);
+* ``rebuild``: this code without a snapshot: every template opened, decoded and hashed; then a
+  snapshot written (timed apart);
+* ``segments``: this code started again: the snapshot loaded, the journal after it replayed;
+* ``ray-rebuild`` / ``ray-segments`` (``--ray-workers N``): the same on N local Ray shards, each
+  shard assembling its own segment.
+
+Each reports its start-up seconds (``IdentityService.start``), the process's resident set size
+before and after (and the shards' with Ray), the gallery's own accounting (``stats()``), and the
+answers to the same probes (impression 1 of ``--probes`` persons, ten fingers, top 10 with
+per-finger scores) as a digest: equal digests mean identical candidates and scores. Set
+OMP_NUM_THREADS=1 for comparable figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import dedup_scale  # noqa: E402  (the template cache and the seeded registry)
+
+SEED = 1
+POSITIONS = tuple(range(1, 11))
+
+
+def rss() -> dict[str, int]:
+    """This process's resident set size now and at its peak (bytes)."""
+    out = {}
+    with Path("/proc/self/status").open(encoding="ascii") as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out["rss_bytes" if key == "VmRSS" else "peak_rss_bytes"] = int(value.split()[0]) * 1024
+    return out
+
+
+# --- the child: one start-up in its own process -----------------------------------------------------
+
+
+def child(mode: str, folder: Path, probes_file: Path, ray_workers: int) -> dict[str, Any]:
+    from padron.domain.template import Modality
+    from padron.matching.backends.memory import TemplateGallery
+    from padron.matching.gallery import FINGER_SLOTS
+    from padron.matching.modalities import FingerprintMatcher, packaged_llr
+    from padron.registry.factory import build_vault
+    from padron.registry.identity import BiometricIndex, DedupPolicy, IdentityService
+    from padron.registry.service import Registry
+    from padron.settings import load_settings
+
+    url = f"sqlite:///{folder / 'padron.db'}"
+    settings = load_settings().model_copy(update={"data_dir": folder, "database_url": url})
+    from padron.registry.storage.database import Database
+
+    registry = Registry(Database(url))  # migrated by the parent (the code before ignores 0008's tables)
+    vault = build_vault(settings, registry)
+    ray = mode.startswith("ray")
+    if ray:
+        from padron.matching.backends.ray import RayGallery, connect
+
+        connect(None, num_cpus=ray_workers)
+        gallery: Any = RayGallery(
+            lambda: TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS),
+            modality=Modality.FINGERPRINT,
+            shards=ray_workers,
+        )
+    else:
+        gallery = TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS)
+    if mode == "before":
+        index = BiometricIndex({Modality.FINGERPRINT: gallery}, vault)
+    else:
+        from padron.registry.segments import SegmentStore
+
+        store = SegmentStore(registry.db, vault, part_bytes=settings.gallery_segment_mib << 20)
+        index = BiometricIndex({Modality.FINGERPRINT: gallery}, vault, segments=store)
+    service = IdentityService(
+        registry,
+        index,
+        matchers={Modality.FINGERPRINT: FingerprintMatcher()},
+        llr_models={Modality.FINGERPRINT: packaged_llr(Modality.FINGERPRINT)},
+        policy=DedupPolicy(),
+    )
+    with np.load(probes_file, allow_pickle=False) as z:
+        blob, offsets = z["blob"].tobytes(), z["offsets"]
+    payloads = [blob[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+    probes = [
+        {str(p): dedup_scale._envelope(payloads[j * len(POSITIONS) + k]) for k, p in enumerate(POSITIONS)}
+        for j in range(len(payloads) // len(POSITIONS))
+    ]
+    gc.collect()
+    before = rss()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    # the start-up proper, as a server runs it (the snapshot after a rebuild is timed apart)
+    if mode in ("rebuild", "ray-rebuild"):
+        original = service._snapshot_quietly
+        service._snapshot_quietly = lambda: None  # type: ignore[method-assign]
+    loaded = service.start()
+    startup = time.perf_counter() - wall0
+    startup_cpu = time.process_time() - cpu0
+    gc.collect()
+    after = rss()
+    out: dict[str, Any] = {
+        "mode": mode,
+        "subjects": loaded,
+        "startup_seconds": round(startup, 2),
+        "startup_cpu_seconds_this_process": round(startup_cpu, 2),
+        "rss_before_bytes": before["rss_bytes"],
+        "rss_after_bytes": after["rss_bytes"],
+        "peak_rss_bytes": after["peak_rss_bytes"],
+        "gallery_rss_bytes": after["rss_bytes"] - before["rss_bytes"],
+        "startup": getattr(index, "startup", None),
+    }
+    if ray:
+        out["shards"] = gallery.memory() if hasattr(gallery, "memory") else None
+    else:
+        out["stats"] = gallery.stats()
+    answers, times = [], []
+    for probe in probes:
+        t0 = time.perf_counter()
+        found = index.search(probe, 10)
+        times.append(time.perf_counter() - t0)
+        answers.append(sorted((ref, sorted(scores.items())) for ref, scores in found.items()))
+    text = json.dumps(answers, separators=(",", ":"))
+    out["search"] = {
+        "probes": len(probes),
+        "digest": hashlib.sha256(text.encode()).hexdigest()[:16],
+        "p50_ms": round(1000 * float(np.median(times)), 1),
+        "top1": [max(a, key=lambda item: sum(s for _, s in item[1]))[0] if a else None for a in answers][:5],
+    }
+    if mode in ("rebuild", "ray-rebuild"):
+        service._snapshot_quietly = original  # type: ignore[method-assign]
+        t0 = time.perf_counter()
+        info = index.snapshot()
+        out["snapshot_seconds"] = round(time.perf_counter() - t0, 2)
+        assert info is not None
+        out["snapshot"] = {
+            "parts": len(info.segments),
+            "sealed_bytes": info.sealed_bytes,
+            "position": info.position,
+            "layout": info.layout,
+        }
+    if ray:
+        gallery.close()
+    registry.close()
+    return out
+
+
+# --- the parent -------------------------------------------------------------------------------------
+
+
+def templates(people: int, cache_people: int, workers: int) -> list[list[bytes]]:
+    """The first ``people`` persons' ten-finger payloads, from the cache of a ``cache_people``
+    population (synthesized when missing)."""
+    records = dedup_scale.plan_records(cache_people, 0, SEED)
+    jobs = [(SEED, r.identity, r.finger_scale, r.impression_set, POSITIONS) for r in records]
+    key = dedup_scale.cache_key(cache_people, 0, SEED, POSITIONS)
+    folder = dedup_scale.CACHE / key
+    parts = -(-people // dedup_scale.PART)
+    if all((folder / f"part-{i:05d}.npz").exists() for i in range(parts)):
+        out: list[list[bytes]] = []
+        for i in range(parts):
+            out.extend(dedup_scale._load_part(folder / f"part-{i:05d}.npz"))
+        return out[:people]
+    if people != cache_people:
+        raise SystemExit(f"the template cache of {cache_people} persons lacks parts: synthesize it first")
+    payloads, _, _ = dedup_scale.synthesize(jobs, key, workers, progress=True)
+    return payloads
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument(
+        "--cache-people", type=int, default=None, help="use the first --people of this cached population"
+    )
+    parser.add_argument("--probes", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2, help="processes synthesizing missing templates")
+    parser.add_argument("--ray-workers", type=int, default=0, help="also measure N local Ray shards (0: no)")
+    parser.add_argument("--before-src", type=Path, default=None, help="src/ of the code before segments")
+    parser.add_argument("--modes", default=None, help="comma-separated subset of the modes")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--probes-file", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, args.folder, args.probes_file, args.ray_workers)))
+        return 0
+
+    started = time.perf_counter()
+    cache_people = args.cache_people or args.people
+    payloads = templates(args.people, cache_people, args.workers)
+    records = dedup_scale.plan_records(cache_people, 0, SEED)[: args.people]
+    key = dedup_scale.cache_key(cache_people, 0, SEED, POSITIONS)
+    seeded = dedup_scale.CACHE / key / f"registry-startup-{args.people}"
+    seeding = dedup_scale.seed_registry(seeded, records, payloads, POSITIONS)
+    rng = np.random.default_rng(7)
+    chosen = rng.choice(args.people, size=min(args.probes, args.people), replace=False)
+    probe_payloads = [
+        p
+        for i in chosen.tolist()
+        for p in dedup_scale._person_templates(
+            (SEED, records[i].identity, records[i].finger_scale, 1, POSITIONS)
+        )
+    ]
+    del payloads
+    modes = ["before"] if args.before_src else []
+    modes += ["rebuild", "segments"]
+    if args.ray_workers:
+        modes += ["ray-rebuild", "ray-segments"]
+    if args.modes:
+        modes = [m for m in modes if m in args.modes.split(",")]
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="padron-gallery-startup-") as tmp:
+        folder = Path(tmp)
+        shutil.copyfile(seeded / "padron.db", folder / "padron.db")
+        shutil.copyfile(seeded / "vault.key", folder / "vault.key")
+        probes_file = folder / "probes.npz"
+        offsets = np.cumsum([0] + [len(p) for p in probe_payloads]).astype(np.int64)
+        np.savez(probes_file, blob=np.frombuffer(b"".join(probe_payloads), dtype=np.uint8), offsets=offsets)
+        for mode in modes:
+            src = args.before_src if mode == "before" else HERE.parent / "src"
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(HERE.parent)])}
+            command = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--child",
+                mode,
+                "--folder",
+                str(folder),
+            ]
+            command += ["--probes-file", str(probes_file), "--ray-workers", str(args.ray_workers or 2)]
+            if not args.json:
+                print(f"{mode} ...", file=sys.stderr, flush=True)
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise SystemExit(f"{mode} failed:\n{done.stderr[-4000:]}")
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            if not args.json:
+                print(json.dumps(runs[-1], indent=2), file=sys.stderr, flush=True)
+    fingers = args.people * len(POSITIONS)
+    by_mode = {r["mode"]: r for r in runs}
+    summary: dict[str, Any] = {}
+    for mode, r in by_mode.items():
+        entry: dict[str, Any] = {
+            "startup_seconds": r["startup_seconds"],
+            "gallery_rss_bytes_per_finger": round(r["gallery_rss_bytes"] / fingers, 1),
+            "digest": r["search"]["digest"],
+        }
+        stats = r.get("stats")
+        if stats:
+            held = stats["template_bytes"] + stats["index_bytes"] + stats.get("row_bytes", 0)
+            entry["accounted_bytes_per_finger"] = round(held / fingers, 1)
+            entry["template_bytes_per_finger"] = round(stats["template_bytes"] / fingers, 1)
+            entry["index_bytes_per_finger"] = round(stats["index_bytes"] / fingers, 1)
+            if "capacity_bytes" in stats:
+                entry["allocated_bytes_per_finger"] = round(stats["capacity_bytes"] / fingers, 1)
+        shards = r.get("shards")
+        if shards:
+            entry["shard_rss_bytes_per_finger"] = round(
+                sum(s.get("rss_bytes", 0) for s in shards) / fingers, 1
+            )
+            accounted = sum(
+                s["stats"]["template_bytes"] + s["stats"]["index_bytes"] + s["stats"].get("row_bytes", 0)
+                for s in shards
+                if "stats" in s
+            )
+            entry["accounted_bytes_per_finger"] = round(accounted / fingers, 1)
+        summary[mode] = entry
+    digests = {r["search"]["digest"] for r in runs}
+    out = {
+        "people": args.people,
+        "fingers": fingers,
+        "cache_people": cache_people,
+        "existing_registry": seeding,
+        "probes": len(chosen),
+        "identical_search_results": len(digests) == 1,
+        "summary": summary,
+        "runs": runs,
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "cpu_count": os.cpu_count(),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    print(json.dumps(out, indent=None if args.json else 2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
