@@ -46,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import dedup_scale  # noqa: E402  (the template cache and the seeded registry)
+from padron.synth.population import plan_records  # noqa: E402
 
 SEED = 1
 POSITIONS = tuple(range(1, 11))
@@ -178,7 +179,7 @@ def child(mode: str, folder: Path, probes_file: Path, ray_workers: int) -> dict[
 def templates(people: int, cache_people: int, workers: int) -> list[list[bytes]]:
     """The first ``people`` persons' ten-finger payloads, from the cache of a ``cache_people``
     population (synthesized when missing)."""
-    records = dedup_scale.plan_records(cache_people, 0, SEED)
+    records = plan_records(cache_people, 0, SEED)
     jobs = [(SEED, r.identity, r.finger_scale, r.impression_set, POSITIONS) for r in records]
     key = dedup_scale.cache_key(cache_people, 0, SEED, POSITIONS)
     folder = dedup_scale.CACHE / key
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     cache_people = args.cache_people or args.people
     payloads = templates(args.people, cache_people, args.workers)
-    records = dedup_scale.plan_records(cache_people, 0, SEED)[: args.people]
+    records = plan_records(cache_people, 0, SEED)[: args.people]
     key = dedup_scale.cache_key(cache_people, 0, SEED, POSITIONS)
     seeded = dedup_scale.CACHE / key / f"registry-startup-{args.people}"
     seeding = dedup_scale.seed_registry(seeded, records, payloads, POSITIONS)

@@ -200,9 +200,12 @@ class CylinderIndex:
             index._dir = np.asarray(directory, dtype=np.int64)
         index._low = np.asarray(low, dtype=np.uint16)
         index._rows = np.asarray(owners, dtype=np.uint32)
-        full = index._main_keys()
-        if len(full) > 1 and bool(np.any(full[1:] < full[:-1])):
-            raise ValueError("index keys are not sorted")
+        if len(low) > 1:
+            # sorted keys: inside a bucket the low bits never go down (they may at a bucket's start)
+            drops = np.flatnonzero(index._low[1:] < index._low[:-1]) + 1
+            at = np.minimum(np.searchsorted(index._dir, drops), len(index._dir) - 1)
+            if len(drops) and not bool(np.all(index._dir[at] == drops)):
+                raise ValueError("index keys are not sorted")
         if len(tail_keys):
             index._tail_keys, index._tail_rows = [tail_keys], [tail_rows]
             index._tail_size = len(tail_keys)

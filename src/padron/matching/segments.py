@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import threading
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +46,9 @@ MAGIC = b"PGS1"
 FORMAT = 1
 _LEN = struct.Struct("<I")
 #: the default size of a part (the registry's parts are sealed one by one)
-PART_BYTES = 64 << 20
+PART_BYTES = 256 << 20
+#: records (and the data after the header) start at multiples of this many bytes
+_ALIGN = 64
 
 
 class SegmentError(PadronError):
@@ -97,7 +100,10 @@ def encode_parts(
     max_bytes: int = PART_BYTES,
 ) -> Iterator[bytes]:
     """The state as parts of about ``max_bytes`` (a single row larger than that is a part of its
-    own), each a self-describing byte string of the layout above."""
+    own), each a self-describing byte string of the layout above. An array of more than a quarter
+    of ``max_bytes`` gets parts of its own (one part when it fits: the loader then uses the
+    opened part's memory as the array, without a copy, and frees it with the array); smaller
+    ones share parts. Records start at multiples of 64 bytes (aligned views)."""
     if max_bytes < 1:
         raise ValueError("max_bytes must be positive")
     plans: list[list[tuple[str, int, int]]] = [[]]  # per part: (array name, start row, rows)
@@ -107,6 +113,10 @@ def encode_parts(
             raise ValueError(f"array {name!r} is 0-d: put scalars in meta")
         total = int(array.shape[0])
         row_bytes = max(1, array.nbytes // total) if total else 1
+        big = array.nbytes > max_bytes // 4
+        if big and plans[-1]:
+            plans.append([])
+            room = max_bytes
         if total == 0:
             plans[-1].append((name, 0, 0))
             continue
@@ -119,12 +129,17 @@ def encode_parts(
             plans[-1].append((name, start, rows))
             room -= rows * row_bytes
             start += rows
+        if big:
+            plans.append([])
+            room = max_bytes
+    plans = [plan for plan in plans if plan]
     counts = {name: int(a.shape[0]) for name, a in state.arrays.items()}
     for number, plan in enumerate(plans):
         data = io.BytesIO()
         chunks = []
         for name, start, rows in plan:
             array = state.arrays[name]
+            data.write(b"\0" * (-data.tell() % _ALIGN))
             offset = data.tell()
             np.lib.format.write_array(
                 data, np.ascontiguousarray(array[start : start + rows]), version=(1, 0), allow_pickle=False
@@ -140,7 +155,7 @@ def encode_parts(
                     "length": data.tell() - offset,
                 }
             )
-        body = data.getvalue()
+        body = data.getbuffer()
         header = {
             "format": FORMAT,
             "kind": state.kind,
@@ -156,10 +171,25 @@ def encode_parts(
             "crc32": zlib.crc32(body),
         }
         text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        text += b" " * (-(8 + len(text)) % _ALIGN)  # the data starts aligned too
         yield b"".join([MAGIC, _LEN.pack(len(text)), text, body])
+        del body
+        data.close()
 
 
-def read_header(part: bytes | memoryview) -> dict[str, Any]:
+#: an .npy version 1.0 header is at most this long (magic, length, up to 65,535 bytes of text)
+_NPY_HEADER_MAX = 10 + 65535
+
+
+def check_part(part: bytes | bytearray | memoryview, *, crc: bool = True) -> dict[str, Any]:
+    """A part's header, its data's checksum verified (``crc``); SegmentError otherwise."""
+    header = read_header(part)
+    if crc and zlib.crc32(memoryview(part)[header["_data_offset"] :]) != header.get("crc32"):
+        raise SegmentError("gallery segment checksum mismatch")
+    return header
+
+
+def read_header(part: bytes | bytearray | memoryview) -> dict[str, Any]:
     """A part's header (SegmentError when the bytes are not a part of a known format)."""
     view = memoryview(part)
     if bytes(view[:4]) != MAGIC or len(view) < 8:
@@ -179,8 +209,9 @@ def read_header(part: bytes | memoryview) -> dict[str, Any]:
 
 
 class Assembler:
-    """Puts the parts of one gallery shard's state back together (in any order), checking that
-    they belong together and that every row of every array arrives exactly once."""
+    """Puts the parts of one gallery shard's state back together (in any order, from several
+    threads at once: the copies run outside its lock, numpy releasing the GIL), checking that they
+    belong together and that every row of every array arrives exactly once."""
 
     def __init__(self, *, modality: str | None = None, shard: int | None = None) -> None:
         self.modality = modality
@@ -189,34 +220,40 @@ class Assembler:
         self._filled: dict[str, int] = {}
         self._seen: set[int] = set()
         self._common: dict[str, Any] | None = None
+        self._lock = threading.Lock()
 
-    def add(self, part: bytes) -> dict[str, Any]:
-        """Take one part in; returns its header."""
-        header = read_header(part)
+    def add(self, part: bytes | bytearray | memoryview, *, checked: bool = False) -> dict[str, Any]:
+        """Take one part in (``checked``: its checksum was verified already, by
+        :func:`check_part`); returns its header. An array held whole by a writable part (a
+        ``bytearray``) becomes a view of it: the part must not be changed afterwards."""
+        header = check_part(part, crc=not checked)
         view = memoryview(part)[header["_data_offset"] :]
-        if zlib.crc32(view) != header.get("crc32"):
-            raise SegmentError("gallery segment checksum mismatch")
-        common = {
-            k: header.get(k) for k in ("kind", "modality", "position", "shard", "shards", "parts", "meta")
-        }
+        common = {k: header.get(k) for k in ("kind", "modality", "position", "shard", "shards", "parts")}
+        common["meta"] = header.get("meta")
         common["counts"] = header.get("counts")
-        if self._common is None:
-            if self.modality is not None and common["modality"] != self.modality:
-                raise SegmentError(f"segment of {common['modality']!r}, expected {self.modality!r}")
-            if self.shard is not None and common["shard"] != self.shard:
-                raise SegmentError(f"segment of shard {common['shard']}, expected {self.shard}")
-            self._common = common
-        elif common != self._common:
-            raise SegmentError("gallery segment parts of different states were mixed")
         number = header.get("part")
-        if not isinstance(number, int) or not 0 <= number < int(common["parts"] or 0) or number in self._seen:
-            raise SegmentError(f"gallery segment part {number!r} is out of place or repeated")
-        self._seen.add(number)
-        for chunk in header.get("chunks", []):
-            self._take(view, chunk)
+        targets = []
+        with self._lock:
+            if self._common is None:
+                if self.modality is not None and common["modality"] != self.modality:
+                    raise SegmentError(f"segment of {common['modality']!r}, expected {self.modality!r}")
+                if self.shard is not None and common["shard"] != self.shard:
+                    raise SegmentError(f"segment of shard {common['shard']}, expected {self.shard}")
+                self._common = common
+            elif common != self._common:
+                raise SegmentError("gallery segment parts of different states were mixed")
+            parts = int(common["parts"] or 0)
+            if not isinstance(number, int) or not 0 <= number < parts or number in self._seen:
+                raise SegmentError(f"gallery segment part {number!r} is out of place or repeated")
+            self._seen.add(number)
+            for chunk in header.get("chunks", []):
+                targets.append(self._place(view, chunk))
+        for destination, values in targets:  # outside the lock: other parts are copied meanwhile
+            destination[...] = values
         return header
 
-    def _take(self, data: memoryview, chunk: Mapping[str, Any]) -> None:
+    def _place(self, data: memoryview, chunk: Mapping[str, Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        """Where a chunk goes (the destination rows) and its values (a view of the part)."""
         name = chunk["name"]
         try:
             dtype = np.dtype(chunk["dtype"])
@@ -226,15 +263,17 @@ class Assembler:
             raise SegmentError(f"gallery segment chunk {name!r} is malformed") from None
         if dtype.hasobject or not shape:
             raise SegmentError(f"gallery segment array {name!r} has an unsupported dtype or shape")
-        array = self._arrays.get(name)
-        if array is None:
-            array = self._arrays[name] = np.empty(shape, dtype=dtype)
-            self._filled[name] = 0
-        elif array.shape != shape or array.dtype != dtype:
-            raise SegmentError(f"gallery segment array {name!r} changes shape between parts")
         if start < 0 or rows < 0 or start + rows > shape[0] or offset < 0 or offset + length > len(data):
             raise SegmentError(f"gallery segment chunk {name!r} lies outside its array or part")
-        record = io.BytesIO(data[offset : offset + length])
+        array = self._arrays.get(name)
+        whole = start == 0 and rows == shape[0] and not data.readonly
+        if array is None and not whole:
+            array = self._arrays[name] = np.empty(shape, dtype=dtype)
+            self._filled[name] = 0
+        elif array is not None and (array.shape != shape or array.dtype != dtype or whole):
+            raise SegmentError(f"gallery segment array {name!r} changes shape between parts")
+        # the .npy header is short: parse it from its first bytes only (no copy of the data)
+        record = io.BytesIO(bytes(data[offset : offset + min(length, _NPY_HEADER_MAX)]))
         try:
             version = np.lib.format.read_magic(record)
             if version != (1, 0):
@@ -249,8 +288,15 @@ class Assembler:
         if at + count * dtype.itemsize != length:
             raise SegmentError(f"gallery segment chunk {name!r} has the wrong length")
         values = np.frombuffer(data, dtype=dtype, count=count, offset=offset + at).reshape(rshape)
-        array[start : start + rows] = values
+        if whole:  # the whole array in a writable part: the part's memory becomes the array
+            if name in self._arrays:
+                raise SegmentError(f"gallery segment array {name!r} arrives twice")
+            self._arrays[name] = values
+            self._filled[name] = rows
+            return values[:0], values[:0]
+        assert array is not None
         self._filled[name] += rows
+        return array[start : start + rows], values
 
     def state(self) -> tuple[GalleryState, dict[str, Any]]:
         """The assembled state and the parts' common header (kind, modality, position, shard,

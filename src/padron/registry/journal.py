@@ -17,6 +17,7 @@ snapshot``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -51,6 +52,10 @@ class ShardedSegments(Protocol):
     def export_parts(self, max_bytes: int) -> Iterator[bytes]: ...
 
     def load_parts(self, parts: Any) -> int: ...
+
+
+def _assemble(assembler: Assembler, info: object, plain: bytearray) -> None:
+    assembler.add(plain, checked=True)
 
 
 def gallery_layout(gallery: Gallery) -> str | None:
@@ -221,14 +226,13 @@ class BiometricIndex:
         assert self.segments is not None and self.layouts is not None
         for modality, gallery in self.galleries.items():
             parts = check_complete(snapshot, modality.value, self.layouts[modality.value])
-            opened = self.segments.open_parts(parts)
             if isinstance(gallery, ShardedSegments):
+                opened = self.segments.open_parts(parts)  # in order, each part to its shard
                 gallery.load_parts((info.shard, plain) for info, plain in opened)
                 continue
             assembler = Assembler(modality=modality.value, shard=0)
-            for _, plain in opened:
-                assembler.add(plain)
-                del plain
+            # read, opened, verified and copied into place by the reader threads
+            self.segments.read(parts, functools.partial(_assemble, assembler))
             state, common = assembler.state()
             if common["position"] != snapshot.position:
                 raise SegmentError(f"the {modality.value} segment is not at the snapshot's position")

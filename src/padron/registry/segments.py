@@ -27,9 +27,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sqlite3
+import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,7 +40,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from padron.matching.segments import FORMAT, PART_BYTES, SegmentError, read_header
+from padron.matching.segments import FORMAT, PART_BYTES, SegmentError, check_part, read_header
 from padron.registry.storage.database import Database
 from padron.registry.storage.models import GallerySegmentRow, GallerySnapshotRow
 from padron.registry.vault import Vault, VaultError
@@ -116,6 +118,23 @@ class SnapshotInfo:
             "written_by": self.written_by,
             "galleries": {m: {**e, "positions": sorted(e["positions"])} for m, e in sorted(per.items())},
         }
+
+
+def _read_sealed(session: Session, segment_id: int) -> bytes | None:
+    """A part's sealed bytes (None: the row is gone). On SQLite through the incremental blob
+    API, about twice as fast as selecting a large blob."""
+    if session.get_bind().dialect.name == "sqlite":
+        raw = session.connection().connection.dbapi_connection
+        if raw is not None and hasattr(raw, "blobopen"):
+            try:
+                with raw.blobopen(
+                    GallerySegmentRow.__tablename__, "sealed", segment_id, readonly=True
+                ) as blob:
+                    return bytes(blob.read())
+            except sqlite3.OperationalError:
+                return None  # no such row
+    value = session.scalar(select(GallerySegmentRow.sealed).where(GallerySegmentRow.id == segment_id))
+    return bytes(value) if value is not None else None
 
 
 def check_complete(snapshot: SnapshotInfo, modality: str, layout: str) -> list[SegmentInfo]:
@@ -200,12 +219,12 @@ class SegmentStore:
             written_by=row.written_by,
         )
 
-    def open_parts(self, parts: Sequence[SegmentInfo]) -> Iterator[tuple[SegmentInfo, bytes]]:
-        """Each part opened, in the order given; the next ones are read and opened by
-        ``readers`` threads meanwhile. SegmentError when a part is gone (``vanished``), fails
-        to open or is not what its row says."""
+    def open_parts(self, parts: Sequence[SegmentInfo]) -> Iterator[tuple[SegmentInfo, bytearray]]:
+        """Each part opened and its checksum verified, in the order given; the next ones are
+        read and opened by ``readers`` threads meanwhile. SegmentError when a part is gone
+        (``vanished``), fails to open or is not what its row says."""
         with ThreadPoolExecutor(max_workers=self.readers, thread_name_prefix="padron-segments") as pool:
-            ahead: list[Future[bytes]] = []
+            ahead: list[Future[bytearray]] = []
             queue = list(parts)
             window = self.readers + 1
             at = 0
@@ -219,18 +238,43 @@ class SegmentStore:
                 for future in ahead:
                     future.cancel()
 
-    def _open(self, info: SegmentInfo) -> bytes:
+    def read(self, parts: Sequence[SegmentInfo], sink: Callable[[SegmentInfo, bytearray], None]) -> None:
+        """Each part read, opened, verified and given to ``sink`` (e.g. an Assembler's ``add``) in
+        ``readers`` threads, in any order; the first failure is raised once the threads stop."""
+        if not parts:
+            return
+        with ThreadPoolExecutor(max_workers=self.readers, thread_name_prefix="padron-segments") as pool:
+            failed = threading.Event()
+
+            def one(info: SegmentInfo) -> None:
+                if failed.is_set():
+                    return
+                try:
+                    plain = self._open(info)
+                    sink(info, plain)
+                except BaseException:
+                    failed.set()
+                    raise
+
+            futures = [pool.submit(one, info) for info in parts]
+            errors = [f.exception() for f in futures]
+        for error in errors:
+            if error is not None:
+                raise error
+
+    def _open(self, info: SegmentInfo) -> bytearray:
         with self.db.read_session() as session:
-            sealed = session.scalar(select(GallerySegmentRow.sealed).where(GallerySegmentRow.id == info.id))
+            sealed = _read_sealed(session, info.id)
         if sealed is None:
             raise SegmentError(
                 f"gallery segment {info.id} vanished (a newer snapshot replaced it)", vanished=True
             )
         try:
-            plain = self.vault.open(bytes(sealed), info.context)
+            plain = self.vault.open_buffer(sealed, info.context)
         except VaultError as error:
             raise SegmentError(f"gallery segment {info.id} does not open: {error.message}") from None
-        header = read_header(plain)
+        del sealed
+        header = check_part(plain)
         expected = {
             "modality": info.modality,
             "shard": info.shard,

@@ -254,3 +254,16 @@ def test_a_loaded_face_gallery_searches_exactly_like_the_saved_one(threshold: in
     ]
     assert loaded.refs() == saved.refs() and len(loaded) == len(saved)
     assert (loaded._codes is None) == (threshold > 120)
+
+
+def test_an_array_whole_in_an_opened_part_is_the_part_s_memory_not_a_copy() -> None:
+    state = sample_state()
+    parts = [bytearray(p) for p in encode_parts(state, modality="face", position=1, max_bytes=100_000)]
+    loaded, _ = decode_parts(parts)  # type: ignore[arg-type]
+    bits = loaded.arrays["bits"]  # 48,000 bytes: more than a quarter of a part, so a part of its own
+    assert any(np.shares_memory(bits, np.frombuffer(p, dtype=np.uint8)) for p in parts)
+    assert (
+        bits.flags.writeable and bits.ctypes.data % 64 == np.frombuffer(parts[0], np.uint8).ctypes.data % 64
+    )
+    assert all(np.array_equal(loaded.arrays[n], a) for n, a in state.arrays.items())
+    bits[0, 0] ^= 1  # a gallery may change its arrays (alive flags): they are writable views

@@ -103,9 +103,10 @@ class _Shard:
     def begin_load(self, modality: str, shard: int) -> None:
         self._assembler = Assembler(modality=modality, shard=shard)
 
-    def load_part(self, part: bytes) -> None:
-        """One opened part of this shard's segment (any order; checked when complete)."""
-        self._assembler.add(part)
+    def load_part(self, part: bytes | bytearray, checked: bool = False) -> None:
+        """One opened part of this shard's segment (any order; ``checked``: its checksum was
+        verified by the sender)."""
+        self._assembler.add(part, checked=checked)
 
     def finish_load(self) -> int:
         """Replace this shard's gallery with the assembled segment; its position becomes the
@@ -279,11 +280,14 @@ class RayGallery:
             except Exception as error:  # a shard's failure, as Ray reports it
                 raise SegmentError(f"shard {i + 1} of {n} could not save its segment: {error}") from None
 
-    def load_parts(self, parts: Iterable[tuple[int, bytes]], *, window: int = 4) -> int:
+    def load_parts(
+        self, parts: Iterable[tuple[int, bytes | bytearray]], *, window: int = 4, checked: bool = True
+    ) -> int:
         """Load every shard from its segment: ``parts`` gives (shard, opened part) in any order;
         each part goes to its shard as it comes (at most ``window`` parts in flight), so the
-        shards assemble their segments in parallel while the caller opens the next parts. On
-        any failure the shards are reset and SegmentError is raised. Returns the subjects."""
+        shards assemble their segments in parallel while the caller opens the next parts
+        (``checked``: the caller verified each part's checksum). On any failure the shards are
+        reset and SegmentError is raised. Returns the subjects."""
         n = len(self._shards)
         try:
             self._ray.get([s.begin_load.remote(self.modality.value, i) for i, s in enumerate(self._shards)])
@@ -291,7 +295,7 @@ class RayGallery:
             for shard, part in parts:
                 if not 0 <= shard < n:
                     raise SegmentError(f"a segment of shard {shard + 1} does not fit {n} shards")
-                pending.append(self._shards[shard].load_part.remote(part))
+                pending.append(self._shards[shard].load_part.remote(part, checked))
                 if len(pending) >= window:
                     done, pending = self._ray.wait(pending, num_returns=len(pending) - window + 1)
                     self._ray.get(done)
