@@ -64,8 +64,8 @@ def snapshots(registry: Registry) -> list[GallerySnapshotRow]:
 
 def test_a_restart_loads_the_snapshot_replays_the_tail_and_searches_as_a_rebuild(registry: Registry) -> None:
     first = identity_service(registry, segments=True)
-    assert first.index.startup["source"] == "rebuild"  # nothing saved yet: rebuilt, then saved
-    assert [s.position for s in snapshots(registry)] == [0]
+    assert first.index.startup["source"] == "rebuild"  # nothing saved yet: rebuilt
+    assert snapshots(registry) == []  # empty galleries: nothing to save
     curps = enroll(first, range(12))
     info = first.snapshot()
     assert info is not None and info.position == 12
@@ -291,7 +291,7 @@ def test_a_snapshot_is_written_every_n_journal_entries(registry: Registry) -> No
     service = identity_service(registry, segments=True, snapshot_every=4)
     enroll(service, range(3))
     service.index.wait_for_snapshot()
-    assert [s.position for s in snapshots(registry)] == [0]
+    assert snapshots(registry) == []
     enroll(service, range(3, 5))
     service.index.wait_for_snapshot(30)
     [row] = snapshots(registry)

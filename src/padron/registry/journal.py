@@ -288,7 +288,8 @@ class BiometricIndex:
                 if isinstance(gallery, SharedGallery):
                     gallery.apply(last, [])  # loaded up to the journal's position ``last``
             self.last_seq = last
-            self.snapshot_due = self.segments is not None and self.layout is not None
+            # nothing to save in empty galleries (and a command on an empty registry writes nothing)
+            self.snapshot_due = self.segments is not None and self.layout is not None and bool(loaded)
             return len(loaded)
 
     # --- snapshots --------------------------------------------------------------------------------
