@@ -16,12 +16,14 @@ other, the fingerprint gallery with padron's matcher and pre-selection:
   snapshot written (timed apart);
 * ``segments``: this code started again: the snapshot loaded, the journal after it replayed;
 * ``ray-rebuild`` / ``ray-segments`` (``--ray-workers N``): the same on N local Ray shards, each
-  shard assembling its own segment.
+  shard assembling its own segment (Ray's shards pre-select among their own subjects, so their
+  answers are compared with each other, not with the embedded gallery's).
 
 Each reports its start-up seconds (``IdentityService.start``), the process's resident set size
 before and after (and the shards' with Ray), the gallery's own accounting (``stats()``), and the
 answers to the same probes (impression 1 of ``--probes`` persons, ten fingers, top 10 with
-per-finger scores) as a digest: equal digests mean identical candidates and scores. Set
+per-finger scores) as a digest: equal digests mean identical candidates and scores. Shard memory
+is each shard process's RSS after the start-up less its RSS before (started, empty). Set
 OMP_NUM_THREADS=1 for comparable figures.
 """
 
@@ -115,6 +117,7 @@ def child(mode: str, folder: Path, probes_file: Path, ray_workers: int) -> dict[
         {str(p): dedup_scale._envelope(payloads[j * len(POSITIONS) + k]) for k, p in enumerate(POSITIONS)}
         for j in range(len(payloads) // len(POSITIONS))
     ]
+    shards_before = gallery.memory() if ray else None  # the shard processes, started and empty
     gc.collect()
     before = rss()
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -139,7 +142,8 @@ def child(mode: str, folder: Path, probes_file: Path, ray_workers: int) -> dict[
         "startup": getattr(index, "startup", None),
     }
     if ray:
-        out["shards"] = gallery.memory() if hasattr(gallery, "memory") else None
+        out["shards"] = gallery.memory()
+        out["shards_before"] = shards_before
     else:
         out["stats"] = gallery.stats()
     answers, times = [], []
@@ -287,9 +291,10 @@ def main(argv: list[str] | None = None) -> int:
                 entry["allocated_bytes_per_finger"] = round(stats["capacity_bytes"] / fingers, 1)
         shards = r.get("shards")
         if shards:
-            entry["shard_rss_bytes_per_finger"] = round(
-                sum(s.get("rss_bytes", 0) for s in shards) / fingers, 1
+            grown = sum(s.get("rss_bytes", 0) for s in shards) - sum(
+                s.get("rss_bytes", 0) for s in r.get("shards_before") or []
             )
+            entry["shard_rss_bytes_per_finger"] = round(grown / fingers, 1)
             accounted = sum(
                 s["stats"]["template_bytes"] + s["stats"]["index_bytes"] + s["stats"].get("row_bytes", 0)
                 for s in shards
@@ -297,14 +302,19 @@ def main(argv: list[str] | None = None) -> int:
             )
             entry["accounted_bytes_per_finger"] = round(accounted / fingers, 1)
         summary[mode] = entry
-    digests = {r["search"]["digest"] for r in runs}
+    # identical answers within a backend: embedded (the code before, a rebuild, segments) and
+    # Ray (rebuild, segments); Ray's shards pre-select per shard, so the two backends may differ
+    groups: dict[str, set[str]] = {}
+    for r in runs:
+        group = "ray" if r["mode"].startswith("ray") else "embedded"
+        groups.setdefault(group, set()).add(r["search"]["digest"])
     out = {
         "people": args.people,
         "fingers": fingers,
         "cache_people": cache_people,
         "existing_registry": seeding,
         "probes": len(chosen),
-        "identical_search_results": len(digests) == 1,
+        "identical_search_results": {group: len(d) == 1 for group, d in groups.items()},
         "summary": summary,
         "runs": runs,
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
