@@ -156,7 +156,7 @@ def child(mode: str, folder: Path, probes_file: Path, ray_workers: int) -> dict[
     out["search"] = {
         "probes": len(probes),
         "digest": hashlib.sha256(text.encode()).hexdigest()[:16],
-        "p50_ms": round(1000 * float(np.median(times)), 1),
+        "p50_ms": round(1000 * float(np.median(times)), 1) if times else None,
         "top1": [max(a, key=lambda item: sum(s for _, s in item[1]))[0] if a else None for a in answers][:5],
     }
     if mode in ("rebuild", "ray-rebuild"):
@@ -199,6 +199,174 @@ def templates(people: int, cache_people: int, workers: int) -> list[list[bytes]]
     return payloads
 
 
+def _saved_state(folder: Path) -> Any:
+    """The embedded fingerprint gallery's state in the newest snapshot of a kept registry."""
+    from sqlalchemy import func, select
+
+    from padron.matching.segments import Assembler
+    from padron.registry.segments import SegmentStore, check_complete
+    from padron.registry.storage.database import Database
+    from padron.registry.storage.models import GalleryJournalRow
+    from padron.registry.vault import Vault
+
+    db = Database(f"sqlite:///{folder / 'padron.db'}")
+    store = SegmentStore(db, Vault.from_key_file(folder / "vault.key", create=False))
+    with db.read_session() as session:
+        last = session.scalar(select(func.max(GalleryJournalRow.seq))) or 0
+        snapshot = store.latest(session, "fingerprint=memory", last)
+    if snapshot is None:
+        raise SystemExit(f"{folder} holds no embedded gallery snapshot (run with --keep first)")
+    assembler = Assembler(modality="fingerprint")
+    store.read(
+        check_complete(snapshot, "fingerprint", "memory"), lambda _, plain: assembler.add(plain, checked=True)
+    )
+    db.dispose()
+    return assembler.state()[0]
+
+
+def replicate_state(state: Any, people: int) -> Any:
+    """A gallery state of ``people`` subjects ``p:1``..: the saved subjects repeated in order
+    (templates, packed cylinders and index entries copied, rows and subjects renumbered)."""
+    from padron.matching.finger_index import _DIR_BITS, CylinderIndex
+    from padron.matching.segments import GalleryState, arrays_to_strings, strings_to_arrays
+
+    a = state.arrays
+    base = len(arrays_to_strings(a["subjects/blob"], a["subjects/offsets"], a["subjects/present"]))
+    copies = [(j, min(base, people - j * base)) for j in range(-(-people // base))]
+    out: dict[str, Any] = {
+        f"subjects/{k}": v for k, v in strings_to_arrays([f"p:{i + 1}" for i in range(people)]).items()
+    }
+    out["subjects/free"] = np.zeros(0, dtype=np.int64)
+    for slot in state.meta["slots"]:
+        pre = f"slot/{slot}/"
+        subject, count = a[pre + "subject"], a[pre + "count"].astype(np.int64)
+        starts = np.cumsum(count) - count
+        index = CylinderIndex()
+        index._dir, index._low, index._rows = (
+            a[pre + "index/dir"],
+            a[pre + "index/low"],
+            a[pre + "index/rows"],
+        )
+        keys = np.concatenate([index._main_keys(), a[pre + "index/tail_keys"]])
+        owners = np.concatenate([index._rows, a[pre + "index/tail_rows"]]).astype(np.int64)
+        subjects, alive, counts, all_keys, all_rows = [], [], [], [], []
+        columns: dict[str, list[Any]] = {}
+        row_offset = 0
+        for j, limit in copies:
+            keep = subject < limit
+            mapping = np.cumsum(keep) - 1 + row_offset
+            subjects.append((subject[keep] + j * base).astype(np.int32))
+            alive.append(a[pre + "alive"][keep])
+            counts.append(count[keep].astype(np.int32))
+            items = np.concatenate(
+                [np.arange(s, s + c) for s, c in zip(starts[keep], count[keep], strict=True)]
+            )
+            for name in [k for k in a if k.startswith(pre + "column/")]:
+                columns.setdefault(name, []).append(a[name][items])
+            entry = keep[owners]
+            all_keys.append(keys[entry])
+            all_rows.append(mapping[owners[entry]])
+            row_offset += int(keep.sum())
+        out[pre + "subject"] = np.concatenate(subjects)
+        out[pre + "alive"] = np.concatenate(alive)
+        out[pre + "count"] = np.concatenate(counts)
+        for name, parts in columns.items():
+            out[name] = np.concatenate(parts)
+        keys = np.concatenate(all_keys)
+        order = np.argsort(keys, kind="stable")
+        merged = CylinderIndex()
+        merged._set_main(keys[order], np.concatenate(all_rows)[order].astype(np.uint32))
+        arrays = merged.export_arrays()
+        for name, values in arrays.items():
+            out[pre + "index/" + name] = values
+        assert len(out[pre + "index/dir"]) in (0, (1 << _DIR_BITS) + 1)
+    meta = dict(state.meta, subjects=people)
+    return GalleryState(kind=state.kind, meta=meta, arrays=out)
+
+
+def replicated(args: argparse.Namespace, started: float) -> int:
+    """Start-up from segments of a gallery of ``--people`` made by repeating a kept registry's
+    snapshot (see --replicate-from)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from padron.matching.segments import encode_parts
+    from padron.registry.segments import SegmentStore
+    from padron.registry.service import Registry
+    from padron.registry.storage.models import GalleryJournalRow
+    from padron.registry.vault import Vault
+
+    t0 = time.perf_counter()
+    state = replicate_state(_saved_state(args.replicate_from), args.people)
+    build_seconds = time.perf_counter() - t0
+    fingers = int(sum(len(v) for k, v in state.arrays.items() if k.endswith("/subject")))
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="padron-gallery-startup-") as tmp:
+        folder = Path(tmp)
+        registry = Registry.open(f"sqlite:///{folder / 'padron.db'}", migrate=True)
+        shutil.copyfile(args.replicate_from / "vault.key", folder / "vault.key")
+        (folder / "vault.key").chmod(0o600)
+        vault = Vault.from_key_file(folder / "vault.key", create=False)
+        now = datetime.now(UTC)
+        with registry.db.session() as session:  # the journal the snapshot covers
+            for begin in range(0, args.people, 50_000):
+                rows = [
+                    {"ref": f"p:{i + 1}", "op": "add", "at": now}
+                    for i in range(begin, min(args.people, begin + 50_000))
+                ]
+                session.execute(insert(GalleryJournalRow), rows)
+        t0 = time.perf_counter()
+        store = SegmentStore(registry.db, vault)
+        info = store.write(
+            "fingerprint=memory",
+            {"fingerprint": "memory"},
+            encode_parts(state, modality="fingerprint", position=args.people, max_bytes=store.part_bytes),
+        )
+        write_seconds = time.perf_counter() - t0
+        registry.close()
+        del state
+        probes_file = folder / "probes.npz"
+        np.savez(probes_file, blob=np.zeros(0, dtype=np.uint8), offsets=np.zeros(1, dtype=np.int64))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE.parent)])}
+        for _ in range(args.repeat):
+            command = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--child",
+                "segments",
+                "--folder",
+                str(folder),
+            ]
+            command += ["--probes-file", str(probes_file)]
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise SystemExit(f"segments failed:\n{done.stderr[-4000:]}")
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    r = runs[-1]
+    stats = r["stats"]
+    out = {
+        "people": args.people,
+        "fingers": fingers,
+        "replicated_from": str(args.replicate_from),
+        "state_build_seconds": round(build_seconds, 2),
+        "snapshot_write_seconds": round(write_seconds, 2),
+        "snapshot": {"parts": len(info.segments), "sealed_bytes": info.sealed_bytes},
+        "startup_seconds": [x["startup_seconds"] for x in runs],
+        "gallery_rss_bytes_per_finger": round(r["gallery_rss_bytes"] / fingers, 1),
+        "accounted_bytes_per_finger": round(
+            (stats["template_bytes"] + stats["index_bytes"] + stats["row_bytes"]) / fingers, 1
+        ),
+        "peak_rss_bytes": r["peak_rss_bytes"],
+        "runs": runs,
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    print(json.dumps(out, indent=None if args.json else 2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -208,10 +376,21 @@ def main(argv: list[str] | None = None) -> int:
         "--cache-people", type=int, default=None, help="use the first --people of this cached population"
     )
     parser.add_argument("--probes", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=2, help="start-ups measured with --replicate-from")
     parser.add_argument("--workers", type=int, default=2, help="processes synthesizing missing templates")
     parser.add_argument("--ray-workers", type=int, default=0, help="also measure N local Ray shards (0: no)")
     parser.add_argument("--before-src", type=Path, default=None, help="src/ of the code before segments")
     parser.add_argument("--modes", default=None, help="comma-separated subset of the modes")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="copy the measured registry (with its snapshots) here"
+    )
+    parser.add_argument(
+        "--replicate-from",
+        type=Path,
+        default=None,
+        help="a registry kept by --keep: its embedded snapshot's persons repeated up to --people make "
+        "the gallery, and only its start-up from segments is measured (no rebuild at that size)",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, default=None, help=argparse.SUPPRESS)
@@ -222,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     started = time.perf_counter()
+    if args.replicate_from is not None:
+        return replicated(args, started)
     cache_people = args.cache_people or args.people
     payloads = templates(args.people, cache_people, args.workers)
     records = plan_records(cache_people, 0, SEED)[: args.people]
@@ -249,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         shutil.copyfile(seeded / "padron.db", folder / "padron.db")
         shutil.copyfile(seeded / "vault.key", folder / "vault.key")
+        (folder / "vault.key").chmod(0o600)
         probes_file = folder / "probes.npz"
         offsets = np.cumsum([0] + [len(p) for p in probe_payloads]).astype(np.int64)
         np.savez(probes_file, blob=np.frombuffer(b"".join(probe_payloads), dtype=np.uint8), offsets=offsets)
@@ -272,6 +454,11 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
             if not args.json:
                 print(json.dumps(runs[-1], indent=2), file=sys.stderr, flush=True)
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for name in ("padron.db", "vault.key"):
+                shutil.copyfile(folder / name, args.keep / name)
+            (args.keep / "vault.key").chmod(0o600)
     fingers = args.people * len(POSITIONS)
     by_mode = {r["mode"]: r for r in runs}
     summary: dict[str, Any] = {}

@@ -54,6 +54,21 @@ class ShardedSegments(Protocol):
     def load_parts(self, parts: Any) -> int: ...
 
 
+#: subjects whose templates a rebuild opens and adds at a time
+REBUILD_CHUNK = 10_000
+
+
+def _release_freed_memory() -> None:
+    """Give the heap freed by a rebuild (every template opened and decoded) back to the system
+    (glibc's malloc_trim; nothing elsewhere): otherwise the process keeps it as resident memory."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _assemble(assembler: Assembler, info: object, plain: bytearray) -> None:
     assembler.add(plain, checked=True)
 
@@ -272,25 +287,34 @@ class BiometricIndex:
                 else:
                     for ref in list(gallery.refs()):
                         gallery.remove(ref)
-            loaded = self._load(session, refs)
-            for modality, gallery in self.galleries.items():
-                parts = [
-                    (ref, {slot: ts for slot, ts in samples.items() if slot_modality(slot) == modality})
-                    for ref, samples in loaded.items()
-                ]
-                parts = [(ref, part) for ref, part in parts if part]
-                bulk = getattr(gallery, "add_many", None)
-                if bulk is not None:
-                    bulk(parts)  # the fingerprint index sorts its entries in once
-                else:
-                    for ref, part in parts:
-                        gallery.add(ref, part)
+            # persons, then attempts, each by id; opened and added REBUILD_CHUNK subjects at a
+            # time, so a national gallery's templates are never all decrypted at once
+            refs.sort(key=lambda r: (r[:2], int(r[2:]) if r[2:].isdigit() else 0, r))
+            loaded = 0
+            for start in range(0, len(refs), REBUILD_CHUNK):
+                opened = self._load(session, refs[start : start + REBUILD_CHUNK])
+                loaded += len(opened)
+                for modality, gallery in self.galleries.items():
+                    parts = [
+                        (ref, {slot: ts for slot, ts in samples.items() if slot_modality(slot) == modality})
+                        for ref, samples in opened.items()
+                    ]
+                    parts = [(ref, part) for ref, part in parts if part]
+                    bulk = getattr(gallery, "add_many", None)
+                    if bulk is not None:
+                        bulk(parts)  # the fingerprint index sorts each chunk's entries in once
+                    else:
+                        for ref, part in parts:
+                            gallery.add(ref, part)
+                del opened
+            for gallery in self.galleries.values():
                 if isinstance(gallery, SharedGallery):
                     gallery.apply(last, [])  # loaded up to the journal's position ``last``
+            _release_freed_memory()
             self.last_seq = last
             # nothing to save in empty galleries (and a command on an empty registry writes nothing)
             self.snapshot_due = self.segments is not None and self.layout is not None and bool(loaded)
-            return len(loaded)
+            return loaded
 
     # --- snapshots --------------------------------------------------------------------------------
 

@@ -238,7 +238,7 @@ class SegmentStore:
                 for future in ahead:
                     future.cancel()
 
-    def read(self, parts: Sequence[SegmentInfo], sink: Callable[[SegmentInfo, bytearray], None]) -> None:
+    def read(self, parts: Sequence[SegmentInfo], sink: Callable[[SegmentInfo, bytearray], object]) -> None:
         """Each part read, opened, verified and given to ``sink`` (e.g. an Assembler's ``add``) in
         ``readers`` threads, in any order; the first failure is raised once the threads stop."""
         if not parts:
