@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     #: the name of this deployment's shared Ray shards (every worker and server of the
     #: deployment that joins the cluster uses the shards of this name)
     ray_deployment: str = Field(default="padron", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+    #: keep sealed snapshots of the galleries' search form in the registry, so a start-up loads
+    #: them and replays only the journal after them instead of opening every template
+    gallery_segments: bool = True
+    #: write a snapshot (in the background) once this many gallery-journal entries were applied
+    #: since the newest one; 0: only after a rebuild and by `padron gallery snapshot`
+    gallery_snapshot_every: int = Field(default=5000, ge=0)
+    #: the size of one sealed segment part, MiB
+    gallery_segment_mib: int = Field(default=64, ge=1, le=1024)
     #: de-duplication operating points (see padron.matching.dedup.DedupPolicy)
     dedup_fpir_sure: float = 1e-4
     dedup_fpir_grey: float = 0.01

@@ -10,7 +10,9 @@ PostgreSQL every value of every table plus the database's own files and its WAL 
 * the serialized templates (the envelope and windows of its payload: face embeddings,
   padron's fingerprint layout), opened from the vault to know what they are;
 * the fingerprint minutiae coordinate blocks (x and y as stored) and the ISO/IEC 19794-2
-  record of the same minutiae (its minutiae block).
+  record of the same minutiae (its minutiae block);
+* the galleries' packed form of each print (valid cylinders' bits, x, y and angle codes: what
+  the gallery snapshots, written by `padron gallery snapshot`, hold inside their sealed segments).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import MetaData, create_engine, select, text
 from padron.biometrics.fingerprint import iso19794
 from padron.biometrics.fingerprint.template import from_envelope
 from padron.domain.template import Modality
+from padron.matching.modalities import FingerprintMatcher
 from padron.registry.identity import open_template
 from padron.registry.service import Registry
 from padron.registry.storage.models import TemplateRow
@@ -145,6 +148,11 @@ def test_no_template_image_or_minutiae_bytes_in_the_clear(
     assert cli("verify", curps[0], "--finger", f"2={fvc / '101_5.tif'}", "--json").json["match"]
     found = cli("identify", "--finger", f"7={fvc / '102_6.tif'}", "--case", "T/1", "--json")
     assert found.code == 0, found.err
+    # the galleries' search form saved (sealed segments in the registry), and loaded again
+    saved = cli("gallery", "snapshot", "--json")
+    assert saved.code == 0 and saved.json["snapshot"]["position"] >= 2, saved.out + saved.err
+    stats = cli("gallery", "stats", "--json")
+    assert stats.json["startup"]["source"] == "segments", stats.out
 
     # --- what must never be found ---------------------------------------------------------------
     needles: dict[str, bytes] = {}
@@ -180,6 +188,10 @@ def test_no_template_image_or_minutiae_bytes_in_the_clear(
             )
             needles[f"{what}: ISO 19794-2 record header+minutiae"] = record[:WINDOW]
             needles[f"{what}: ISO 19794-2 minutiae block"] = record[28 : 28 + 8 * 6]
+            packed = FingerprintMatcher().pack(fp)
+            needles.update(windows(packed["bits"].tobytes(), what=f"{what}: packed cylinder bits"))
+            for field in ("x", "y", "angle"):
+                needles[f"{what}: packed {field}"] = packed[field].tobytes()[:WINDOW]
     weak = [name for name, needle in needles.items() if not distinctive(needle)]
     assert not weak, weak
 
@@ -214,7 +226,7 @@ def scan_postgres(url: str, needles: dict[str, bytes]) -> None:
     try:
         metadata = MetaData()
         metadata.reflect(engine)
-        assert "sample_images" in metadata.tables and "templates" in metadata.tables
+        assert {"sample_images", "templates", "gallery_segments"} <= set(metadata.tables)
         with engine.connect() as connection:
             for table in metadata.sorted_tables:
                 dump = bytearray()

@@ -49,9 +49,11 @@ def deployment(ray_runtime: None) -> Iterator[str]:
             ray.kill(ray.get_actor(actor["name"], namespace=NAMESPACE))
 
 
-def worker(registry: Registry, deployment: str) -> IdentityService:
-    """What one server process builds: the production wiring on the deployment's named shards."""
+def worker(registry: Registry, deployment: str, *, segments: bool = False) -> IdentityService:
+    """What one server process builds: the production wiring on the deployment's named shards
+    (``segments``: gallery snapshots kept in the registry, in small parts)."""
     from padron.matching.backends.ray import RayGallery
+    from padron.registry.segments import SegmentStore
     from padron.registry.vault import Vault
 
     finger_matcher = CosineMatcher(Modality.FINGERPRINT)
@@ -69,9 +71,11 @@ def worker(registry: Registry, deployment: str) -> IdentityService:
             deployment=deployment,
         ),
     }
+    vault = Vault.from_base64(TEST_KEY)
+    store = SegmentStore(registry.db, vault, part_bytes=4096) if segments else None
     service = IdentityService(
         registry,
-        BiometricIndex(galleries, Vault.from_base64(TEST_KEY)),
+        BiometricIndex(galleries, vault, segments=store),
         matchers={Modality.FACE: CosineMatcher(Modality.FACE), Modality.FINGERPRINT: finger_matcher},
         llr_models={Modality.FACE: FACE_LLR, Modality.FINGERPRINT: FINGER_LLR},
     )
@@ -165,5 +169,63 @@ def test_threads_of_one_worker_search_the_embedded_face_gallery_side_by_side(tmp
             t.join(30)
         assert errors == []
         assert not getattr(service.index.galleries[Modality.FINGERPRINT], "parallel_reads", False)
+    finally:
+        registry.close()
+
+
+def test_fresh_shards_load_their_own_segments_and_replay_the_journal_tail(
+    tmp_path: Path, deployment: str
+) -> None:
+    """A snapshot of Ray shards is one segment per shard, encoded in the shard's process; when the
+    deployment's shards are gone (a cluster restart), the next worker's fresh shards each
+    assemble their own segment from the parts it reads and opens, then the journal after the
+    snapshot is replayed: the searches are those of an embedded gallery rebuilt from every
+    template."""
+    import ray
+
+    from padron.matching.backends.ray import RayGallery, shard_of
+    from tests.support.synthetic import identity_service
+
+    registry = Registry.open(f"sqlite:///{tmp_path / 'padron.db'}", migrate=True)
+    try:
+        first = worker(registry, deployment, segments=True)
+        assert first.index.startup["source"] == "rebuild"
+        curps = {}
+        for i in range(10):
+            result = first.enroll(draft(i), SyntheticIdentity.make(i).capture(1), ctx=OFFICER, reason="r")
+            assert result.person is not None
+            curps[i] = result.person.curp
+        info = first.snapshot()
+        assert info is not None and info.layout == "face=ray/2,fingerprint=ray/2"
+        assert {(s.modality, s.shard, s.layout) for s in info.segments} == {
+            (m, i, "ray/2") for m in ("face", "fingerprint") for i in (0, 1)
+        }
+        for i in range(10, 12):
+            assert first.enroll(
+                draft(i), SyntheticIdentity.make(i).capture(1), ctx=OFFICER, reason="r"
+            ).person
+        registry.merge(curps[2], curps[0], OFFICER, reason="dup")
+        for gallery in first.index.galleries.values():
+            assert isinstance(gallery, RayGallery)
+            gallery.destroy()  # the deployment's shards are gone
+        assert named_shards(deployment) == []
+
+        second = worker(registry, deployment, segments=True)
+        startup = second.index.startup
+        assert startup["source"] == "segments" and startup["snapshot"] == info.id
+        assert startup["position"] == 10 and startup["replayed"] == 3
+        refs = second.index.refs()
+        assert len(refs) == 11
+        for gallery in second.index.galleries.values():
+            assert isinstance(gallery, RayGallery)
+            sizes = ray.get([s.size.remote() for s in gallery._shards])
+            held = {ref for ref in refs if ref in gallery.refs()}
+            assert sizes == [sum(1 for r in held if shard_of(r, 2) == i) for i in (0, 1)]
+        rebuilt = identity_service(registry)  # embedded, every template opened
+        for i in (0, 2, 5, 11):
+            probe = SyntheticIdentity.make(i).capture(5)
+            assert sorted(second.index.search(probe, 6).items()) == sorted(
+                rebuilt.index.search(probe, 6).items()
+            )
     finally:
         registry.close()

@@ -1,8 +1,9 @@
-"""Vault key rotation on SQLite and PostgreSQL: every sealed template and image ends under the new
-key and opens with only that key; the payloads are untouched; a rotation stopped halfway (an
-exception, or kill -9 of its process) resumes; a server configured with both keys keeps serving
-(enrolls, verifies, shows images) between batches; a row under a key outside the keyring stops
-the rotation before anything changes; counts; audit entries."""
+"""Vault key rotation on SQLite and PostgreSQL: every sealed template, image and gallery segment
+ends under the new key and opens with only that key (the galleries start from their snapshot);
+the payloads are untouched; a rotation stopped halfway (an exception, or kill -9 of its process)
+resumes; a server configured with both keys keeps serving (enrolls, verifies, shows images)
+between batches; a row under a key outside the keyring stops the rotation before anything
+changes; counts; audit entries."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from padron.audit.entry import AuditEntry
 from padron.registry import rotation
 from padron.registry.identity import IdentityService
 from padron.registry.service import Registry
-from padron.registry.storage.models import AuditEntryRow, SampleImageRow, TemplateRow
+from padron.registry.storage.models import AuditEntryRow, GallerySegmentRow, SampleImageRow, TemplateRow
 from padron.registry.vault import Vault, VaultError, VaultSameKeyError, VaultUnknownKeyError, kek_id_of
 from tests.conftest import REPO_ROOT
 from tests.support.contexts import ADJUDICATOR, OFFICER, VERIFIER
@@ -52,6 +53,7 @@ def sealed_rows(registry: Registry) -> dict[tuple[str, int], bytes]:
     with registry.db.session() as session:
         out = {("t", r.id): r.sealed for r in session.scalars(select(TemplateRow))}
         out.update({("i", r.id): r.sealed for r in session.scalars(select(SampleImageRow))})
+        out.update({("g", r.id): r.sealed for r in session.scalars(select(GallerySegmentRow))})
     return out
 
 
@@ -63,16 +65,26 @@ def audit_actions(registry: Registry) -> list[AuditEntry]:
 
 def test_rotation_rewraps_everything_and_only_the_new_key_is_needed(registry: Registry) -> None:
     old = Vault.from_base64(TEST_KEY)
-    service = identity_service(registry)
+    service = identity_service(registry, segments=True)
     curps = enroll(service, 0, 4)
+    snapshot = service.snapshot()  # the galleries' segments: sealed rows too (several parts)
+    assert snapshot is not None
+    parts = len(snapshot.segments)
+    assert parts > 2
     before = sealed_rows(registry)
-    assert len(before) == 4 * 11 * 2
+    assert len(before) == 4 * 11 * 2 + parts
     counted = rotation.census(registry)
-    assert counted.counts == {"templates": {old.kek_id: 44}, "images": {old.kek_id: 44}}
+    assert counted.counts == {
+        "templates": {old.kek_id: 44},
+        "images": {old.kek_id: 44},
+        "gallery_segments": {old.kek_id: parts},
+    }
 
     new = old.rotated_to(NEW_RAW, source="new key")
     report = rotation.rotate(registry, new, batch_size=10, requested_by="cli:operator")
-    assert report.rewrapped == {"templates": 44, "images": 44} and report.batches == 10
+    # a segment part is its own batch (parts are up to 64 MiB)
+    assert report.rewrapped == {"templates": 44, "images": 44, "gallery_segments": parts}
+    assert report.batches == 10 + parts
     after = sealed_rows(registry)
     assert set(after) == set(before)
     for key, blob in after.items():
@@ -80,25 +92,28 @@ def test_rotation_rewraps_everything_and_only_the_new_key_is_needed(registry: Re
         assert blob[71:] == before[key][71:]  # the payload ciphertext is untouched
     assert rotation.census(registry).to_dict(new)["pending"] == 0
 
-    # only the new key configured: the galleries load, verification and images work
-    only_new = service_with(registry, Vault(NEW_RAW, source="new key"))
+    # only the new key configured: the galleries load from their snapshot, verification and
+    # images work
+    only_new = identity_service(registry, vault=Vault(NEW_RAW, source="new key"), segments=True)
+    assert only_new.index.startup["source"] == "segments"
+    assert only_new.index.startup["snapshot"] == snapshot.id
     sample = SyntheticIdentity.make(1).capture(2)
     assert only_new.verify(curps[1], sample, VERIFIER).match
     assert only_new.person_images(curps[2], ADJUDICATOR)["face"].size > 0
-    with pytest.raises(VaultError) as caught:
-        service_with(registry, old)
+    with pytest.raises(VaultError) as caught:  # the old key opens neither segments nor templates
+        identity_service(registry, vault=old, segments=True)
     assert caught.value.code == "PAD-VAULT-001"
 
     started, completed = audit_actions(registry)
     assert (started.outcome, completed.outcome) == ("started", "completed")
     assert started.actor == "system:padron" and started.channel == "system"
     assert started.details["requested_by"] == "cli:operator"
-    assert completed.details["rewrapped"] == {"templates": 44, "images": 44}
+    assert completed.details["rewrapped"] == {"templates": 44, "images": 44, "gallery_segments": parts}
     assert completed.details["kek_id"] == new.kek_id.hex()
 
     # again: nothing left to do
     again = rotation.rotate(registry, new)
-    assert again.rewrapped == {"templates": 0, "images": 0} and again.batches == 0
+    assert again.rewrapped == {"templates": 0, "images": 0, "gallery_segments": 0} and again.batches == 0
 
 
 def test_a_rotation_stopped_halfway_resumes_while_the_server_keeps_serving(registry: Registry) -> None:
@@ -131,8 +146,12 @@ def test_a_rotation_stopped_halfway_resumes_while_the_server_keeps_serving(regis
             server.verify(curps[len(served)], SyntheticIdentity.make(len(served)).capture(4), VERIFIER)
 
     report = rotation.rotate(registry, new, batch_size=8, after_batch=serve_between_batches)
-    assert report.rewrapped == {"templates": 33 - 5, "images": 33}
-    assert rotation.census(registry).counts == {"templates": {new.kek_id: 44}, "images": {new.kek_id: 44}}
+    assert report.rewrapped == {"templates": 33 - 5, "images": 33, "gallery_segments": 0}
+    assert rotation.census(registry).counts == {
+        "templates": {new.kek_id: 44},
+        "images": {new.kek_id: 44},
+        "gallery_segments": {},
+    }
     assert service_with(registry, Vault(NEW_RAW)).start() == 4
     outcomes = [e.outcome for e in audit_actions(registry)]
     assert outcomes == ["started", "started", "completed"]
@@ -160,7 +179,7 @@ rotation.rotate(registry, new, batch_size=3, after_batch=kill)
     counted = rotation.census(registry)
     assert counted.counts["templates"][new.kek_id] == 3 and counted.pending(new.kek_id) == 2 * 22 - 3
     report = rotation.rotate(registry, new)
-    assert report.rewrapped == {"templates": 22 - 3, "images": 22}
+    assert report.rewrapped == {"templates": 22 - 3, "images": 22, "gallery_segments": 0}
     assert rotation.census(registry).pending(new.kek_id) == 0
     assert service_with(registry, Vault(NEW_RAW)).start() == 2
 
@@ -192,4 +211,4 @@ def test_rotating_to_the_current_key_is_refused(registry: Registry) -> None:
     with pytest.raises(VaultSameKeyError) as caught:
         Vault.from_base64(TEST_KEY).rotated_to(bytes(range(32)), source="--new-key")
     assert caught.value.code == "PAD-VAULT-006"
-    assert rotation.census(registry).counts == {"templates": {}, "images": {}}
+    assert rotation.census(registry).counts == {"templates": {}, "images": {}, "gallery_segments": {}}

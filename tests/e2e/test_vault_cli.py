@@ -48,22 +48,25 @@ def test_rotate_then_switch_to_the_new_key(
     assert check.code == 0, check.err
     (only,) = check.json["keks"]
     assert only["key"] == "current" and (only["templates"], only["images"]) == (4, 4)
+    # the second enrollment's start-up rebuilt the galleries and saved them (sealed segments)
+    segments = only["gallery_segments"]
+    assert segments >= 1
     old_kek = only["kek_id"]
 
     new_file = tmp_path / "new.key"
     new_file.write_text(NEW_KEY + "\n")
     new_file.chmod(0o600)
     check = cli("keys", "rotate", "--new-key-file", str(new_file), "--check", "--json").json
-    assert check["pending"] == 8 and check["current_kek_id"] != old_kek
+    assert check["pending"] == 8 + segments and check["current_kek_id"] != old_kek
     assert {k["kek_id"]: k["key"].split()[0] for k in check["keks"]} == {old_kek: "old"}
 
     rotated = cli("keys", "rotate", "--new-key-file", str(new_file), "--batch-size", "3", "--json")
     assert rotated.code == 0, rotated.err
-    assert rotated.json["rewrapped"] == {"templates": 4, "images": 4}
+    assert rotated.json["rewrapped"] == {"templates": 4, "images": 4, "gallery_segments": segments}
     assert rotated.json["after"]["pending"] == 0
     new_kek = rotated.json["kek_id"]
     again = cli("keys", "rotate", "--new-key", NEW_KEY, "--json").json
-    assert again["rewrapped"] == {"templates": 0, "images": 0}
+    assert again["rewrapped"] == {"templates": 0, "images": 0, "gallery_segments": 0}
 
     # switch: the new key is the vault key; the old one is no longer needed
     old_file = cli.data_dir / "vault.key"
@@ -87,7 +90,9 @@ def test_rotate_then_switch_to_the_new_key(
     cli.refused("keys", "rotate", code="PAD-VAULT-007")
     monkeypatch.setenv("PADRON_VAULT_OLD_KEY_FILES", str(new_file))
     back = cli("keys", "rotate", "--json")
-    assert back.code == 0 and back.json["rewrapped"] == {"templates": 4, "images": 4}
+    assert back.code == 0 and back.json["rewrapped"]["templates"] == 4, back.err
+    # the rebuild under the new key saved the galleries again: those segments come back too
+    assert back.json["rewrapped"]["images"] == 4 and back.json["rewrapped"]["gallery_segments"] >= 1
 
 
 def test_rotate_options_are_checked(initialized_cli: Cli, tmp_path: Path) -> None:

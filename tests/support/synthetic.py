@@ -16,9 +16,10 @@ from padron.domain.person import PersonDraft
 from padron.domain.template import Modality, Template
 from padron.matching.backends.memory import TemplateGallery, VectorGallery
 from padron.matching.fusion import LlrModel
-from padron.matching.gallery import FACE_SLOT, FINGER_SLOTS
+from padron.matching.gallery import FACE_SLOT, FINGER_SLOTS, Gallery, Matcher
 from padron.matching.vector import CosineMatcher
 from padron.registry.identity import BiometricIndex, DedupPolicy, IdentityService
+from padron.registry.segments import SegmentStore
 from padron.registry.service import Registry
 from padron.registry.vault import Vault
 
@@ -94,25 +95,43 @@ def draft(i: int, *, given: str | None = None) -> PersonDraft:
 
 
 def identity_service(
-    registry: Registry, policy: DedupPolicy | None = None, *, vault: Vault | None = None
+    registry: Registry,
+    policy: DedupPolicy | None = None,
+    *,
+    vault: Vault | None = None,
+    segments: bool = False,
+    snapshot_every: int = 0,
+    part_bytes: int = 4096,
+    galleries: Mapping[Modality, Gallery] | None = None,
+    start: bool = True,
 ) -> IdentityService:
     """The production wiring with cosine matchers in place of the real algorithms; the vault
-    holds TEST_KEY unless another is given."""
+    holds TEST_KEY unless another is given. ``segments``: gallery snapshots are kept in the
+    registry (parts of ``part_bytes``, small so that a test's galleries span several), written
+    after a rebuild and every ``snapshot_every`` journal entries; ``galleries`` replace the
+    default ones (the fingerprint gallery's matcher must then be a FingerprintMatcher or the
+    cosine one)."""
     face_matcher, finger_matcher = CosineMatcher(Modality.FACE), CosineMatcher(Modality.FINGERPRINT)
-    index = BiometricIndex(
-        {
-            Modality.FACE: VectorGallery(dim=FACE_DIM),
-            Modality.FINGERPRINT: TemplateGallery(finger_matcher, slots=FINGER_SLOTS),
-        },
-        vault or Vault.from_base64(TEST_KEY),
-    )
+    vault = vault or Vault.from_base64(TEST_KEY)
+    default: dict[Modality, Gallery] = {
+        Modality.FACE: VectorGallery(dim=FACE_DIM),
+        Modality.FINGERPRINT: TemplateGallery(finger_matcher, slots=FINGER_SLOTS),
+    }
+    chosen: dict[Modality, Gallery] = dict(galleries) if galleries is not None else default
+    store = SegmentStore(registry.db, vault, part_bytes=part_bytes) if segments else None
+    index = BiometricIndex(chosen, vault, segments=store, snapshot_every=snapshot_every)
+    matchers: dict[Modality, Matcher] = {Modality.FACE: face_matcher, Modality.FINGERPRINT: finger_matcher}
+    finger = chosen.get(Modality.FINGERPRINT)
+    if isinstance(finger, TemplateGallery):
+        matchers[Modality.FINGERPRINT] = finger.matcher
     models: Mapping[Modality, LlrModel] = {Modality.FACE: FACE_LLR, Modality.FINGERPRINT: FINGER_LLR}
     service = IdentityService(
         registry,
         index,
-        matchers={Modality.FACE: face_matcher, Modality.FINGERPRINT: finger_matcher},
-        llr_models=models,
+        matchers={m: matchers[m] for m in chosen},
+        llr_models={m: models[m] for m in chosen},
         policy=policy,
     )
-    service.start()
+    if start:
+        service.start()
     return service

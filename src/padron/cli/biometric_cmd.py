@@ -1,5 +1,5 @@
 """`padron enroll|verify|identify`, `padron adjudication list|show|decide`, `padron gallery
-rebuild|stats`: the biometric use cases on the command line."""
+stats|rebuild|snapshot|segments`: the biometric use cases on the command line."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from padron.domain.errors import DuplicateFieldError, InvalidInputError
 from padron.domain.identity import MatchEvidence
 from padron.matching.gallery import SampleError
 from padron.registry.identity import IdentityService
+from padron.settings import load_settings
 
 FaceOption = Annotated[Path | None, typer.Option("--face", help="Face image (JPEG, PNG, ...).")]
 FingerOption = Annotated[
@@ -286,11 +287,63 @@ def gallery_stats(as_json: JsonOption = False) -> None:
 
 @gallery_app.command("rebuild")
 def gallery_rebuild(as_json: JsonOption = False) -> None:
-    """Rebuild the galleries from the registry and check they agree with it."""
-    with identity_service() as service:
-        loaded = service.start(cli_context(None, Purpose.ADMINISTRATION))
+    """Rebuild the galleries from the registry, opening every sealed template (no snapshot is
+    used: this checks the vault key against every template), then write a new snapshot."""
+    from padron.registry.factory import build_identity_service
+
+    service = build_identity_service(start=False)
+    try:
+        loaded = service.rebuild(cli_context(None, Purpose.ADMINISTRATION))
         stats = service.gallery_stats()
+    finally:
+        service.registry.close()
     if as_json:
         print_json({"loaded": loaded, **stats})
     else:
         console.print(f"rebuilt: {loaded} subjects; {stats}")
+
+
+@gallery_app.command("snapshot")
+def gallery_snapshot(as_json: JsonOption = False) -> None:
+    """Save the galleries' search form now (sealed segments at the current journal position), so
+    the next start-up loads it and replays only the journal after it."""
+    with identity_service() as service:
+        info = service.snapshot()
+        stats = service.gallery_stats()
+    if info is None:
+        raise InvalidInputError(
+            "gallery snapshots are not kept (PADRON_GALLERY_SEGMENTS is off, or a gallery cannot be saved)"
+        )
+    if as_json:
+        print_json({"snapshot": info.to_dict(), "startup": stats.get("startup")})
+    else:
+        console.print(
+            f"snapshot {info.id} at journal position {info.position}: {len(info.segments)} part(s), "
+            f"{info.sealed_bytes:,} bytes sealed"
+        )
+
+
+@gallery_app.command("segments")
+def gallery_segments(as_json: JsonOption = False) -> None:
+    """The stored gallery snapshots (newest first): layout, journal position, parts and size."""
+    from padron.registry.factory import build_registry, build_vault
+    from padron.registry.segments import SegmentStore
+
+    registry = build_registry()
+    try:
+        store = SegmentStore(registry.db, build_vault(load_settings(), registry))
+        with registry.db.read_session() as session:
+            snapshots = [s.to_dict() for s in store.snapshots(session)]
+    finally:
+        registry.close()
+    if as_json:
+        print_json({"snapshots": snapshots})
+        return
+    if not snapshots:
+        console.print("no gallery snapshot stored")
+    for snap in snapshots:
+        state = "complete" if snap["completed_at"] else "incomplete"
+        console.print(
+            f"{snap['id']}  {state}  position {snap['position']}  {snap['layout']}  "
+            f"{snap['sealed_bytes']:,} bytes  by {snap['written_by']}"
+        )

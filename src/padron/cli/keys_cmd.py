@@ -245,12 +245,18 @@ def rotate(
 
 def _print_census(counted: dict[str, object]) -> None:
     table = Table(title="sealed rows by vault key", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("kek id", "key", "templates", "images"):
+    for column in ("kek id", "key", "templates", "images", "gallery segments"):
         table.add_column(column, no_wrap=column != "key", overflow="fold")
     keks = counted["keks"]
     assert isinstance(keks, list)
     for k in keks:
-        table.add_row(k["kek_id"], Text(k["key"]), str(k.get("templates", 0)), str(k.get("images", 0)))
+        table.add_row(
+            k["kek_id"],
+            Text(k["key"]),
+            str(k.get("templates", 0)),
+            str(k.get("images", 0)),
+            str(k.get("gallery_segments", 0)),
+        )
     console.print(table)
     console.print(f"{counted['pending']} row(s) not under the current key {counted['current_kek_id']}")
 

@@ -10,9 +10,10 @@ the combination of ``band_width`` MinHashes, so two cylinders collide in a band 
 J ** band_width. A vote is weighted by the key's inverse frequency (log(entries / bucket size)):
 keys that half the gallery shares say little. Chosen on the FVC B sets (see README, "ABIS").
 
-Storage is compact: per entry a 32-bit key and a 32-bit row number (8 bytes), kept sorted so that
-a probe's keys are found by binary search; new entries go to a small sorted tail merged into the
-main arrays in linear time when it grows. Nothing is trained: the MinHash permutations come from a
+Storage is compact: per entry the low 16 bits of its 32-bit key (the top 16 bits are the entry's
+bucket in a directory of offsets) and a 32-bit row number, 6 bytes, kept sorted so that a probe's
+keys are found by binary search; new entries go to a small sorted tail merged into the main
+arrays in linear time when it grows. Nothing is trained: the MinHash permutations come from a
 fixed seed, so every process and Ray shard computes the same keys.
 """
 
@@ -94,12 +95,25 @@ def _ranges(lo: I64, sizes: I64) -> I64:
     return out
 
 
+#: the main entries are bucketed by the top bits of their key: per entry only the low 16 bits
+_DIR_BITS = 16
+_LOW_MASK = np.uint32((1 << (32 - _DIR_BITS)) - 1)
+
+
 class CylinderIndex:
-    """Inverted lists key -> rows (one row per enrolled finger), as sorted parallel arrays."""
+    """Inverted lists key -> rows (one row per enrolled finger), as sorted parallel arrays.
+
+    The main entries are sorted by key and bucketed by the key's top 16 bits: a directory of
+    65,537 offsets says where each bucket starts, and per entry only the key's low 16 bits and
+    the row (32 bits) are kept -- 6 bytes an entry instead of 8. A probe key's entries are found
+    by a binary search inside its bucket (vectorized over the probe's keys), with the positions
+    ``numpy.searchsorted`` would give on the full keys, so votes are those of plain sorted arrays.
+    The tail (recent additions, merged when it grows) keeps whole 32-bit keys."""
 
     def __init__(self, params: IndexParameters | None = None) -> None:
         self.params = params or IndexParameters()
-        self._keys = np.zeros(0, dtype=np.uint32)
+        self._dir = np.zeros(0, dtype=np.int64)  # empty until there are main entries
+        self._low = np.zeros(0, dtype=np.uint16)
         self._rows = np.zeros(0, dtype=np.uint32)
         self._tail_keys: list[U32] = []
         self._tail_rows: list[U32] = []
@@ -108,10 +122,10 @@ class CylinderIndex:
 
     @property
     def entries(self) -> int:
-        return int(self._keys.shape[0]) + self._tail_size
+        return int(self._low.shape[0]) + self._tail_size
 
     def nbytes(self) -> int:
-        return int(self._keys.nbytes + self._rows.nbytes) + 8 * self._tail_size
+        return int(self._dir.nbytes + self._low.nbytes + self._rows.nbytes) + 8 * self._tail_size
 
     def add(self, row: int, keys: U32) -> None:
         if len(keys) == 0:
@@ -120,7 +134,7 @@ class CylinderIndex:
         self._tail_rows.append(np.full(len(keys), row, dtype=np.uint32))
         self._tail_size += len(keys)
         self._sorted_tail = None
-        if self._tail_size > max(1 << 16, len(self._keys) // 8):
+        if self._tail_size > max(1 << 16, len(self._low) // 8):
             self._merge()
 
     def add_bulk(self, rows: I64, keys: U32) -> None:
@@ -131,20 +145,71 @@ class CylinderIndex:
         keys = np.asarray(keys, dtype=np.uint32)
         order = np.argsort(keys, kind="stable")
         keys, rows32 = keys[order], np.asarray(rows, dtype=np.uint32)[order]
-        if not len(self._keys):
-            self._keys, self._rows = keys, rows32
-            return
-        at = np.searchsorted(self._keys, keys, side="right")  # after equal keys already there
-        self._keys = np.insert(self._keys, at, keys)
-        self._rows = np.insert(self._rows, at, rows32)
+        self._insert(keys, rows32)
 
     def renumber(self, mapping: I64) -> None:
         """Rows compacted: ``mapping[old] = new`` or -1 for a removed row."""
         self._merge()
         new = mapping[self._rows.astype(np.int64)]
         keep = new >= 0
-        self._keys = self._keys[keep]
-        self._rows = new[keep].astype(np.uint32)
+        self._set_main(self._main_keys()[keep], new[keep].astype(np.uint32))
+
+    def export_arrays(self) -> dict[str, npt.NDArray[np.generic]]:
+        """The entries as they are held: the bucket directory, low key bits and rows of the main
+        part, and the tail's keys and rows in their order (the arrays are never changed in
+        place, only replaced, so these stay valid)."""
+        empty = np.zeros(0, dtype=np.uint32)
+        return {
+            "dir": self._dir,
+            "low": self._low,
+            "rows": self._rows,
+            "tail_keys": np.concatenate(self._tail_keys) if self._tail_keys else empty,
+            "tail_rows": np.concatenate(self._tail_rows) if self._tail_rows else empty,
+        }
+
+    @classmethod
+    def from_arrays(
+        cls, params: IndexParameters, arrays: dict[str, npt.NDArray[np.generic]], rows: int
+    ) -> CylinderIndex:
+        """An index holding what :meth:`export_arrays` gave (``rows``: the rows it may name);
+        ValueError when the arrays are not such an index."""
+        index = cls(params)
+        directory, low, owners = arrays["dir"], arrays["low"], arrays["rows"]
+        tail_keys: U32 = np.asarray(arrays["tail_keys"], dtype=np.uint32)
+        tail_rows: U32 = np.asarray(arrays["tail_rows"], dtype=np.uint32)
+        if arrays["tail_keys"].dtype != np.uint32 or arrays["tail_rows"].dtype != np.uint32:
+            raise ValueError("index tail arrays must be uint32")
+        for a, dtype in ((directory, np.int64), (low, np.uint16), (owners, np.uint32)):
+            if a.dtype != dtype or a.ndim != 1:
+                raise ValueError(f"index arrays must be 1-d {np.dtype(dtype).name}")
+        if tail_keys.ndim != 1 or tail_rows.ndim != 1:
+            raise ValueError("index tail arrays must be 1-d")
+        if len(low) != len(owners) or len(tail_keys) != len(tail_rows):
+            raise ValueError("index keys and rows differ in length")
+        if len(low):
+            if len(directory) != (1 << _DIR_BITS) + 1 or directory[0] != 0 or directory[-1] != len(low):
+                raise ValueError("index directory does not cover its entries")
+            if bool(np.any(np.diff(directory) < 0)):
+                raise ValueError("index directory is not monotone")
+        elif len(directory) not in (0, (1 << _DIR_BITS) + 1):
+            raise ValueError("index directory has the wrong size")
+        for a in (owners, tail_rows):
+            if len(a) and int(a.max()) >= rows:
+                raise ValueError("index entries name rows that do not exist")
+        if len(low):
+            index._dir = np.asarray(directory, dtype=np.int64)
+        index._low = np.asarray(low, dtype=np.uint16)
+        index._rows = np.asarray(owners, dtype=np.uint32)
+        if len(low) > 1:
+            # sorted keys: inside a bucket the low bits never go down (they may at a bucket's start)
+            drops = np.flatnonzero(index._low[1:] < index._low[:-1]) + 1
+            at = np.minimum(np.searchsorted(index._dir, drops), len(index._dir) - 1)
+            if len(drops) and not bool(np.all(index._dir[at] == drops)):
+                raise ValueError("index keys are not sorted")
+        if len(tail_keys):
+            index._tail_keys, index._tail_rows = [tail_keys], [tail_rows]
+            index._tail_size = len(tail_keys)
+        return index
 
     def votes(self, keys: U32, rows: int) -> F64:
         """Weighted collision count of every row 0..rows-1 with the probe's keys."""
@@ -154,22 +219,75 @@ class CylinderIndex:
             return out
         entries = max(self.entries, 1)
         cap = max(64, int(self.params.max_bucket_share * rows))
-        parts = [(self._keys, self._rows)]
+        lo_main = self._find(probe, right=False)
+        found: list[tuple[U32, I64, I64]] = [(self._rows, lo_main, self._find(probe, right=True) - lo_main)]
         if self._tail_size:
-            parts.append(self._tail())
-        lo_all, sizes_all = [], []
-        for sorted_keys, _ in parts:
-            lo = np.searchsorted(sorted_keys, probe, side="left").astype(np.int64)
-            hi = np.searchsorted(sorted_keys, probe, side="right").astype(np.int64)
-            lo_all.append(lo)
-            sizes_all.append(hi - lo)
-        bucket = np.sum(sizes_all, axis=0)  # entries per probe key over main + tail
+            tail_keys, tail_rows = self._tail()
+            lo = np.searchsorted(tail_keys, probe, side="left").astype(np.int64)
+            hi = np.searchsorted(tail_keys, probe, side="right").astype(np.int64)
+            found.append((tail_rows, lo, hi - lo))
+        bucket = np.sum([sizes for _, _, sizes in found], axis=0)  # entries per probe key over main + tail
         weight = np.where((bucket > 0) & (bucket <= cap), np.log(entries / np.maximum(bucket, 1)), 0.0)
-        for (_, sorted_rows), lo, sizes in zip(parts, lo_all, sizes_all, strict=True):
+        for sorted_rows, lo, sizes in found:
             sizes = np.where(weight > 0, sizes, 0)
             hit = sorted_rows[_ranges(lo, sizes)]
             out += np.bincount(hit, weights=np.repeat(weight, sizes), minlength=rows)[:rows]
         return out
+
+    # --- the main arrays --------------------------------------------------------------------------
+
+    def _find(self, probe: U32, *, right: bool) -> I64:
+        """``numpy.searchsorted(full main keys, probe, side)`` (left or right): a binary search in
+        each probe key's bucket, all keys at once."""
+        if not len(self._low):
+            return np.zeros(len(probe), dtype=np.int64)
+        bucket = (probe >> np.uint32(32 - _DIR_BITS)).astype(np.int64)
+        target = (probe & _LOW_MASK).astype(np.uint16)
+        lo = self._dir[bucket]
+        hi = self._dir[bucket + 1]
+        last = len(self._low) - 1
+        while True:
+            active = lo < hi
+            if not active.any():
+                return lo
+            mid = (lo + hi) // 2
+            value = self._low[np.minimum(mid, last)]
+            after = (value <= target) if right else (value < target)
+            lo = np.where(active & after, mid + 1, lo)
+            hi = np.where(active & ~after, mid, hi)
+
+    def _main_keys(self) -> U32:
+        """The main entries' whole keys (a temporary array)."""
+        if not len(self._low):
+            return np.zeros(0, dtype=np.uint32)
+        buckets = np.repeat(np.arange(1 << _DIR_BITS, dtype=np.uint32), np.diff(self._dir))
+        out: U32 = (buckets << np.uint32(32 - _DIR_BITS)) | self._low.astype(np.uint32)
+        return out
+
+    def _set_main(self, keys: U32, rows: U32) -> None:
+        """The main part from whole keys (sorted) and their rows."""
+        if not len(keys):
+            self._dir = np.zeros(0, dtype=np.int64)
+            self._low = np.zeros(0, dtype=np.uint16)
+            self._rows = np.zeros(0, dtype=np.uint32)
+            return
+        counts = np.bincount(keys >> np.uint32(32 - _DIR_BITS), minlength=1 << _DIR_BITS)
+        directory = np.zeros((1 << _DIR_BITS) + 1, dtype=np.int64)
+        np.cumsum(counts, out=directory[1:])
+        self._dir = directory
+        self._low = (keys & _LOW_MASK).astype(np.uint16)
+        self._rows = np.asarray(rows, dtype=np.uint32)
+
+    def _insert(self, keys: U32, rows: U32) -> None:
+        """Sorted entries merged into the main arrays: each after the equal keys already there."""
+        if not len(keys):
+            return
+        if not len(self._low):
+            self._set_main(keys, rows)
+            return
+        main = self._main_keys()
+        at = np.searchsorted(main, keys, side="right")
+        self._set_main(np.insert(main, at, keys), np.insert(self._rows, at, rows))
 
     def _tail(self) -> tuple[U32, U32]:
         if self._sorted_tail is None:
@@ -185,7 +303,5 @@ class CylinderIndex:
         if not self._tail_size:
             return
         keys, rows = self._tail()
-        at = np.searchsorted(self._keys, keys, side="right")
-        self._keys = np.insert(self._keys, at, keys)
-        self._rows = np.insert(self._rows, at, rows)
+        self._insert(keys, rows)
         self._tail_keys, self._tail_rows, self._tail_size, self._sorted_tail = [], [], 0, None

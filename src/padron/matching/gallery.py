@@ -134,3 +134,33 @@ class Matcher(Protocol):
 
     def prepare(self, probe: Template) -> PreparedProbe:
         """Prepare a probe once, then score many candidates."""
+
+
+@runtime_checkable
+class PackingMatcher(Matcher, Protocol):
+    """A matcher whose gallery side is a few fixed-width numpy fields per *item* (for the
+    fingerprint matcher: per valid cylinder, its packed bits and mask and the minutia's x, y and
+    angle code). Galleries then keep every enrolled template as rows of those fields, stored
+    column by column, instead of its serialized envelope, and save them as they are (segments)."""
+
+    @property
+    def packed_fields(self) -> dict[str, tuple[str, tuple[int, ...]]]:
+        """Field name -> (numpy dtype string, shape of one item)."""
+
+    def pack(self, decoded: Any) -> dict[str, npt.NDArray[Any]]:
+        """A decoded template's items, one array per field (same first dimension)."""
+
+    def batch_packed(
+        self, fields: Mapping[str, npt.NDArray[Any]], counts: npt.NDArray[np.int64], *, once: bool = False
+    ) -> Any:
+        """Candidates of packed templates (``counts`` items each, one after the other), scoring
+        exactly as :meth:`Matcher.batch` of the same templates; ``once`` as ``batch_once``."""
+
+    def extend_packed(
+        self, batch: Any, fields: Mapping[str, npt.NDArray[Any]], counts: npt.NDArray[np.int64]
+    ) -> Any:
+        """``batch`` followed by more packed candidates."""
+
+    def packed_signature(self) -> dict[str, Any]:
+        """JSON-able description of what the packed form depends on (saved segments made under
+        another signature are not loaded)."""

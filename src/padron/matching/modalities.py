@@ -4,7 +4,7 @@ biometric libraries load when a matcher is first built."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +79,70 @@ class FingerprintMatcher:
 
     def prepare(self, probe: Template) -> _PreparedFinger:
         return _PreparedFinger(self._comparator, self._comparator.prepare(probe))
+
+    # --- the packed form galleries keep (PackingMatcher) ------------------------------------------
+
+    @property
+    def packed_fields(self) -> dict[str, tuple[str, tuple[int, ...]]]:
+        """Per valid cylinder: its packed bits and spatial mask, the minutia's x, y and angle
+        code (what the matcher reads of a candidate; no other part of the template)."""
+        p = self._comparator.cylinder_params
+        return {
+            "bits": ("|u1", (p.bits // 8,)),
+            "mask": ("|u1", (p.spatial_bits // 8,)),
+            "x": ("<f4", ()),
+            "y": ("<f4", ()),
+            "angle": ("<u2", ()),
+        }
+
+    def pack(self, decoded: Any) -> dict[str, npt.NDArray[Any]]:
+        from padron.biometrics.fingerprint.template import angle_codes
+
+        v = decoded.valid
+        m = decoded.minutiae
+        return {
+            "bits": np.ascontiguousarray(decoded.bits[v]),
+            "mask": np.ascontiguousarray(decoded.mask[v]),
+            "x": m.x[v].astype("<f4"),
+            "y": m.y[v].astype("<f4"),
+            "angle": angle_codes(m.angle[v]),
+        }
+
+    def batch_packed(
+        self, fields: Mapping[str, npt.NDArray[Any]], counts: npt.NDArray[np.int64], *, once: bool = False
+    ) -> Any:
+        """The candidates of packed templates (``counts`` cylinders each, one after the other):
+        what :meth:`batch` (or, ``once``, :meth:`batch_once`) gives for the same templates."""
+        from padron.biometrics.fingerprint.template import code_angles
+
+        return self._comparator.candidates_packed(
+            fields["bits"],
+            fields["mask"],
+            fields["x"].astype(np.float32),
+            fields["y"].astype(np.float32),
+            code_angles(fields["angle"]),
+            counts,
+            pairwise=not once,
+        )
+
+    def extend_packed(
+        self, batch: Any, fields: Mapping[str, npt.NDArray[Any]], counts: npt.NDArray[np.int64]
+    ) -> Any:
+        """``batch`` followed by more packed candidates (galleries grow their cached batch)."""
+        return self._comparator.extend(batch, self.batch_packed(fields, counts))
+
+    def packed_signature(self) -> dict[str, Any]:
+        """What a saved packed form depends on: the template algorithm and the cylinders."""
+        from dataclasses import asdict
+
+        from padron.biometrics.fingerprint.template import ALGORITHM, TEMPLATE_VERSION
+
+        return {
+            "algorithm": ALGORITHM,
+            "version": TEMPLATE_VERSION,
+            "cylinders": asdict(self._comparator.cylinder_params),
+            "fields": {k: [d, list(s)] for k, (d, s) in self.packed_fields.items()},
+        }
 
     @property
     def cylinder_size(self) -> int:

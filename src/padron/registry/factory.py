@@ -14,6 +14,7 @@ from padron.registry.audit import AuditKeyMissingError, AuditLog
 from padron.registry.identity import IdentityService
 from padron.registry.journal import BiometricIndex
 from padron.registry.secret_files import create_exclusive
+from padron.registry.segments import SegmentStore
 from padron.registry.service import Registry
 from padron.registry.storage.database import Database
 from padron.registry.storage.models import TemplateRow
@@ -191,9 +192,20 @@ def build_identity_service(
         Modality.FACE: FaceMatcher,
         Modality.FINGERPRINT: FingerprintMatcher,
     }
+    segments = (
+        SegmentStore(registry.db, vault, part_bytes=settings.gallery_segment_mib << 20)
+        if settings.gallery_segments
+        else None
+    )
+    index = BiometricIndex(
+        {m: g for m, g in galleries.items() if m in llr_models},
+        vault,
+        segments=segments,
+        snapshot_every=settings.gallery_snapshot_every,
+    )
     service = IdentityService(
         registry,
-        BiometricIndex({m: g for m, g in galleries.items() if m in llr_models}, vault),
+        index,
         matchers={m: matchers[m]() for m in llr_models},
         llr_models=llr_models,
         policy=DedupPolicy(

@@ -25,6 +25,7 @@ The result types live in :mod:`padron.domain.identity`, the policy and the decis
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -68,6 +69,7 @@ from padron.registry.adjudication import (
 )
 from padron.registry.audit import attempt_ref, person_ref
 from padron.registry.journal import BiometricIndex, open_template, seal_template, template_context
+from padron.registry.segments import SnapshotInfo
 from padron.registry.service import Registry, _to_person
 from padron.registry.storage.database import lock_enrollment
 from padron.registry.storage.models import (
@@ -109,6 +111,9 @@ __all__ = [
     "slot_modality",
     "template_context",
 ]
+
+
+log = logging.getLogger("padron.identity")
 
 
 class ImageSlotError(PadronError):
@@ -165,17 +170,67 @@ class IdentityService(Adjudication):
                 self.slot_models[slot] = model
 
     def start(self, ctx: AccessContext | None = None) -> int:
-        """Rebuild the galleries from the registry (at start-up); returns the subjects loaded.
-        Every sealed template is opened: one audit entry ("gallery.load") records it."""
+        """Load the galleries (at start-up): from the newest gallery snapshot plus the journal
+        after it, or rebuilt from the registry (then a snapshot is written); returns the subjects
+        loaded. Biometric data is opened either way: one audit entry ("gallery.load") records
+        how many subjects and from where."""
         ctx = ctx or AccessContext.system(Purpose.ADMINISTRATION)
 
         def work(session: Session) -> int:
             loaded = self.index.start(session)
             if loaded:  # an empty registry opens nothing
-                self.registry.audit.record(session, ctx, "gallery.load", details={"subjects": loaded})
+                self.registry.audit.record(session, ctx, "gallery.load", details=self._load_details(loaded))
             return loaded
 
-        return self.registry.transact(work)
+        loaded = self.registry.transact(work)
+        if self.index.snapshot_due:
+            self._snapshot_quietly()
+        return loaded
+
+    def rebuild(self, ctx: AccessContext | None = None) -> int:
+        """Rebuild the galleries from the registry, opening every sealed template (no snapshot
+        used), then write a snapshot; returns the subjects loaded."""
+        ctx = ctx or AccessContext.system(Purpose.ADMINISTRATION)
+
+        def work(session: Session) -> int:
+            loaded = self.index.rebuild(session)
+            self.index.startup = {"source": "rebuild", "reason": "asked", "position": self.index.last_seq}
+            if loaded:
+                self.registry.audit.record(session, ctx, "gallery.load", details=self._load_details(loaded))
+            return loaded
+
+        loaded = self.registry.transact(work)
+        if self.index.snapshot_due:
+            self._snapshot_quietly()
+        return loaded
+
+    def snapshot(self) -> SnapshotInfo | None:
+        """Save the galleries' search form now (sealed segments at the journal position applied);
+        None when segments are not kept."""
+        self._sync()
+        return self.index.snapshot()
+
+    def _load_details(self, loaded: int) -> dict[str, Any]:
+        details: dict[str, Any] = {"subjects": loaded}
+        startup = self.index.startup
+        if startup.get("source") == "segments":
+            details.update(
+                source="segments",
+                snapshot=startup["snapshot"],
+                position=startup["position"],
+                replayed=startup["replayed"],
+            )
+        else:
+            details["source"] = "templates"
+        return details
+
+    def _snapshot_quietly(self) -> None:
+        """A snapshot after a rebuild: a failure is logged, never fatal (the next start-up
+        rebuilds again)."""
+        try:
+            self.index.snapshot()
+        except Exception as error:
+            log.warning("could not write a gallery snapshot after the rebuild: %s", error)
 
     # --- enrollment -------------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ query leaves them out), so a rotation killed at any point (kill -9) is resumed b
 again; nothing is ever half re-wrapped (a row's new bytes are committed with its batch or not
 at all).
 
-Every kind of sealed row is listed in :data:`SEALED`; the audit log records the start and the
-end of each rotation run (system context, the operator in the details).
+Every kind of sealed row is listed in :data:`SEALED` -- templates, images and the galleries'
+saved segments (64 MiB parts by default: one per transaction) --; the audit log records the start
+and the end of each rotation run (system context, the operator in the details).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from sqlalchemy.orm import Session
 from padron.domain.access import AccessContext, Purpose
 from padron.registry.adjudication import image_context
 from padron.registry.journal import template_context
+from padron.registry.segments import row_context
 from padron.registry.service import Registry
-from padron.registry.storage.models import SampleImageRow, TemplateRow
+from padron.registry.storage.models import GallerySegmentRow, SampleImageRow, TemplateRow
 from padron.registry.vault import Vault, VaultUnknownKeyError
 
 #: rows per transaction: images are up to a few MB each, templates a few KB
@@ -37,13 +39,16 @@ class SealedKind:
     """One table of sealed rows: its ``sealed`` column and the associated data of a row."""
 
     name: str
-    model: type[TemplateRow] | type[SampleImageRow]
+    model: type[TemplateRow] | type[SampleImageRow] | type[GallerySegmentRow]
     context: Callable[[Any], str]
+    #: at most this many rows per transaction, whatever the batch size (large rows)
+    max_batch: int | None = None
 
 
 SEALED: tuple[SealedKind, ...] = (
     SealedKind("templates", TemplateRow, template_context),
     SealedKind("images", SampleImageRow, lambda row: image_context(row.attempt_id, row.slot)),
+    SealedKind("gallery_segments", GallerySegmentRow, row_context, max_batch=1),
 )
 
 
@@ -163,12 +168,12 @@ def rotate(
                         select(kind.model)
                         .where(kind.model.id > after, _kek_column(kind) != target_literal)
                         .order_by(kind.model.id)
-                        .limit(batch_size)
+                        .limit(min(batch_size, kind.max_batch or batch_size))
                     )
                 )
                 ids = []
                 for row in rows:
-                    assert isinstance(row, TemplateRow | SampleImageRow)
+                    assert isinstance(row, TemplateRow | SampleImageRow | GallerySegmentRow)
                     row.sealed = vault.rewrap(row.sealed, kind.context(row))
                     ids.append(row.id)
                 return ids

@@ -56,7 +56,8 @@ def test_votes_rank_the_print_sharing_cylinders_first_before_and_after_merging()
     rows = np.concatenate([np.full(len(hasher.keys(c)), r) for r, c in enumerate(prints)])
     bulk.add_bulk(rows, np.concatenate([hasher.keys(c) for c in prints]))
     assert np.allclose(bulk.votes(hasher.keys(probe), 200), votes)  # tail + merges == one sort
-    assert bulk.entries == index.entries and bulk.nbytes() == 8 * bulk.entries
+    # 6 bytes an entry (16 low key bits + a 32-bit row) and the 65,537-offset bucket directory
+    assert bulk.entries == index.entries and bulk.nbytes() == 6 * bulk.entries + 8 * 65537
 
 
 def test_renumbering_drops_removed_rows_and_moves_the_others() -> None:
@@ -86,6 +87,34 @@ def test_bulk_loading_in_parts_gives_the_same_index_as_at_once() -> None:
     parts = CylinderIndex()
     for a, b in ((0, 7), (7, 30), (30, 31), (31, 60)):
         parts.add_bulk(np.concatenate(rows[a:b]), np.concatenate(keys[a:b]))
-    assert np.array_equal(parts._keys, whole._keys)
+    assert np.array_equal(parts._main_keys(), whole._main_keys())
     assert np.array_equal(parts._rows, whole._rows)
-    assert np.array_equal(np.diff(parts._keys.astype(np.int64)) >= 0, np.ones(parts.entries - 1, bool))
+    assert np.array_equal(np.diff(parts._main_keys().astype(np.int64)) >= 0, np.ones(parts.entries - 1, bool))
+
+
+def test_an_index_saved_as_arrays_loads_with_the_same_votes_and_unsorted_keys_are_refused() -> None:
+    rng = np.random.default_rng(8)
+    hasher = CylinderHasher(BITS)
+    prints = [cylinders(rng) for _ in range(30)]
+    index = CylinderIndex()
+    index.add_bulk(
+        np.concatenate([np.full(len(hasher.keys(c)), r) for r, c in enumerate(prints)]),
+        np.concatenate([hasher.keys(c) for c in prints]),
+    )
+    index.add(30, hasher.keys(cylinders(rng)))  # and a tail
+    arrays = index.export_arrays()
+    loaded = CylinderIndex.from_arrays(IndexParameters(), arrays, 31)
+    probe = hasher.keys(prints[4][:15])
+    assert np.array_equal(loaded.votes(probe, 31), index.votes(probe, 31))
+    with pytest.raises(ValueError, match="rows that do not exist"):
+        CylinderIndex.from_arrays(IndexParameters(), arrays, 30)
+    keys = np.array([(1 << 16) | 3, (1 << 16) | 5, (2 << 16) | 1], dtype=np.uint32)
+    small = CylinderIndex()
+    small.add_bulk(np.arange(3), keys)
+    swapped = dict(small.export_arrays())
+    swapped["low"] = swapped["low"][[1, 0, 2]]
+    with pytest.raises(ValueError, match="not sorted"):
+        CylinderIndex.from_arrays(IndexParameters(), swapped, 3)
+    CylinderIndex.from_arrays(
+        IndexParameters(), small.export_arrays(), 3
+    )  # the low bits may drop at a bucket

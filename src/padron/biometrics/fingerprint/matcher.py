@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -59,33 +60,55 @@ class _Side:
     @classmethod
     def of(cls, templates: Sequence[FingerprintTemplate], *, pairwise: bool = True) -> _Side:
         p = templates[0].params if templates else CylinderParameters()
+        valid = [t.valid for t in templates]
+        return cls.of_packed(
+            _concat([t.bits[v] for t, v in zip(templates, valid, strict=True)], (0, p.bits // 8), np.uint8),
+            _concat(
+                [t.mask[v] for t, v in zip(templates, valid, strict=True)], (0, p.spatial_bits // 8), np.uint8
+            ),
+            _concat([t.minutiae.x[v] for t, v in zip(templates, valid, strict=True)], (0,), np.float32),
+            _concat([t.minutiae.y[v] for t, v in zip(templates, valid, strict=True)], (0,), np.float32),
+            _concat([t.minutiae.angle[v] for t, v in zip(templates, valid, strict=True)], (0,), np.float32),
+            np.asarray([int(v.sum()) for v in valid], dtype=np.int64),
+            p,
+            pairwise=pairwise,
+        )
+
+    @classmethod
+    def of_packed(
+        cls,
+        packed_bits: npt.NDArray[np.uint8],
+        packed_mask: npt.NDArray[np.uint8],
+        x: F32,
+        y: F32,
+        angle: F32,
+        counts: npt.NDArray[np.int64],
+        p: CylinderParameters,
+        *,
+        pairwise: bool = True,
+    ) -> _Side:
+        """The side of templates given as their valid cylinders, one after the other (``counts``
+        per template): packed bits and masks, minutia x, y and angle (float32)."""
         nbits, nsp = p.bits, p.spatial_bits
         empty = np.zeros(0, np.float32)
-        bits, mask, xs, ys, angle, dist, rel, rad = [], [], [], [], [], [], [], []
-        for t in templates:
-            v = t.valid
-            bits.append(t.bits[v])
-            mask.append(t.mask[v])
-            xs.append(t.minutiae.x[v])
-            ys.append(t.minutiae.y[v])
-            angle.append(t.minutiae.angle[v])
-            if pairwise:
-                d, r1, r2 = _geometry(xs[-1], ys[-1], angle[-1])
+        dist, rel, rad = [], [], []
+        if pairwise:
+            ends = np.cumsum(counts)
+            for end, n in zip(ends.tolist(), np.asarray(counts).tolist(), strict=True):
+                d, r1, r2 = _geometry(x[end - n : end], y[end - n : end], angle[end - n : end])
                 dist.append(d.reshape(-1))
                 rel.append(r1.reshape(-1))
                 rad.append(r2.reshape(-1))
-        packed_bits = np.concatenate(bits) if bits else np.zeros((0, nbits // 8), np.uint8)
-        packed_mask = np.concatenate(mask) if mask else np.zeros((0, nsp // 8), np.uint8)
         ub = np.unpackbits(packed_bits, axis=1, bitorder="little", count=nbits).astype(np.float32)
         um = np.unpackbits(packed_mask, axis=1, bitorder="little", count=nsp).astype(np.float32)
         spatial = ub.reshape(-1, p.directional_cells, nsp).sum(axis=1, dtype=np.float32)
-        angles = np.concatenate(angle).astype(np.float32) if angle else empty
+        angles = np.asarray(angle, dtype=np.float32)
         return cls(
             bits=np.ascontiguousarray(ub),
             spatial=np.ascontiguousarray(spatial),
             mask=np.ascontiguousarray(um),
-            x=np.concatenate(xs).astype(np.float32) if xs else empty,
-            y=np.concatenate(ys).astype(np.float32) if ys else empty,
+            x=np.asarray(x, dtype=np.float32),
+            y=np.asarray(y, dtype=np.float32),
             angle=angles,
             distance=np.concatenate(dist) if dist else empty,
             relative=np.concatenate(rel) if rel else empty,
@@ -106,6 +129,11 @@ class _Side:
                 for name in cls.__slots__
             }
         )
+
+
+def _concat(parts: list[npt.NDArray[Any]], empty_shape: tuple[int, ...], dtype: type) -> npt.NDArray[Any]:
+    """The parts one after the other (an empty array of ``empty_shape`` when there are none)."""
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(empty_shape, dtype)
 
 
 def _wrap(a: npt.NDArray[np.floating]) -> F32:
@@ -206,34 +234,48 @@ class FingerprintComparator:
         computes the few pairs the relaxation reads while scoring; the scores are identical."""
         ts = [_as_template(t) for t in templates]
         counts = np.asarray([t.cylinder_count for t in ts], dtype=np.int64)
+        return self._candidate_set(_Side.of(ts, pairwise=pairwise), counts)
+
+    def candidates_packed(
+        self,
+        bits: npt.NDArray[np.uint8],
+        mask: npt.NDArray[np.uint8],
+        x: F32,
+        y: F32,
+        angle: F32,
+        counts: npt.NDArray[np.int64],
+        *,
+        pairwise: bool = True,
+    ) -> CandidateSet:
+        """What :meth:`candidates` gives for templates held as their valid cylinders only, one
+        template after the other (``counts`` cylinders each): packed cylinder bits and masks,
+        minutia x, y and angle (float32). A gallery keeps its prints this way."""
+        counts = np.asarray(counts, dtype=np.int64)
+        side = _Side.of_packed(bits, mask, x, y, angle, counts, self.cylinder_params, pairwise=pairwise)
+        return self._candidate_set(side, counts)
+
+    def _candidate_set(self, side: _Side, counts: npt.NDArray[np.int64]) -> CandidateSet:
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         geo_starts = np.concatenate([[0], np.cumsum(counts * counts)[:-1]]).astype(np.int64)
         return CandidateSet(
-            side=_Side.of(ts, pairwise=pairwise),
-            counts=counts,
-            starts=starts,
-            geo_starts=geo_starts,
-            params=self.cylinder_params,
+            side=side, counts=counts, starts=starts, geo_starts=geo_starts, params=self.cylinder_params
         )
 
     def extend(
-        self, candidates: CandidateSet, templates: Sequence[FingerprintTemplate | Template]
+        self, candidates: CandidateSet, templates: Sequence[FingerprintTemplate | Template] | CandidateSet
     ) -> CandidateSet:
-        """``candidates`` followed by ``templates``: what ``candidates(old + new)`` gives, without
-        recomputing the old templates' unpacked cylinders and pairwise geometry."""
-        more = self.candidates(templates)
+        """``candidates`` followed by ``templates`` (or by another candidate set built with the
+        pairwise geometry): what ``candidates(old + new)`` gives, without recomputing the old
+        templates' unpacked cylinders and pairwise geometry."""
+        more = templates if isinstance(templates, CandidateSet) else self.candidates(templates)
         if len(candidates) == 0:
             return more
         if candidates.side.count and not candidates.side.distance.size:
             raise ValueError("a candidate set built with pairwise=False cannot be extended")
+        if more.side.count and not more.side.distance.size:
+            raise ValueError("a candidate set built with pairwise=False cannot extend another")
         counts = np.concatenate([candidates.counts, more.counts])
-        return CandidateSet(
-            side=_Side.concat([candidates.side, more.side]),
-            counts=counts,
-            starts=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
-            geo_starts=np.concatenate([[0], np.cumsum(counts * counts)[:-1]]).astype(np.int64),
-            params=self.cylinder_params,
-        )
+        return self._candidate_set(_Side.concat([candidates.side, more.side]), counts)
 
     def threshold(self, fmr: float) -> float:
         """The similarity threshold calibrated for a target false-match rate (1e-2, 1e-3 or 1e-4)."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -99,6 +100,20 @@ def create(
     )
 
 
+def angle_codes(angle: npt.NDArray[np.floating]) -> npt.NDArray[np.uint16]:
+    """Minutia angles (radians) as the stored 16-bit codes (2*pi/65536 units)."""
+    out: npt.NDArray[np.uint16] = (
+        np.rint(np.asarray(angle).astype(np.float64) / _ANGLE_UNIT).astype(np.int64) % 65536
+    ).astype("<u2")
+    return out
+
+
+def code_angles(codes: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+    """The angles of 16-bit codes, exactly as :func:`decode` gives them (float32 radians)."""
+    out: npt.NDArray[np.float32] = (np.asarray(codes).astype(np.float64) * _ANGLE_UNIT).astype(np.float32)
+    return out
+
+
 def encode(t: FingerprintTemplate) -> bytes:
     m = t.minutiae
     n = len(m)
@@ -114,7 +129,7 @@ def encode(t: FingerprintTemplate) -> bytes:
         255 if t.nfiq2 is None else t.nfiq2,
         n,
     )
-    angle = (np.rint(m.angle.astype(np.float64) / _ANGLE_UNIT).astype(np.int64) % 65536).astype("<u2")
+    angle = angle_codes(m.angle)
     parts = [
         header,
         m.x.astype("<f4").tobytes(),
@@ -166,7 +181,7 @@ def decode(payload: bytes, params: CylinderParameters | None = None) -> Fingerpr
 
     x = take("<f4", n).astype(np.float32)
     y = take("<f4", n).astype(np.float32)
-    angle = (take("<u2", n).astype(np.float64) * _ANGLE_UNIT).astype(np.float32)
+    angle = code_angles(take("<u2", n))
     kind = take("u1", n).astype(np.uint8)
     quality = take("u1", n).astype(np.uint8)
     valid = np.unpackbits(take("u1", valid_bytes).astype(np.uint8), bitorder="little")[:n].astype(bool)

@@ -17,21 +17,39 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
 from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from padron.domain.template import Modality, Template
-from padron.matching.finger_index import CylinderHasher, CylinderIndex, IndexParameters
-from padron.matching.gallery import FACE_SLOT, Candidate, GalleryError, Matcher, rank
+from padron.matching.finger_index import CylinderHasher, CylinderIndex, IndexParameters, _ranges
+from padron.matching.gallery import FACE_SLOT, Candidate, GalleryError, Matcher, PackingMatcher, rank
+from padron.matching.segments import GalleryState, SegmentError, arrays_to_strings, strings_to_arrays
 
 F32 = npt.NDArray[np.float32]
+
+
+def _dots(rows: F32, query: F32) -> F32:
+    """Inner products of each row with ``query``, computed the same way wherever the rows lie in
+    memory and however many there are (elementwise products, then numpy's pairwise sum per row):
+    a BLAS product's last bits depend on the matrix's size and alignment, so the scores a gallery
+    returns would depend on its history (rows added, removed, reloaded, sharded). BLAS still
+    chooses the candidates; their returned scores come from here."""
+    out: F32 = np.add.reduce(
+        np.asarray(rows, dtype=np.float32) * np.asarray(query, dtype=np.float32), axis=-1
+    )
+    return out
 
 
 def payload_vector(template: Template) -> F32:
     """A vector template's payload as float32 (little-endian), the face template layout."""
     return np.frombuffer(template.payload, dtype="<f4").astype(np.float32)
+
+
+#: the seed of the SimHash projections (fixed: every process and shard computes the same codes)
+_PROJECTION_SEED = 20261129
 
 
 class VectorGallery:
@@ -58,7 +76,9 @@ class VectorGallery:
         self.shortlist_threshold = shortlist_threshold
         self.shortlist = shortlist
         # fixed seed: every process and shard computes the same codes
-        self._projection = np.random.default_rng(20261129).normal(size=(dim, code_bits)).astype(np.float32)
+        self._projection = (
+            np.random.default_rng(_PROJECTION_SEED).normal(size=(dim, code_bits)).astype(np.float32)
+        )
         self._vectors = np.zeros((1024, dim), dtype=np.float32)
         self._alive = np.zeros(1024, dtype=bool)
         self._row_ref: list[str] = []
@@ -154,7 +174,8 @@ class VectorGallery:
                 if rows_needed < n
                 else np.arange(n)
             )
-            out.append(self._group(top, row_scores[top], k))
+            exact = np.where(row_scores[top] == -np.inf, -np.inf, _dots(self._vectors[top], queries[qi]))
+            out.append(self._group(top, exact, k))
         return out
 
     def _search_shortlist(self, queries: F32, k: int) -> list[list[Candidate]] | None:
@@ -182,7 +203,10 @@ class VectorGallery:
             top = np.argpartition(-exact, take - 1, axis=1)[:, :take] if take < size else None
             for qi in range(len(rows)):
                 pick = top[qi] if top is not None else slice(None)
-                candidates = self._group(rows[qi][pick], exact[qi][pick], k)
+                chosen, ranked = rows[qi][pick], exact[qi][pick]
+                query = queries[start + qi]
+                ranked = np.where(ranked == -np.inf, -np.inf, _dots(self._vectors[chosen], query))
+                candidates = self._group(chosen, ranked, k)
                 if len(candidates) < min(k, len(self._ref_rows)):
                     return None  # the shortlist was crowded out by removed rows: answer exactly
                 out.append(candidates)
@@ -203,7 +227,85 @@ class VectorGallery:
         if not rows or self.slot not in probe:
             return {}
         query = self._decode(probe[self.slot])
-        return {self.slot: float(np.max(self._vectors[rows] @ query))}
+        return {self.slot: float(np.max(_dots(self._vectors[rows], query)))}
+
+    # --- saved state (segments) -------------------------------------------------------------------
+
+    def signature(self) -> dict[str, Any]:
+        """What a saved state depends on: the vectors' size and the codes' projection."""
+        return {
+            "kind": "vector-gallery",
+            "modality": self.modality.value,
+            "slot": self.slot,
+            "dim": self.dim,
+            "code_bits": int(self._projection.shape[1]),
+            "projection_seed": _PROJECTION_SEED,
+        }
+
+    def export_state(self) -> GalleryState:
+        """The rows' vectors, alive flags and refs, and the codes of the quantized scan (kept as
+        they are: they are not computed again when loaded)."""
+        n = len(self._row_ref)
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "vectors": self._vectors[:n],  # rows below n are never written again
+            "alive": self._alive[:n].copy(),
+            **{f"refs/{k}": v for k, v in strings_to_arrays(list(self._row_ref)).items()},
+        }
+        if self._codes is not None:
+            import faiss
+
+            arrays["codes"] = faiss.vector_to_array(self._codes.xb).reshape(
+                -1, self._projection.shape[1] // 8
+            )
+        meta = {
+            "signature": self.signature(),
+            "max_per_ref": self._max_per_ref,
+            "codes": self._codes is not None,
+        }
+        return GalleryState(kind="vector-gallery", meta=meta, arrays=arrays)
+
+    def load_state(self, state: GalleryState) -> None:
+        if state.kind != "vector-gallery" or state.meta.get("signature") != self.signature():
+            raise SegmentError(
+                "the saved face gallery was made with another configuration",
+                saved=state.meta.get("signature"),
+                expected=self.signature(),
+            )
+        a = state.arrays
+        try:
+            vectors, alive = a["vectors"], a["alive"]
+            refs = arrays_to_strings(a["refs/blob"], a["refs/offsets"], a["refs/present"])
+        except KeyError as missing:
+            raise SegmentError(f"saved face gallery lacks the array {missing}") from None
+        n = len(refs)
+        if vectors.dtype != np.float32 or vectors.shape != (n, self.dim) or alive.shape != (n,):
+            raise SegmentError("saved face gallery's arrays do not match its rows")
+        if any(r is None for r in refs):
+            raise SegmentError("saved face gallery has rows without a ref")
+        codes = a.get("codes")
+        if bool(state.meta.get("codes")) != (codes is not None):
+            raise SegmentError("saved face gallery's codes are missing")
+        ref_rows: dict[str, list[int]] = {}
+        for row in np.flatnonzero(alive).tolist():
+            ref_rows.setdefault(cast(str, refs[row]), []).append(row)
+        capacity = max(1024, n + n // 16)
+        self._vectors = _grown(vectors, capacity, 1024)
+        self._alive = _grown(alive, capacity, 1024)
+        self._row_ref = cast(list[str], refs)
+        self._ref_rows = ref_rows
+        self._dead = int(n - alive.sum())
+        self._max_per_ref = int(state.meta.get("max_per_ref", 1))
+        self._codes = None
+        if codes is not None:
+            import faiss
+
+            if codes.dtype != np.uint8 or codes.shape != (n, self._projection.shape[1] // 8):
+                raise SegmentError("saved face gallery's codes do not match its rows")
+            self._codes = faiss.IndexBinaryFlat(self._projection.shape[1])
+            if n:
+                self._codes.add(np.ascontiguousarray(codes))
+        else:
+            self._index_rows(self._vectors[:0])  # builds the codes if the gallery is large enough
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -276,41 +378,194 @@ class IndexableMatcher(Protocol):
     def cylinder_bits(self, decoded: Any) -> npt.NDArray[np.bool_]: ...
 
 
-class _Slot:
-    """One finger position: enrolled templates by row, with the pre-selection index."""
+Fields = dict[str, npt.NDArray[Any]]
 
-    def __init__(self, index: CylinderIndex | None) -> None:
-        self.templates: list[Template | None] = []
-        self.subject = np.zeros(1024, dtype=np.int64)  # row -> subject number
-        self.alive = np.zeros(1024, dtype=bool)
+
+class _PackedCodec:
+    """A :class:`~padron.matching.gallery.PackingMatcher`'s own fields (fingerprints: the valid
+    cylinders' packed bits and masks, the minutiae's x, y and angle code)."""
+
+    extends = True
+
+    def __init__(self, matcher: PackingMatcher) -> None:
+        self.matcher = matcher
+        self.fields: dict[str, tuple[np.dtype[Any], tuple[int, ...]]] = {
+            name: (np.dtype(d), tuple(s)) for name, (d, s) in matcher.packed_fields.items()
+        }
+
+    def pack(self, template: Template, decoded: Any) -> Fields:
+        return self.matcher.pack(decoded)
+
+    def batch(self, fields: Fields, counts: npt.NDArray[np.int64], *, once: bool) -> Any:
+        return self.matcher.batch_packed(fields, counts, once=once)
+
+    def extend(self, batch: Any, fields: Fields, counts: npt.NDArray[np.int64]) -> Any:
+        return self.matcher.extend_packed(batch, fields, counts)
+
+    def signature(self) -> dict[str, Any]:
+        return {"codec": "packed", "matcher": self.matcher.packed_signature()}
+
+
+class _EnvelopeCodec:
+    """Any other matcher: the template's serialized envelope, one item per byte, decoded when
+    scored."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        self.matcher = matcher
+        self.fields: dict[str, tuple[np.dtype[Any], tuple[int, ...]]] = {"envelope": (np.dtype(np.uint8), ())}
+        self.extends = getattr(matcher, "extend", None) is not None
+
+    def pack(self, template: Template, decoded: Any) -> Fields:
+        return {"envelope": np.frombuffer(template.to_bytes(), dtype=np.uint8)}
+
+    def _decoded(self, fields: Fields, counts: npt.NDArray[np.int64]) -> list[Any]:
+        data = fields["envelope"]
+        ends = np.cumsum(counts).tolist()
+        starts = [0, *ends[:-1]]
+        return [
+            self.matcher.decode(Template.from_bytes(data[s:e].tobytes()))
+            for s, e in zip(starts, ends, strict=True)
+        ]
+
+    def batch(self, fields: Fields, counts: npt.NDArray[np.int64], *, once: bool) -> Any:
+        make = getattr(self.matcher, "batch_once", self.matcher.batch) if once else self.matcher.batch
+        return make(self._decoded(fields, counts))
+
+    def extend(self, batch: Any, fields: Fields, counts: npt.NDArray[np.int64]) -> Any:
+        return cast(Any, self.matcher).extend(batch, self._decoded(fields, counts))
+
+    def signature(self) -> dict[str, Any]:
+        kind = type(self.matcher)
+        return {"codec": "envelope", "matcher": f"{kind.__module__}.{kind.__qualname__}"}
+
+
+def _capacity(needed: int, current: int, floor: int) -> int:
+    """Room for ``needed``: a quarter more than now (not double: the big arrays are most of the
+    gallery's memory), at least ``floor``."""
+    return max(needed, current + current // 4, floor)
+
+
+def _grown(array: npt.NDArray[Any], needed: int, floor: int) -> npt.NDArray[Any]:
+    """``array`` with room for ``needed`` entries along its first axis: itself, or a new array
+    holding its entries (never changed in place: saved states may still refer to the old one)."""
+    if needed <= len(array):
+        return array
+    out = np.zeros((_capacity(needed, len(array), floor), *array.shape[1:]), dtype=array.dtype)
+    out[: len(array)] = array
+    return out
+
+
+class _Slot:
+    """One finger position: its enrolled templates as rows, each row a run of items (valid
+    cylinders) in column arrays, and the pre-selection index over the rows.
+
+    Rows and items are only ever appended (``rows``/``items`` count them; the arrays have room
+    beyond); a removed row is marked dead (``alive``) and dropped by compaction, which builds new
+    arrays. So every array except ``alive``, ``first`` and ``nrows`` stays as it was below
+    ``rows``/``items`` once written, which lets a saved state refer to them without copying."""
+
+    def __init__(self, index: CylinderIndex | None, fields: dict[str, tuple[np.dtype[Any], tuple[int, ...]]]):
         self.index = index
+        self.fields = fields
+        self.rows = 0
+        self.items = 0
+        self.subject = np.zeros(0, dtype=np.int32)  # row -> subject number
+        self.alive = np.zeros(0, dtype=bool)
+        self.start = np.zeros(0, dtype=np.int64)  # row -> its first item
+        self.count = np.zeros(0, dtype=np.int32)  # row -> its items
+        self.columns: Fields = {
+            name: np.zeros((0, *shape), dtype=dtype) for name, (dtype, shape) in fields.items()
+        }
+        # subject number -> its first row here (-1: none) and how many rows (its templates of
+        # this position: contiguous, appended together)
+        self.first = np.full(0, -1, dtype=np.int64)
+        self.nrows = np.zeros(0, dtype=np.int32)
         self.dead = 0
-        # exhaustive search: the alive rows and their packed batch, built from the rows before
+        # exhaustive search: the alive rows and their batch, built from the rows before
         # ``covered``; appended rows are added to it on the next search (kills rebuild it)
         self.batch: tuple[npt.NDArray[np.int64], Any] | None = None
         self.covered = 0
 
-    @property
-    def rows(self) -> int:
-        return len(self.templates)
+    def subjects(self, count: int) -> None:
+        """Room for subject numbers below ``count``."""
+        if count > len(self.first):
+            size = _capacity(count, len(self.first), 1024)
+            first = np.full(size, -1, dtype=np.int64)
+            first[: len(self.first)] = self.first
+            nrows = np.zeros(size, dtype=np.int32)
+            nrows[: len(self.nrows)] = self.nrows
+            self.first, self.nrows = first, nrows
 
-    def append(self, template: Template, subject: int) -> int:
-        row = len(self.templates)
-        if row >= len(self.alive):
-            grow = len(self.alive)
-            self.subject = np.concatenate([self.subject, np.zeros(grow, dtype=np.int64)])
-            self.alive = np.concatenate([self.alive, np.zeros(grow, dtype=bool)])
-        self.templates.append(template)
-        self.subject[row] = subject
-        self.alive[row] = True
-        return row
+    def append(self, sids: list[int], parts: list[Fields]) -> int:
+        """Append one row per part (subject ``sids[i]``, its fields ``parts[i]``); returns the
+        first new row's number. A subject's rows must come together."""
+        n = len(parts)
+        if not n:
+            return self.rows
+        counts = np.fromiter(
+            (len(next(iter(p.values()))) if p else 0 for p in parts), dtype=np.int64, count=n
+        )
+        total = int(counts.sum())
+        row0, item0 = self.rows, self.items
+        self.subject = _grown(self.subject, row0 + n, 1024)
+        self.alive = _grown(self.alive, row0 + n, 1024)
+        self.start = _grown(self.start, row0 + n, 1024)
+        self.count = _grown(self.count, row0 + n, 1024)
+        self.subject[row0 : row0 + n] = sids
+        self.alive[row0 : row0 + n] = True
+        self.start[row0 : row0 + n] = item0 + np.cumsum(counts) - counts
+        self.count[row0 : row0 + n] = counts
+        for name, (dtype, shape) in self.fields.items():
+            column = _grown(self.columns[name], item0 + total, 4096)
+            if total:
+                values = np.concatenate([np.asarray(p[name], dtype=dtype).reshape(-1, *shape) for p in parts])
+                if len(values) != total:
+                    raise GalleryError(f"packed field {name!r} has a different item count than the others")
+                column[item0 : item0 + total] = values
+            self.columns[name] = column
+        self.rows, self.items = row0 + n, item0 + total
+        sid_array = np.asarray(sids, dtype=np.int64)
+        self.subjects(int(sid_array.max()) + 1)
+        rows = np.arange(row0, row0 + n, dtype=np.int64)
+        # first row of each subject: the first of its run (subjects come together)
+        new_first = np.r_[True, sid_array[1:] != sid_array[:-1]]
+        self.first[sid_array[new_first]] = rows[new_first]
+        np.add.at(self.nrows, sid_array, 1)
+        return row0
 
-    def kill(self, rows: Sequence[int]) -> None:
-        self.alive[list(rows)] = False
-        for row in rows:
-            self.templates[row] = None
+    def rows_of(self, sid: int) -> range:
+        if sid >= len(self.first) or self.first[sid] < 0:
+            return range(0)
+        first = int(self.first[sid])
+        return range(first, first + int(self.nrows[sid]))
+
+    def rows_of_many(self, sids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The rows of these subjects, subject after subject (each subject's rows in order)."""
+        sids = sids[sids < len(self.first)]
+        first = self.first[sids]
+        have = first >= 0
+        return _ranges(first[have], self.nrows[sids][have].astype(np.int64))
+
+    def kill(self, sid: int) -> None:
+        rows = self.rows_of(sid)
+        if not rows:
+            return
+        self.alive[rows.start : rows.stop] = False
+        self.first[sid] = -1
+        self.nrows[sid] = 0
         self.dead += len(rows)
         self.batch = None
+
+    def gather(self, rows: npt.NDArray[np.int64]) -> tuple[Fields, npt.NDArray[np.int64]]:
+        """These rows' fields (items one row after the other) and their item counts."""
+        counts = self.count[rows].astype(np.int64)
+        items = _ranges(self.start[rows], counts)
+        return {name: column[items] for name, column in self.columns.items()}, counts
+
+    def item_bytes(self) -> int:
+        return int(
+            sum(np.dtype(d).itemsize * int(np.prod(s, dtype=np.int64)) for d, s in self.fields.values())
+        )
 
 
 #: subjects decoded at a time by :meth:`TemplateGallery.add_many`
@@ -330,8 +585,13 @@ class TemplateGallery:
     finger. Returned scores are always the full matcher's,
     so a subject found both ways has the same score.
 
-    Templates are kept as their serialized envelopes (compact bytes) and decoded for scoring:
-    the whole gallery below the threshold (cached batch), only the shortlist above it.
+    Templates are kept packed, column by column: with a
+    :class:`~padron.matching.gallery.PackingMatcher` (fingerprints) only what the matcher reads
+    of a candidate -- per valid cylinder its packed bits (48 bytes) and mask (8), the minutia's x,
+    y (float32) and angle code (16 bits) -- and for any other matcher the serialized envelope.
+    Candidates are unpacked for scoring: the whole gallery below the threshold (cached batch),
+    only the shortlist above it. The state saves and loads as numpy arrays
+    (:mod:`padron.matching.segments`).
     """
 
     def __init__(
@@ -356,10 +616,12 @@ class TemplateGallery:
         self._index_params = index or IndexParameters()
         if isinstance(matcher, IndexableMatcher):
             self._hasher = CylinderHasher(matcher.cylinder_size, self._index_params)
+        self._codec: _PackedCodec | _EnvelopeCodec = (
+            _PackedCodec(matcher) if isinstance(matcher, PackingMatcher) else _EnvelopeCodec(matcher)
+        )
         self._slots: dict[str, _Slot] = {}
         self._subject_id: dict[str, int] = {}
         self._subject_ref: list[str | None] = []
-        self._subject_rows: dict[str, dict[str, list[int]]] = {}
         self._free_ids: list[int] = []
         #: the last search's pre-selection: subjects sent to the full matcher (None = exhaustive)
         self.last_shortlist: int | None = None
@@ -369,10 +631,10 @@ class TemplateGallery:
         return self._hasher is not None
 
     def __len__(self) -> int:
-        return len(self._subject_rows)
+        return len(self._subject_id)
 
     def refs(self) -> set[str]:
-        return set(self._subject_rows)
+        return set(self._subject_id)
 
     def add(self, ref: str, samples: Mapping[str, Sequence[Template]]) -> None:
         self.add_many([(ref, samples)])
@@ -394,10 +656,10 @@ class TemplateGallery:
                 self.remove(ref)
             raise
 
-    def _add_checked(self, checked: dict[str, dict[str, list[tuple[Template, Any]]]]) -> None:
+    def _add_checked(self, checked: dict[str, dict[str, list[tuple[Fields, Any]]]]) -> None:
         for ref in checked:
             self.remove(ref)  # may compact rows: new rows are numbered only after this
-        pending: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.uint32]]]] = {}
+        per_slot: dict[str, tuple[list[int], list[Fields], list[Any]]] = {}
         for ref, decoded in checked.items():
             if not decoded:
                 continue
@@ -407,38 +669,39 @@ class TemplateGallery:
             else:
                 self._subject_ref[sid] = ref
             self._subject_id[ref] = sid
-            rows: dict[str, list[int]] = {}
             for slot, pairs in decoded.items():
-                state = self._slot_state(slot)
-                for template, keys in pairs:
-                    row = state.append(template, sid)
-                    rows.setdefault(slot, []).append(row)
-                    if keys is not None and len(keys):
-                        rows_part, keys_part = pending.setdefault(slot, ([], []))
-                        rows_part.append(np.full(len(keys), row, dtype=np.int64))
-                        keys_part.append(keys)
-            self._subject_rows[ref] = rows
-        for slot, (rows_parts, keys_parts) in pending.items():
-            index = self._slots[slot].index
-            if index is None:
+                sids, parts, keys = per_slot.setdefault(slot, ([], [], []))
+                for fields, template_keys in pairs:
+                    sids.append(sid)
+                    parts.append(fields)
+                    keys.append(template_keys)
+        for slot, (sids, parts, keys) in per_slot.items():
+            state = self._slot_state(slot)
+            row0 = state.append(sids, parts)
+            if state.index is None:
                 continue
+            rows_parts: list[npt.NDArray[np.int64]] = []
+            keys_parts: list[npt.NDArray[np.uint32]] = []
+            for i, template_keys in enumerate(keys):
+                if template_keys is not None and len(template_keys):
+                    rows_parts.append(np.full(len(template_keys), row0 + i, dtype=np.int64))
+                    keys_parts.append(template_keys)
             if len(rows_parts) == 1:
-                index.add(int(rows_parts[0][0]), keys_parts[0])
-            else:
-                index.add_bulk(np.concatenate(rows_parts), np.concatenate(keys_parts))
+                state.index.add(int(rows_parts[0][0]), keys_parts[0])
+            elif rows_parts:
+                state.index.add_bulk(np.concatenate(rows_parts), np.concatenate(keys_parts))
 
     def remove(self, ref: str) -> None:
-        rows = self._subject_rows.pop(ref, None)
-        if rows is None:
+        sid = self._subject_id.pop(ref, None)
+        if sid is None:
             return
-        sid = self._subject_id.pop(ref)
         self._subject_ref[sid] = None
         self._free_ids.append(sid)
-        for slot, slot_rows in rows.items():
-            state = self._slots[slot]
-            state.kill(slot_rows)
-            if state.dead > 1024 and state.dead > state.rows // 4:
-                self._compact(slot)
+        for slot, state in self._slots.items():
+            if sid < len(state.first) and state.first[sid] >= 0:
+                state.kill(sid)
+                if state.dead > 1024 and state.dead > state.rows // 4:
+                    self._compact(slot)
 
     # --- search ---------------------------------------------------------------------------------
 
@@ -446,14 +709,14 @@ class TemplateGallery:
         for slot in probe:
             if slot not in self.slots:
                 raise GalleryError(f"unknown slot {slot!r}; slots are {list(self.slots)}")
-        if k <= 0 or not self._subject_rows:
+        if k <= 0 or not self._subject_id:
             return []
-        if self._hasher is None or len(self._subject_rows) < self.shortlist_threshold:
+        if self._hasher is None or len(self._subject_id) < self.shortlist_threshold:
             self.last_shortlist = None
             return self._search_exhaustive(probe, k)
         # the full matcher's work per probe stays ~penetration x (one finger against everyone):
         # a probe with more fingers votes more sharply and shortlists fewer subjects
-        share = self.penetration * len(self._subject_rows) / max(1, len(probe))
+        share = self.penetration * len(self._subject_id) / max(1, len(probe))
         size = max(self.shortlist, k, int(np.ceil(share)))
         subjects = self._preselect(probe, size)
         self.last_shortlist = len(subjects)
@@ -463,7 +726,7 @@ class TemplateGallery:
         per_slot: dict[str, dict[str, float]] = {}
         for slot, template in probe.items():
             state = self._slots.get(slot)
-            if state is None or not state.alive.any():
+            if state is None or not state.alive[: state.rows].any():
                 continue
             if state.batch is None or state.covered < state.rows:
                 self._refresh_batch(state)
@@ -477,15 +740,14 @@ class TemplateGallery:
         """Bring the slot's exhaustive batch up to date: rows appended since it was built are added
         to it when the matcher can extend a batch (the old candidates are not unpacked again),
         otherwise, and after removals, it is rebuilt from every alive row."""
-        extend = getattr(self.matcher, "extend", None)
-        old = state.batch if extend is not None else None
+        old = state.batch if self._codec.extends else None
         start = state.covered if old is not None else 0
         new = np.flatnonzero(state.alive[start : state.rows]) + start
-        decoded = self._decoded(state, new.tolist())
-        if old is not None and extend is not None:
-            state.batch = (np.concatenate([old[0], new]), extend(old[1], decoded))
+        fields, counts = state.gather(new)
+        if old is not None:
+            state.batch = (np.concatenate([old[0], new]), self._codec.extend(old[1], fields, counts))
         else:
-            state.batch = (new, self.matcher.batch(decoded))
+            state.batch = (new, self._codec.batch(fields, counts, once=False))
         state.covered = state.rows
 
     def preselect(self, probe: Mapping[str, Template], size: int) -> list[str]:
@@ -523,20 +785,16 @@ class TemplateGallery:
 
     def _score_subjects(self, probe: Mapping[str, Template], subjects: list[int], k: int) -> list[Candidate]:
         per_slot: dict[str, dict[str, float]] = {}
+        sids = np.asarray(subjects, dtype=np.int64)
         for slot, template in probe.items():
             state = self._slots.get(slot)
             if state is None:
                 continue
-            rows = [
-                row
-                for sid in subjects
-                for row in self._subject_rows[cast(str, self._subject_ref[sid])].get(slot, ())
-            ]
-            if not rows:
+            live = state.rows_of_many(sids)
+            if not len(live):
                 continue
-            live = np.asarray(rows, dtype=np.int64)
-            batch_once = getattr(self.matcher, "batch_once", self.matcher.batch)
-            batch = batch_once(self._decoded(state, rows))
+            fields, counts = state.gather(live)
+            batch = self._codec.batch(fields, counts, once=True)
             scores = np.asarray(self.matcher.prepare(template).scores(batch), dtype=np.float64)
             per_slot[slot] = self._best(state, live, scores)
         return self._ranked(per_slot, k)
@@ -563,38 +821,171 @@ class TemplateGallery:
         ]
 
     def score(self, ref: str, probe: Mapping[str, Template]) -> dict[str, float]:
-        subject = self._subject_rows.get(ref, {})
+        sid = self._subject_id.get(ref)
+        if sid is None:
+            return {}
         out = {}
         for slot, template in probe.items():
-            rows = subject.get(slot)
-            if rows:
-                state = self._slots[slot]
-                batch = self.matcher.batch(self._decoded(state, rows))
+            state = self._slots.get(slot)
+            rows = state.rows_of(sid) if state is not None else range(0)
+            if state is not None and rows:
+                fields, counts = state.gather(np.arange(rows.start, rows.stop, dtype=np.int64))
+                batch = self._codec.batch(fields, counts, once=False)
                 out[slot] = float(np.max(self.matcher.prepare(template).scores(batch)))
         return out
 
     def stats(self) -> dict[str, Any]:
-        """Subjects, live templates and bytes held (templates + index entries)."""
-        templates = sum(int(s.alive[: s.rows].sum()) for s in self._slots.values())
-        template_bytes = sum(
-            len(t.payload) for s in self._slots.values() for t in s.templates if t is not None
-        )
+        """Subjects, live templates and the bytes held: ``template_bytes`` the packed templates
+        (live rows' items), ``index_bytes`` the pre-selection entries, ``row_bytes`` the per-row
+        and per-subject arrays, ``capacity_bytes`` everything allocated (room to grow included)."""
+        templates = template_bytes = row_bytes = capacity = 0
+        for s in self._slots.values():
+            alive = s.alive[: s.rows]
+            templates += int(alive.sum())
+            template_bytes += int(s.count[: s.rows][alive].sum()) * s.item_bytes()
+            row_bytes += s.rows * (4 + 1 + 8 + 4) + len(s.first) * 12
+            capacity += sum(int(c.nbytes) for c in s.columns.values())
+            capacity += int(s.subject.nbytes + s.alive.nbytes + s.start.nbytes + s.count.nbytes)
+            capacity += int(s.first.nbytes + s.nrows.nbytes)
         index_bytes = sum(s.index.nbytes() for s in self._slots.values() if s.index is not None)
         return {
             "subjects": len(self),
             "templates": templates,
             "template_bytes": template_bytes,
             "index_bytes": index_bytes,
+            "row_bytes": row_bytes,
+            "capacity_bytes": capacity + index_bytes,
             "indexed_search": self.indexed and len(self) >= self.shortlist_threshold,
         }
 
+    # --- saved state (segments) -------------------------------------------------------------------
+
+    def signature(self) -> dict[str, Any]:
+        """What a saved state depends on: the codec (the matcher's packed form), the slots and
+        the pre-selection's hashing."""
+        return {
+            "kind": "template-gallery",
+            "modality": self.modality.value,
+            "slots": list(self.slots),
+            "codec": self._codec.signature(),
+            "index": asdict(self._index_params) if self._hasher is not None else None,
+        }
+
+    def export_state(self) -> GalleryState:
+        """The gallery as arrays (see :class:`~padron.matching.segments.PersistentGallery`): per
+        slot the rows' subject numbers, alive flags and item counts, the item columns and the
+        index entries; the subjects' refs and the free subject numbers."""
+        arrays: dict[str, npt.NDArray[Any]] = {
+            f"subjects/{k}": v for k, v in strings_to_arrays(self._subject_ref).items()
+        }
+        arrays["subjects/free"] = np.asarray(self._free_ids, dtype=np.int64)
+        for slot, state in self._slots.items():
+            pre = f"slot/{slot}/"
+            arrays[pre + "subject"] = state.subject[: state.rows]
+            arrays[pre + "alive"] = state.alive[: state.rows].copy()  # the one array changed in place
+            arrays[pre + "count"] = state.count[: state.rows]
+            for name, column in state.columns.items():
+                arrays[pre + "column/" + name] = column[: state.items]
+            if state.index is not None:
+                for name, values in state.index.export_arrays().items():
+                    arrays[pre + "index/" + name] = values
+        meta = {"signature": self.signature(), "slots": list(self._slots), "subjects": len(self)}
+        return GalleryState(kind="template-gallery", meta=meta, arrays=arrays)
+
+    def load_state(self, state: GalleryState) -> None:
+        """Replace the content with a saved state (SegmentError when it is not one of this
+        gallery's configuration, or does not hold together)."""
+        if state.kind != "template-gallery" or state.meta.get("signature") != self.signature():
+            raise SegmentError(
+                "the saved fingerprint gallery was made with another configuration",
+                saved=state.meta.get("signature"),
+                expected=self.signature(),
+            )
+        a = state.arrays
+        try:
+            refs = arrays_to_strings(a["subjects/blob"], a["subjects/offsets"], a["subjects/present"])
+            free = [int(v) for v in a["subjects/free"].tolist()]
+            slots = {}
+            for slot in state.meta["slots"]:
+                if slot not in self.slots:
+                    raise SegmentError(f"saved gallery has an unknown slot {slot!r}")
+                slots[slot] = self._loaded_slot(slot, a, len(refs))
+        except KeyError as missing:
+            raise SegmentError(f"saved gallery lacks the array {missing}") from None
+        subject_id = {ref: sid for sid, ref in enumerate(refs) if ref is not None}
+        holes = {sid for sid, ref in enumerate(refs) if ref is None}
+        if (
+            len(subject_id) != sum(r is not None for r in refs)
+            or set(free) != holes
+            or len(free) != len(holes)
+        ):
+            raise SegmentError("saved gallery's subjects do not hold together")
+        for slot_state in slots.values():
+            live = slot_state.subject[: slot_state.rows][slot_state.alive[: slot_state.rows]]
+            if len(live) and any(refs[sid] is None for sid in np.unique(live).tolist()):
+                raise SegmentError("saved gallery has rows of subjects it does not hold")
+        self._slots = slots
+        self._subject_ref = refs
+        self._subject_id = subject_id
+        self._free_ids = free
+        self.last_shortlist = None
+
+    def _loaded_slot(self, slot: str, a: Mapping[str, npt.NDArray[Any]], subjects: int) -> _Slot:
+        """A slot from saved arrays, which it takes over as they are (no copy: they were made for
+        it; the first append after the load makes room)."""
+        pre = f"slot/{slot}/"
+        state = _Slot(None, self._codec.fields)
+        subject, alive, count = a[pre + "subject"], a[pre + "alive"], a[pre + "count"]
+        rows = len(subject)
+        if (
+            subject.dtype != np.int32
+            or alive.dtype != bool
+            or count.dtype != np.int32
+            or len(alive) != rows
+            or len(count) != rows
+        ):
+            raise SegmentError(f"saved slot {slot} has malformed row arrays")
+        if rows and (int(subject.min()) < 0 or int(subject.max()) >= subjects or int(count.min()) < 0):
+            raise SegmentError(f"saved slot {slot} has rows outside its subjects")
+        items = int(count.sum(dtype=np.int64))
+        state.subject, state.alive, state.count = subject, alive, count
+        state.start = np.cumsum(count, dtype=np.int64) - count
+        for name, (dtype, shape) in self._codec.fields.items():
+            column = a[pre + "column/" + name]
+            if column.dtype != dtype or column.shape[1:] != shape or len(column) != items:
+                raise SegmentError(f"saved slot {slot} column {name!r} does not match its rows")
+            state.columns[name] = column
+        state.rows, state.items = rows, items
+        state.dead = int(rows - alive.sum())
+        state.subjects(subjects)
+        live_rows = np.flatnonzero(alive)
+        if len(live_rows):
+            # a subject's rows are contiguous: the first of each run, and the run's length
+            live_sids = subject[live_rows].astype(np.int64)
+            order = np.lexsort((live_rows, live_sids))
+            sorted_sids, sorted_rows = live_sids[order], live_rows[order]
+            head = np.r_[True, sorted_sids[1:] != sorted_sids[:-1]]
+            state.first[sorted_sids[head]] = sorted_rows[head]
+            np.add.at(state.nrows, sorted_sids, 1)
+            if np.any(sorted_rows - state.first[sorted_sids] >= state.nrows[sorted_sids]):
+                raise SegmentError(f"saved slot {slot} has a subject whose rows are not together")
+        if self._hasher is not None:
+            index_arrays = {
+                k: a[pre + "index/" + k] for k in ("dir", "low", "rows", "tail_keys", "tail_rows")
+            }
+            try:
+                state.index = CylinderIndex.from_arrays(self._index_params, index_arrays, rows)
+            except ValueError as error:
+                raise SegmentError(f"saved slot {slot} index: {error}") from None
+        return state
+
     # --- internals ------------------------------------------------------------------------------
 
-    def _check(self, samples: Mapping[str, Sequence[Template]]) -> dict[str, list[tuple[Template, Any]]]:
+    def _check(self, samples: Mapping[str, Sequence[Template]]) -> dict[str, list[tuple[Fields, Any]]]:
         unknown = set(samples) - set(self.slots)
         if unknown:
             raise GalleryError(f"unknown slot(s) {sorted(unknown)}; slots are {list(self.slots)}")
-        out: dict[str, list[tuple[Template, Any]]] = {}
+        out: dict[str, list[tuple[Fields, Any]]] = {}
         for slot, templates in samples.items():
             for t in templates:
                 if t.modality != self.modality:
@@ -607,7 +998,7 @@ class TemplateGallery:
                 keys = None
                 if self._hasher is not None:
                     keys = self._hasher.keys(cast(IndexableMatcher, self.matcher).cylinder_bits(decoded))
-                pairs.append((t, keys))
+                pairs.append((self._codec.pack(t, decoded), keys))
             if pairs:
                 out[slot] = pairs
         return out
@@ -616,18 +1007,8 @@ class TemplateGallery:
         state = self._slots.get(slot)
         if state is None:
             index = CylinderIndex(self._index_params) if self._hasher is not None else None
-            state = self._slots[slot] = _Slot(index)
+            state = self._slots[slot] = _Slot(index, self._codec.fields)
         return state
-
-    def _decoded(self, state: _Slot, rows: Sequence[int]) -> list[Any]:
-        """The stored templates of these rows, decoded for the matcher."""
-        return [self.matcher.decode(self._template(state, r)) for r in rows]
-
-    @staticmethod
-    def _template(state: _Slot, row: int) -> Template:
-        t = state.templates[row]
-        assert t is not None
-        return t
 
     def _compact(self, slot: str) -> None:
         state = self._slots[slot]
@@ -635,15 +1016,20 @@ class TemplateGallery:
         keep = np.flatnonzero(state.alive[:n])
         mapping = np.full(n, -1, dtype=np.int64)
         mapping[keep] = np.arange(len(keep))
-        fresh = _Slot(state.index)
-        for row in keep.tolist():
-            fresh.append(self._template(state, row), int(state.subject[row]))
+        fields, counts = state.gather(keep)
+        fresh = _Slot(state.index, state.fields)
+        sids = state.subject[keep]
+        fresh.subject = np.array(sids, dtype=np.int32)
+        fresh.alive = np.ones(len(keep), dtype=bool)
+        fresh.count = counts.astype(np.int32)
+        fresh.start = np.cumsum(counts) - counts
+        fresh.columns = {name: np.ascontiguousarray(values) for name, values in fields.items()}
+        fresh.rows, fresh.items = len(keep), int(counts.sum())
+        fresh.first = np.where(state.first >= 0, mapping[np.maximum(state.first, 0)], -1)
+        fresh.nrows = state.nrows.copy()
         if fresh.index is not None:
             fresh.index.renumber(mapping)
         self._slots[slot] = fresh
-        for rows in self._subject_rows.values():
-            if slot in rows:
-                rows[slot] = [int(mapping[r]) for r in rows[slot]]
 
 
 def _top(values: npt.NDArray[np.float64], count: int) -> list[int]:

@@ -12,12 +12,15 @@ instance is started.
 
 from __future__ import annotations
 
+import os
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from padron.domain.template import Modality, Template
 from padron.matching.gallery import Candidate, Gallery, rank
+from padron.matching.segments import Assembler, PersistentGallery, SegmentError, encode_parts
 
 
 class _Shard:
@@ -28,6 +31,7 @@ class _Shard:
         self.gallery = make_shard()
         #: the gallery journal position applied (None: never loaded)
         self.applied: int | None = None
+        self._assembler = Assembler()
 
     def position(self) -> int | None:
         return self.applied
@@ -35,6 +39,7 @@ class _Shard:
     def reset(self) -> None:
         self.gallery = self.make_shard()
         self.applied = None
+        self._assembler = Assembler()
 
     def apply(
         self, upto: int, changes: Sequence[tuple[str, Mapping[str, Sequence[Template]] | None]]
@@ -72,8 +77,66 @@ class _Shard:
     def size(self) -> int:
         return len(self.gallery)
 
+    def memory(self) -> dict[str, Any]:
+        """This shard's process: pid, resident set size now and at its peak (bytes; Linux), and
+        its gallery's own accounting (``stats()``, when the gallery has it)."""
+        out: dict[str, Any] = {"pid": os.getpid(), "subjects": len(self.gallery), **process_memory()}
+        stats = getattr(self.gallery, "stats", None)
+        if stats is not None:
+            out["stats"] = stats()
+        return out
+
+    # --- segments: this shard's own saved state -----------------------------------------------------
+
+    def export_parts(self, modality: str, shard: int, shards: int, max_bytes: int) -> Iterator[bytes]:
+        """This shard's state as segment parts (plaintext: the caller seals them), at the journal
+        position it has applied (a streaming generator: one part at a time to the caller)."""
+        if self.applied is None:
+            raise SegmentError("this shard was never loaded: it has no state to save")
+        if not isinstance(self.gallery, PersistentGallery):
+            raise SegmentError(f"a {type(self.gallery).__name__} cannot be saved as segments")
+        state = self.gallery.export_state()
+        yield from encode_parts(
+            state, modality=modality, position=self.applied, shard=shard, shards=shards, max_bytes=max_bytes
+        )
+
+    def begin_load(self, modality: str, shard: int) -> None:
+        self._assembler = Assembler(modality=modality, shard=shard)
+
+    def load_part(self, part: bytes | bytearray, checked: bool = False) -> None:
+        """One opened part of this shard's segment (any order; ``checked``: its checksum was
+        verified by the sender)."""
+        self._assembler.add(part, checked=checked)
+
+    def finish_load(self) -> int:
+        """Replace this shard's gallery with the assembled segment; its position becomes the
+        segment's. Returns the subjects loaded."""
+        assembler, self._assembler = self._assembler, Assembler()
+        state, common = assembler.state()
+        gallery = self.make_shard()
+        if not isinstance(gallery, PersistentGallery):
+            raise SegmentError(f"a {type(gallery).__name__} cannot load segments")
+        gallery.load_state(state)
+        self.gallery = gallery
+        self.applied = int(common["position"])
+        return len(gallery)
+
     def refs(self) -> set[str]:
         return self.gallery.refs()
+
+
+def process_memory() -> dict[str, int]:
+    """This process's resident set size now and at its peak, bytes (Linux /proc; {} elsewhere)."""
+    out: dict[str, int] = {}
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out["rss_bytes" if key == "VmRSS" else "peak_rss_bytes"] = int(value.split()[0]) * 1024
+    except OSError:
+        pass
+    return out
 
 
 #: subjects sent to the shards per bulk-load round
@@ -183,11 +246,66 @@ class RayGallery:
         by_ref = {c.ref: c for part in parts for c in part}
         return [by_ref[ref] for ref in rank({ref: c.score for ref, c in by_ref.items()}, k)]
 
+    def memory(self) -> list[dict[str, Any]]:
+        """Each shard's process memory and gallery accounting (see ``_Shard.memory``)."""
+        return list(self._ray.get([s.memory.remote() for s in self._shards]))
+
     def score(self, ref: str, probe: Mapping[str, Template]) -> dict[str, float]:
         result: dict[str, float] = self._ray.get(
             self._shards[shard_of(ref, len(self._shards))].score.remote(ref, probe)
         )
         return result
+
+    # --- segments ---------------------------------------------------------------------------------
+
+    @property
+    def segment_layout(self) -> str:
+        """Which segments fit these shards: one set per shard count (a subject's shard depends
+        on it)."""
+        return f"ray/{len(self._shards)}"
+
+    def export_parts(self, max_bytes: int) -> Iterator[bytes]:
+        """Every shard's segment parts (plaintext), shard after shard, each shard's at the journal
+        position it has applied; each shard encodes its own state in its own process."""
+        n = len(self._shards)
+        for i, shard in enumerate(self._shards):
+            try:
+                stream = shard.export_parts.options(num_returns="streaming").remote(
+                    self.modality.value, i, n, max_bytes
+                )
+                for ref in stream:
+                    yield self._ray.get(ref)
+            except SegmentError:
+                raise
+            except Exception as error:  # a shard's failure, as Ray reports it
+                raise SegmentError(f"shard {i + 1} of {n} could not save its segment: {error}") from None
+
+    def load_parts(
+        self, parts: Iterable[tuple[int, bytes | bytearray]], *, window: int = 4, checked: bool = True
+    ) -> int:
+        """Load every shard from its segment: ``parts`` gives (shard, opened part) in any order;
+        each part goes to its shard as it comes (at most ``window`` parts in flight), so the
+        shards assemble their segments in parallel while the caller opens the next parts
+        (``checked``: the caller verified each part's checksum). On any failure the shards are
+        reset and SegmentError is raised. Returns the subjects."""
+        n = len(self._shards)
+        try:
+            self._ray.get([s.begin_load.remote(self.modality.value, i) for i, s in enumerate(self._shards)])
+            pending: list[Any] = []
+            for shard, part in parts:
+                if not 0 <= shard < n:
+                    raise SegmentError(f"a segment of shard {shard + 1} does not fit {n} shards")
+                pending.append(self._shards[shard].load_part.remote(part, checked))
+                if len(pending) >= window:
+                    done, pending = self._ray.wait(pending, num_returns=len(pending) - window + 1)
+                    self._ray.get(done)
+            self._ray.get(pending)
+            return int(sum(self._ray.get([s.finish_load.remote() for s in self._shards])))
+        except Exception as error:
+            self.reset()
+            if isinstance(error, SegmentError):
+                raise
+            raise SegmentError(f"the shards could not load their segments: {error}") from None
 
     def close(self) -> None:
         """Let go of the shards; this process's own shards are stopped, shared ones stay for

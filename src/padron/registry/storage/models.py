@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -221,6 +222,58 @@ class GalleryJournalRow(Base):
     #: add | remove
     op: Mapped[str] = mapped_column(String(8))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GallerySnapshotRow(Base):
+    """One saved state of every gallery (their search form), at a gallery-journal position. Its
+    segments are written first, each in its own transaction; the snapshot is usable once
+    ``completed_at`` is set, which is written last (so a writer that dies half-way leaves an
+    incomplete snapshot that nobody loads and the next writer deletes)."""
+
+    __tablename__ = "gallery_snapshots"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: the galleries' layout: ``<modality>=<layout>`` joined by commas (memory, ray/<shards>)
+    layout: Mapped[str] = mapped_column(String(200), index=True)
+    #: the journal position every segment covers at least (set when complete)
+    position: Mapped[int | None] = mapped_column(Integer)
+    segments: Mapped[int] = mapped_column(Integer)
+    sealed_bytes: Mapped[int] = mapped_column(BigInteger)
+    #: host:pid of the process that wrote it
+    written_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class GallerySegmentRow(Base):
+    """One part of one gallery shard's saved state (padron.matching.segments layout), sealed by
+    the vault; the associated data names the snapshot, modality, layout, shard, part and journal
+    position (:func:`padron.registry.segments.segment_context`), so a part moved elsewhere fails
+    to open."""
+
+    __tablename__ = "gallery_segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[str] = mapped_column(ForeignKey("gallery_snapshots.id"), index=True)
+    modality: Mapped[str] = mapped_column(String(16))
+    #: memory, or ray/<shards>
+    layout: Mapped[str] = mapped_column(String(32))
+    shard: Mapped[int] = mapped_column(Integer)
+    shards: Mapped[int] = mapped_column(Integer)
+    part: Mapped[int] = mapped_column(Integer)
+    parts: Mapped[int] = mapped_column(Integer)
+    #: the gallery-journal position this shard's state covers
+    position: Mapped[int] = mapped_column(Integer)
+    #: padron.matching.segments.FORMAT of the plaintext
+    format: Mapped[int] = mapped_column(Integer)
+    #: bytes of the plaintext part
+    size: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "modality", "shard", "part", name="uq_gallery_segments_part"),
+    )
 
 
 class AuditEntryRow(Base):
