@@ -26,8 +26,8 @@ def period_map(
     mask: NDArray[np.bool_] | None = None,
 ) -> tuple[float, FloatImage]:
     """(the finger's period: the median of the map over ``mask``, which is the drawn period up
-    to clipping, or the drawn mean without a mask; the per-pixel period). ``log_period`` is the flow's own variation (natural log,
-    relative to the mean) from :func:`.flow.relax_flow`."""
+    to clipping, or the drawn mean without a mask; the per-pixel period). ``log_period`` is the
+    flow's own variation (natural log, relative to the mean) from :func:`.flow.relax_flow`."""
     h, w = params.height, params.width
     mean = float(
         np.clip(rng.normal(params.period_mean, params.period_sd), params.period_min, params.period_max)
