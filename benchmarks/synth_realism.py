@@ -6,6 +6,10 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/synth_realism.py /tmp/synth-fvc --json \\
         --plot docs/img/synth_vs_fvc.png    # several folders (--labels a,b) are compared side by side
 
+Labels are split at commas. The README's run (generator v2 and v3, 20 and 60 fingers) is in
+docs/synth_realism.json. A set of 20 fingers has only 190 pairs of fingers: its share above FVC's
+99.9th percentile rests on a handful of pairs, so use 60 or more fingers for that figure.
+
 For the generated folder and each FVC B set found in ../shared/data (the FVC protocol: genuine =
 every pair of impressions of one finger, impostor = every pair of impressions of different
 fingers), with padron's production path (``extract_bytes``: pyfing chain, NFIQ 2; the MCC matcher):

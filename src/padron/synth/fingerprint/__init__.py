@@ -7,10 +7,12 @@ The whole API::
     images = impressions(master, 8, seed=0)   # eight 8-bit 500-dpi images, 480 x 400 (h x w)
 
 A master is made in small named steps: class drawn from per-position frequencies
-(:mod:`.params`), fingertip silhouette (:mod:`.shape`), singularities and zero-pole orientation
-field (:mod:`.orientation`), ridge-period map (:mod:`.density`), ridge growth by iterated Gabor
-filtering in the frequency domain (:mod:`.master`). An impression (:mod:`.impression`) adds pose,
-skin distortion, dryness/pressure, partial contact, background and noise. Everything is
+(:mod:`.params`), fingertip silhouette (:mod:`.shape`), singularities laid out per finger and
+a zero-pole orientation field with hairpin loop cores (:mod:`.orientation`), relaxed so that ridges
+keep their spacing (:mod:`.flow`), ridge-period map (:mod:`.density`), ridge growth by iterated
+Gabor filtering in the frequency domain plus random dislocations (:mod:`.master`). An
+impression (:mod:`.impression`) adds pose, skin distortion, dryness/pressure, partial contact,
+background and noise. Everything is
 deterministic from the seeds; :class:`MasterCache` keeps masters on disk as ``.npz``.
 """
 

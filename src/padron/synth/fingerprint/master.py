@@ -6,10 +6,12 @@ Filtering is done in the frequency domain: a bank of Gabor transfer functions fo
 ``orientation_bins`` quantized orientations and one ridge period is built directly on the rfft
 grid, the image is transformed once per iteration and every bank member applied with one batched
 inverse FFT. Each pixel takes the response of its own orientation, linearly interpolated between
-the two nearest bins. The growth iterations use the finger's mean period; the refinement
-iterations use two periods bracketing the finger's range and interpolate per pixel by the period
-map, so the ridge spacing follows the density map. Ridge endings and bifurcations appear where
-ridges grown from different seeds meet out of phase, as in SFinGe.
+the two nearest bins. Every iteration applies banks at ``period_levels`` periods spanning the
+finger's range and interpolates per pixel by the period map, so the ridge spacing follows it.
+Then random dislocation pairs of random polarity are warped in (:func:`_dislocations`). Ridge
+endings and bifurcations come from them, from where ridges grown from different seeds meet out of
+phase (as in SFinGe), and from what the flow still forces (:mod:`.flow` relaxes it first, so that
+few minutiae are forced: forced ones all point one way and made different fingers look alike).
 """
 
 from __future__ import annotations
