@@ -61,3 +61,60 @@ def test_a_load_in_chunks_searches_like_one_by_one_and_a_bad_template_loads_noth
         gallery.add_many([*people[:7], ("bad", {"2": [broken]})])  # fails in the third chunk
     assert gallery.refs() == {"kept"}
     assert gallery.search(probe, 5)[0].ref == "kept"
+
+
+class _Count(dict[str, int]):
+    """A subject table of ``n`` subjects as far as ``len`` goes (only the count matters here)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def _sized(n: int, **kwargs: float) -> TemplateGallery:
+    gallery = TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS, **kwargs)  # type: ignore[arg-type]
+    gallery._subject_id = _Count(n)
+    return gallery
+
+
+def test_the_shortlist_grows_as_the_square_root_of_the_gallery_within_its_floor_and_cap() -> None:
+    # default: 0.1 * sqrt(N), at least 16 subjects, at most 1 % of the gallery
+    assert _sized(10_000).shortlist_size(10, 10) == 16  # 0.1 * 100 = 10, below the floor
+    assert _sized(100_000).shortlist_size(10, 10) == 32  # ceil(31.6)
+    assert _sized(1_000_000).shortlist_size(10, 10) == 100
+    assert _sized(130_000_000).shortlist_size(10, 10) == 1141
+    assert _sized(1_000).shortlist_size(10, 10) == 16  # the floor wins over the 1 % cap
+    assert _sized(100_000).shortlist_size(10, 50) == 50  # never fewer than asked for
+    # fewer fingers: as many more subjects as keeps the full matcher's comparisons the same
+    assert _sized(100_000).shortlist_size(1, 10) == 317
+    assert _sized(100_000).shortlist_size(5, 10) == 64
+    assert _sized(480).shortlist_size(1, 2) == 22
+    # growth 1 is the old fixed penetration: 1 % of the gallery
+    assert _sized(100_000, shortlist_scale=1.0, shortlist_growth=1.0).shortlist_size(10, 10) == 1000
+    with pytest.raises(ValueError):
+        _sized(10, shortlist_growth=1.5)
+
+
+def test_the_votes_of_a_subject_with_two_impressions_of_a_finger_are_its_best_rows() -> None:
+    """A finger enrolled twice (two rows of one subject): its vote is the better row's, the same
+    as if only that row were enrolled, not their sum; after a removal the scatter of single rows
+    comes back."""
+    people = [(f"p{i}", {"2": [_finger(i, 0)]}) for i in range(30)]
+    probe = {"2": _finger(5, 1)}
+    twice = TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS, shortlist_threshold=0)
+    twice.add_many([*people, ("p5", {"2": [_finger(99, 0), _finger(5, 0)]})])
+    once = TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS, shortlist_threshold=0)
+    once.add_many(people)
+    assert not twice._slots["2"].single and once._slots["2"].single
+    v_twice, _ = twice._votes(probe, extra=False)
+    v_once, _ = once._votes(probe, extra=False)
+    # (the weights differ a little: one more row's entries change the inverse frequencies)
+    assert v_twice[twice._subject_id["p5"]] == pytest.approx(v_once[once._subject_id["p5"]], rel=0.02)
+    assert twice.search(probe, 1)[0].ref == once.search(probe, 1)[0].ref == "p5"
+    assert twice.preselect(probe, 1) == ["p5"]
+    once.remove("p3")
+    once.add("p3", {"2": [_finger(3, 0)]})  # subject number reused: its old row is dead
+    assert once._slots["2"].single and once.preselect({"2": _finger(3, 1)}, 1) == ["p3"]

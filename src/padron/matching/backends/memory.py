@@ -29,6 +29,7 @@ from padron.matching.gallery import FACE_SLOT, Candidate, GalleryError, Matcher,
 from padron.matching.segments import GalleryState, SegmentError, arrays_to_strings, strings_to_arrays
 
 F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
 
 
 def _dots(rows: F32, query: F32) -> F32:
@@ -480,6 +481,8 @@ class _Slot:
         # this position: contiguous, appended together)
         self.first = np.full(0, -1, dtype=np.int64)
         self.nrows = np.zeros(0, dtype=np.int32)
+        #: no subject has more than one live row here (votes scatter to subjects directly)
+        self.single = True
         self.dead = 0
         # exhaustive search: the alive rows and their batch, built from the rows before
         # ``covered``; appended rows are added to it on the next search (kills rebuild it)
@@ -531,6 +534,8 @@ class _Slot:
         new_first = np.r_[True, sid_array[1:] != sid_array[:-1]]
         self.first[sid_array[new_first]] = rows[new_first]
         np.add.at(self.nrows, sid_array, 1)
+        if self.single and int(self.nrows[sid_array].max()) > 1:
+            self.single = False
         return row0
 
     def rows_of(self, sid: int) -> range:
@@ -568,6 +573,9 @@ class _Slot:
         )
 
 
+#: the fingers of a ten-print probe, which ``shortlist_scale`` is stated for
+_TEN = 10
+
 #: subjects decoded at a time by :meth:`TemplateGallery.add_many`
 _LOAD_CHUNK = 10_000
 
@@ -600,16 +608,22 @@ class TemplateGallery:
         *,
         slots: Sequence[str],
         shortlist_threshold: int = 2_000,
-        shortlist: int = 64,
+        shortlist: int = 16,
+        shortlist_scale: float = 0.1,
+        shortlist_growth: float = 0.5,
         penetration: float = 0.01,
         slot_shortlist: int = 4,
         index: IndexParameters | None = None,
     ) -> None:
+        if not 0 <= shortlist_growth <= 1 or shortlist_scale < 0 or not 0 <= penetration <= 1:
+            raise ValueError("shortlist_growth and penetration must be in [0, 1], shortlist_scale >= 0")
         self.matcher = matcher
         self.modality = matcher.modality
         self.slots = tuple(slots)
         self.shortlist_threshold = shortlist_threshold
         self.shortlist = shortlist
+        self.shortlist_scale = shortlist_scale
+        self.shortlist_growth = shortlist_growth
         self.penetration = penetration
         self.slot_shortlist = slot_shortlist
         self._hasher: CylinderHasher | None = None
@@ -625,10 +639,18 @@ class TemplateGallery:
         self._free_ids: list[int] = []
         #: the last search's pre-selection: subjects sent to the full matcher (None = exhaustive)
         self.last_shortlist: int | None = None
+        self._last_sids: list[int] = []
 
     @property
     def indexed(self) -> bool:
         return self._hasher is not None
+
+    @property
+    def last_preselection(self) -> list[str] | None:
+        """The subjects the last search sent to the full matcher (None: it was exhaustive)."""
+        if self.last_shortlist is None:
+            return None
+        return [ref for sid in self._last_sids if (ref := self._subject_ref[sid]) is not None]
 
     def __len__(self) -> int:
         return len(self._subject_id)
@@ -714,13 +736,25 @@ class TemplateGallery:
         if self._hasher is None or len(self._subject_id) < self.shortlist_threshold:
             self.last_shortlist = None
             return self._search_exhaustive(probe, k)
-        # the full matcher's work per probe stays ~penetration x (one finger against everyone):
-        # a probe with more fingers votes more sharply and shortlists fewer subjects
-        share = self.penetration * len(self._subject_id) / max(1, len(probe))
-        size = max(self.shortlist, k, int(np.ceil(share)))
-        subjects = self._preselect(probe, size)
+        subjects = self._preselect(probe, self.shortlist_size(len(probe), k))
         self.last_shortlist = len(subjects)
+        self._last_sids = subjects
         return self._score_subjects(probe, subjects, k)
+
+    def shortlist_size(self, fingers: int, k: int) -> int:
+        """Subjects chosen by fused votes for the full matcher, before each finger's extras:
+        ``shortlist_scale * N ** shortlist_growth`` for a ten-finger probe (N the gallery's
+        subjects), as many more for fewer fingers as keeps the full matcher's comparisons the
+        same (a one-finger probe's votes are far less sharp than ten fingers'), at least
+        ``shortlist`` and ``k``, at most ``penetration`` of the comparisons of a ten-finger
+        exhaustive search (``penetration`` of the gallery for ten fingers). With the default growth
+        of 0.5 the full matcher's work per search grows as the square root of the gallery: the
+        mate of a ten-finger probe ranked within the first 18 by fused votes among 99,000
+        persons (README, "Pre-selection that shrinks with the gallery")."""
+        n = len(self._subject_id)
+        per_finger = _TEN / max(1, min(fingers, _TEN))
+        grown = int(np.ceil(self.shortlist_scale * n**self.shortlist_growth * per_finger))
+        return max(k, self.shortlist, min(grown, int(np.ceil(self.penetration * n * per_finger))))
 
     def _search_exhaustive(self, probe: Mapping[str, Template], k: int) -> list[Candidate]:
         per_slot: dict[str, dict[str, float]] = {}
@@ -757,23 +791,9 @@ class TemplateGallery:
     def _preselect(self, probe: Mapping[str, Template], size: int, *, extra: bool = True) -> list[int]:
         """Subject numbers to score fully: the ``size`` best-voted over all probe fingers (votes
         summed over fingers, each finger's vote being the subject's best row), then, with
-        ``extra``, each finger's ``slot_shortlist`` best-voted not already chosen."""
-        if self._hasher is None:
-            raise GalleryError("this gallery's matcher has no cylinder bits to index")
-        fused = np.zeros(len(self._subject_ref), dtype=np.float64)
-        per_finger: list[list[int]] = []
-        for slot, template in probe.items():
-            state = self._slots.get(slot)
-            if state is None or state.index is None or not state.rows:
-                continue
-            bits = cast(IndexableMatcher, self.matcher).cylinder_bits(self.matcher.decode(template))
-            votes = state.index.votes(self._hasher.keys(bits), state.rows)
-            votes[~state.alive[: state.rows]] = 0.0
-            best = np.zeros(len(self._subject_ref), dtype=np.float64)
-            np.maximum.at(best, state.subject[: state.rows], votes)
-            fused += best
-            if extra:
-                per_finger.append(_top(best, self.slot_shortlist))
+        ``extra``, each finger's best-voted not already chosen: ``slot_shortlist`` split over the
+        probe's fingers (a one-finger probe's own best matter more than one of ten's)."""
+        fused, per_finger = self._votes(probe, extra=extra)
         chosen = _top(fused, size)
         seen = set(chosen)
         for top in per_finger:
@@ -782,6 +802,32 @@ class TemplateGallery:
                     seen.add(sid)
                     chosen.append(sid)
         return [sid for sid in chosen if self._subject_ref[sid] is not None]
+
+    def _votes(self, probe: Mapping[str, Template], *, extra: bool) -> tuple[F64, list[list[int]]]:
+        """Every subject's fused vote (summed over the probe's fingers, each finger's vote the
+        subject's best row of that position) and, with ``extra``, each finger's best-voted."""
+        if self._hasher is None:
+            raise GalleryError("this gallery's matcher has no cylinder bits to index")
+        fused = np.zeros(len(self._subject_ref), dtype=np.float64)
+        per_finger: list[list[int]] = []
+        each = -(-self.slot_shortlist // max(1, len(probe)))
+        for slot, template in probe.items():
+            state = self._slots.get(slot)
+            if state is None or state.index is None or not state.rows:
+                continue
+            bits = cast(IndexableMatcher, self.matcher).cylinder_bits(self.matcher.decode(template))
+            votes = state.index.votes(self._hasher.keys(bits), state.rows)
+            alive = state.alive[: state.rows]
+            best = np.zeros(len(self._subject_ref), dtype=np.float64)
+            if state.single:  # at most one live row per subject (the usual case): a plain scatter
+                best[state.subject[: state.rows][alive]] = votes[alive]
+            else:
+                votes[~alive] = 0.0
+                np.maximum.at(best, state.subject[: state.rows], votes)
+            fused += best
+            if extra and each:
+                per_finger.append(_top(best, each))
+        return fused, per_finger
 
     def _score_subjects(self, probe: Mapping[str, Template], subjects: list[int], k: int) -> list[Candidate]:
         per_slot: dict[str, dict[str, float]] = {}
@@ -969,6 +1015,7 @@ class TemplateGallery:
             np.add.at(state.nrows, sorted_sids, 1)
             if np.any(sorted_rows - state.first[sorted_sids] >= state.nrows[sorted_sids]):
                 raise SegmentError(f"saved slot {slot} has a subject whose rows are not together")
+            state.single = int(state.nrows.max()) <= 1
         if self._hasher is not None:
             index_arrays = {
                 k: a[pre + "index/" + k] for k in ("dir", "low", "rows", "tail_keys", "tail_rows")
@@ -1027,6 +1074,7 @@ class TemplateGallery:
         fresh.rows, fresh.items = len(keep), int(counts.sum())
         fresh.first = np.where(state.first >= 0, mapping[np.maximum(state.first, 0)], -1)
         fresh.nrows = state.nrows.copy()
+        fresh.single = not len(fresh.nrows) or int(fresh.nrows.max()) <= 1
         if fresh.index is not None:
             fresh.index.renumber(mapping)
         self._slots[slot] = fresh
