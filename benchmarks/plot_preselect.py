@@ -32,7 +32,8 @@ def main(argv: list[str]) -> int:
             continue
         curve = entry["preselection_fnir_at_penetration"]
         xs = [100 * float(p) for p in curve]
-        left.plot(xs, [100 * v for v in curve.values()], marker="o", label=f"index {spec} (bands x MinHashes)")
+        label = f"index {spec} (bands x MinHashes)"
+        left.plot(xs, [100 * v for v in curve.values()], marker="o", label=label)
         own = entry.get("indexed_search")
         if own:
             left.scatter(

@@ -118,3 +118,30 @@ def test_an_index_saved_as_arrays_loads_with_the_same_votes_and_unsorted_keys_ar
     CylinderIndex.from_arrays(
         IndexParameters(), small.export_arrays(), 3
     )  # the low bits may drop at a bucket
+
+
+def test_the_bucketed_binary_search_gives_numpy_searchsorted_positions_on_whole_keys() -> None:
+    rng = np.random.default_rng(3)
+    index = CylinderIndex()
+    # few distinct keys, many repeats, and keys sharing a bucket (top 16 bits) with others
+    keys = np.concatenate(
+        [rng.integers(0, 2**32, 3000, dtype=np.uint32), np.repeat(np.uint32(0x12340000), 50)]
+    ).astype(np.uint32)
+    keys = np.concatenate([keys, keys[:500] + np.uint32(1)])
+    index.add_bulk(np.arange(len(keys), dtype=np.int64) % 97, keys)
+    whole = np.sort(keys)
+    probe = np.unique(
+        np.concatenate(
+            [
+                keys[::7],
+                rng.integers(0, 2**32, 400, dtype=np.uint32),
+                np.array([0, 0x12340000, 0x1233FFFF, 2**32 - 1], dtype=np.uint32),
+            ]
+        )
+    )
+    lo, hi = index._find_both(probe)
+    assert np.array_equal(lo, np.searchsorted(whole, probe, side="left"))
+    assert np.array_equal(hi, np.searchsorted(whole, probe, side="right"))
+    assert np.array_equal(lo, index._find(probe, right=False))
+    assert np.array_equal(hi, index._find(probe, right=True))
+    assert int((hi - lo).sum()) >= 50 + len(probe) // 10  # the repeated keys were found
