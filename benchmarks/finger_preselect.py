@@ -167,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unmated", type=int, default=100)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--cache", type=Path, default=dedup_scale.CACHE)
+    parser.add_argument(
+        "--shortlist-threshold",
+        type=int,
+        default=None,
+        help="persons above which the pre-selection runs (default: the gallery's, 2,000)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         probes.append((f"again:{r.number}", r.number, samples(again)))
     probes += [(f"new:{i}", None, samples(payloads[i])) for i in unmated]
 
-    gallery = dedup_scale.finger_gallery(None)
+    gallery = dedup_scale.finger_gallery(args.shortlist_threshold)
     results = []
     loaded = 0
     load_s = 0.0
