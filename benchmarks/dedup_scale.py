@@ -39,11 +39,13 @@ persons, with their counts. Set OMP_NUM_THREADS=1 (and MKL/OPENBLAS) for compara
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -273,6 +275,80 @@ def seed_registry(
     return dict(info, cache_hit=False)
 
 
+def _rss_bytes() -> int:
+    """This process's resident set size (bytes; 0 where /proc is missing)."""
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def seeded_snapshot(seeded: Path) -> dict[str, Any] | None:
+    """The newest gallery snapshot kept in a seeded registry (id, layout, journal position), if any."""
+    from sqlalchemy import select
+
+    from padron.registry.storage.database import Database
+    from padron.registry.storage.models import GallerySnapshotRow
+
+    if not (seeded / "padron.db").exists():
+        return None
+    db = Database(f"sqlite:///{seeded / 'padron.db'}")
+    try:
+        with db.read_session() as session:
+            done = GallerySnapshotRow.completed_at.is_not(None)
+            rows = session.scalars(select(GallerySnapshotRow).where(done)).all()
+            return {r.layout: {"id": r.id, "position": r.position} for r in rows} or None
+    except Exception:  # a registry before the snapshot tables
+        return None
+    finally:
+        db.dispose()
+
+
+def write_back_snapshot(index: Any, seeded: Path, vault: Any, part_bytes: int) -> dict[str, Any]:
+    """Save the galleries of ``index`` (started on a copy of the seeded registry, before any
+    enrollment) as a snapshot of the seeded registry itself, with the registry's snapshot API
+    (``BiometricIndex.snapshot``, what ``padron gallery snapshot`` runs), so later runs start from
+    segments. Only when the seeded registry's journal ends where the galleries are: a snapshot at
+    another position would be wrong for it."""
+    from sqlalchemy import func, select
+
+    from padron.registry.segments import SegmentStore
+    from padron.registry.service import Registry
+    from padron.registry.storage.models import GalleryJournalRow
+
+    registry = Registry.open(f"sqlite:///{seeded / 'padron.db'}", migrate=True)  # seeded before 0009?
+    db = registry.db
+    try:
+        with db.read_session() as session:
+            last = session.scalar(select(func.max(GalleryJournalRow.seq))) or 0
+        if last != index.last_seq:
+            return {"written": False, "reason": f"seeded journal at {last}, galleries at {index.last_seq}"}
+        t0 = time.perf_counter()
+        own = index.segments
+        index.segments = SegmentStore(db, vault, part_bytes=part_bytes)
+        try:
+            info = index.snapshot()
+        finally:
+            index.segments = own
+        if info is None:
+            return {"written": False, "reason": "the galleries cannot be saved"}
+        return {
+            "written": True,
+            "snapshot": info.id,
+            "position": info.position,
+            "sealed_bytes": info.sealed_bytes,
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
+    finally:
+        registry.close()
+        with contextlib.closing(sqlite3.connect(seeded / "padron.db")) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # copies of padron.db take no WAL
+
+
 def run_backend(
     backend: str,
     records: list[Record],
@@ -309,12 +385,21 @@ def run_backend(
         registry = Registry.open(url, migrate=True)
         try:
             from padron.matching.modalities import FingerprintMatcher
+            from padron.registry.segments import SegmentStore
 
             # padron's enrollment path with the fingerprint gallery only (the synthetic persons have
-            # no face), as registry.factory.build_identity_service wires it
+            # no face), as registry.factory.build_identity_service wires it: gallery snapshots kept
+            # in the registry (a copy of the seeded one starts from its snapshot when it has one)
+            vault = build_vault(settings)
+            part_bytes = settings.gallery_segment_mib << 20
+            index = BiometricIndex(
+                {Modality.FINGERPRINT: gallery},
+                vault,
+                segments=SegmentStore(registry.db, vault, part_bytes=part_bytes),
+            )
             service = IdentityService(
                 registry,
-                BiometricIndex({Modality.FINGERPRINT: gallery}, build_vault(settings)),
+                index,
                 matchers={Modality.FINGERPRINT: FingerprintMatcher()},
                 llr_models={Modality.FINGERPRINT: model},
                 policy=DedupPolicy(
@@ -324,9 +409,20 @@ def run_backend(
                     identify_fpir=settings.identify_fpir,
                 ),
             )
+            rss0 = _rss_bytes()
             start0 = time.perf_counter()
-            loaded = service.start()
+            loaded = service.start()  # after a rebuild it writes a snapshot (into this copy)
             startup = time.perf_counter() - start0
+            started: dict[str, Any] = {
+                "from": "segments" if index.startup.get("source") == "segments" else "rebuild",
+                "seconds": round(startup, 2),
+                "load_seconds": index.startup.get("seconds"),
+                "replayed": index.startup.get("replayed"),
+                "rss_grown_bytes": _rss_bytes() - rss0,
+            }
+            if started["from"] == "rebuild" and seeded is not None:
+                # later runs start from segments: the same snapshot into the seeded registry
+                started["written_back"] = write_back_snapshot(index, seeded, vault, part_bytes)
             statuses: list[str] = []
             latencies: list[float] = []
             wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -357,7 +453,9 @@ def run_backend(
     return {
         "backend": backend if backend == "memory" else f"ray ({ray_workers} local workers)",
         "registry_persons_at_start": loaded,
+        "startup_from": started["from"],
         "startup_seconds": round(startup, 2),
+        "startup": started,
         "enrollments": len(records),
         "wall_seconds": round(wall, 2),
         "process_cpu_seconds": round(cpu, 2),

@@ -68,7 +68,9 @@ def rss() -> dict[str, int]:
 # --- the child: one start-up in its own process -----------------------------------------------------
 
 
-def child(mode: str, folder: Path, probes_file: Path, ray_workers: int) -> dict[str, Any]:
+def child(
+    mode: str, folder: Path, probes_file: Path, ray_workers: int, seeded: Path | None = None
+) -> dict[str, Any]:
     from padron.domain.template import Modality
     from padron.matching.backends.memory import TemplateGallery
     from padron.matching.gallery import FINGER_SLOTS
@@ -83,6 +85,14 @@ def child(mode: str, folder: Path, probes_file: Path, ray_workers: int) -> dict[
     from padron.registry.storage.database import Database
 
     registry = Registry(Database(url))  # migrated by the parent (the code before ignores 0008's tables)
+    if mode in ("rebuild", "ray-rebuild"):  # a rebuild even when the copied registry holds snapshots
+        from sqlalchemy import delete
+
+        from padron.registry.storage.models import GallerySegmentRow, GallerySnapshotRow
+
+        with registry.db.session() as session:
+            session.execute(delete(GallerySegmentRow))
+            session.execute(delete(GallerySnapshotRow))
     vault = build_vault(settings, registry)
     ray = mode.startswith("ray")
     if ray:
@@ -171,6 +181,9 @@ def child(mode: str, folder: Path, probes_file: Path, ray_workers: int) -> dict[
             "position": info.position,
             "layout": info.layout,
         }
+        if seeded is not None:  # the seeded registry starts from segments too (dedup_scale.py reuses it)
+            part_bytes = settings.gallery_segment_mib << 20
+            out["written_back"] = dedup_scale.write_back_snapshot(index, seeded, vault, part_bytes)
     if ray:
         gallery.close()
     registry.close()
@@ -197,6 +210,43 @@ def templates(people: int, cache_people: int, workers: int) -> list[list[bytes]]
         raise SystemExit(f"the template cache of {cache_people} persons lacks parts: synthesize it first")
     payloads, _, _ = dedup_scale.synthesize(jobs, key, workers, progress=True)
     return payloads
+
+
+def population_of_dedup_scale(
+    args: argparse.Namespace, cache_people: int
+) -> tuple[list[Any], list[Any], Path]:
+    """The existing registry of ``dedup_scale.py --people P --duplicates D --searched S`` (its
+    unique persons loaded without search, the same folder, so either benchmark reuses the other's),
+    or with ``--people N`` below ``--cache-people P`` (no ``--searched``) the first N unique persons
+    of that population (only the template parts they need are read; nothing is synthesized)."""
+    records = plan_records(cache_people, args.duplicates, SEED)
+    key = dedup_scale.cache_key(cache_people, args.duplicates, SEED, POSITIONS)
+    folder = dedup_scale.CACHE / key
+    if args.searched is not None:
+        if args.people != cache_people:
+            raise SystemExit(
+                "--searched measures dedup_scale's registry of --people persons (no --cache-people)"
+            )
+        existing, searched = dedup_scale.split_records(records, args.searched)
+        seeded = folder / f"registry-{len(searched)}"
+    else:
+        existing = [i for i, r in enumerate(records) if r.duplicate_of is None][: args.people]
+        seeded = folder / f"registry-startup-{args.people}"
+    if len(existing) < args.people and args.searched is None:
+        raise SystemExit(f"the population of {cache_people} has only {len(existing)} unique persons")
+    payloads: list[Any] = []
+    if not (seeded / "seeded.json").exists():  # the templates are needed to seed it
+        parts = max(existing) // dedup_scale.PART + 1
+        missing = [i for i in range(parts) if not (folder / f"part-{i:05d}.npz").exists()]
+        if missing:
+            raise SystemExit(f"{folder} lacks template parts {missing}: synthesize them with dedup_scale.py")
+        flat: list[list[bytes]] = []
+        for i in range(parts):
+            flat.extend(dedup_scale._load_part(folder / f"part-{i:05d}.npz"))
+        payloads = [flat[i] for i in existing]
+        del flat
+    chosen = [records[i] for i in existing]
+    return chosen, payloads, seeded
 
 
 def _saved_state(folder: Path) -> Any:
@@ -375,6 +425,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache-people", type=int, default=None, help="use the first --people of this cached population"
     )
+    parser.add_argument(
+        "--duplicates",
+        type=int,
+        default=0,
+        help="measure a registry of dedup_scale.py's population with this many planted duplicates "
+        "(its unique persons; with --searched, the very registry dedup_scale.py seeds)",
+    )
+    parser.add_argument(
+        "--searched", type=int, default=None, help="with --duplicates: dedup_scale.py's --searched"
+    )
     parser.add_argument("--probes", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=2, help="start-ups measured with --replicate-from")
     parser.add_argument("--workers", type=int, default=2, help="processes synthesizing missing templates")
@@ -395,22 +455,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--probes-file", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--seeded", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.folder, args.probes_file, args.ray_workers)))
+        print(json.dumps(child(args.child, args.folder, args.probes_file, args.ray_workers, args.seeded)))
         return 0
 
     started = time.perf_counter()
     if args.replicate_from is not None:
         return replicated(args, started)
     cache_people = args.cache_people or args.people
-    payloads = templates(args.people, cache_people, args.workers)
-    records = plan_records(cache_people, 0, SEED)[: args.people]
-    key = dedup_scale.cache_key(cache_people, 0, SEED, POSITIONS)
-    seeded = dedup_scale.CACHE / key / f"registry-startup-{args.people}"
+    if args.duplicates:
+        records, payloads, seeded = population_of_dedup_scale(args, cache_people)
+    else:
+        payloads = templates(args.people, cache_people, args.workers)
+        records = plan_records(cache_people, 0, SEED)[: args.people]
+        key = dedup_scale.cache_key(cache_people, 0, SEED, POSITIONS)
+        seeded = dedup_scale.CACHE / key / f"registry-startup-{args.people}"
     seeding = dedup_scale.seed_registry(seeded, records, payloads, POSITIONS)
+    seeded_snapshot = dedup_scale.seeded_snapshot(seeded)
     rng = np.random.default_rng(7)
-    chosen = rng.choice(args.people, size=min(args.probes, args.people), replace=False)
+    people = len(records)
+    chosen = rng.choice(people, size=min(args.probes, people), replace=False)
     probe_payloads = [
         p
         for i in chosen.tolist()
@@ -446,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
                 str(folder),
             ]
             command += ["--probes-file", str(probes_file), "--ray-workers", str(args.ray_workers or 2)]
+            if mode == "rebuild" and not seeded_snapshot:
+                command += ["--seeded", str(seeded)]
             if not args.json:
                 print(f"{mode} ...", file=sys.stderr, flush=True)
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -459,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("padron.db", "vault.key"):
                 shutil.copyfile(folder / name, args.keep / name)
             (args.keep / "vault.key").chmod(0o600)
-    fingers = args.people * len(POSITIONS)
+    fingers = people * len(POSITIONS)
     by_mode = {r["mode"]: r for r in runs}
     summary: dict[str, Any] = {}
     for mode, r in by_mode.items():
@@ -496,10 +564,14 @@ def main(argv: list[str] | None = None) -> int:
         group = "ray" if r["mode"].startswith("ray") else "embedded"
         groups.setdefault(group, set()).add(r["search"]["digest"])
     out = {
-        "people": args.people,
+        "people": people,
+        "duplicates": args.duplicates,
+        "registry": str(seeded),
         "fingers": fingers,
         "cache_people": cache_people,
         "existing_registry": seeding,
+        "seeded_snapshot_before": seeded_snapshot,
+        "seeded_snapshot_after": dedup_scale.seeded_snapshot(seeded),
         "probes": len(chosen),
         "identical_search_results": {group: len(d) == 1 for group, d in groups.items()},
         "summary": summary,
