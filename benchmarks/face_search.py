@@ -182,7 +182,6 @@ def run_mode(
     exact_scores, exact_labels = flat.search(probes, k)
     flat_batched = time.perf_counter() - t
     exact_top1 = [refs[i] for i in exact_labels[:, 0]]
-    del flat
 
     agreement = float(np.mean([a == b for a, b in zip(padron_top1, exact_top1, strict=True)]))
     # padron's scores are the exact cosines: its rank-1 score equals exact search's wherever they agree
