@@ -235,25 +235,41 @@ def test_a_gallery_of_another_configuration_refuses_the_state(
         TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS).load_state(broken)
 
 
-@pytest.mark.parametrize("threshold", [10**9, 50])  # exact scan; SimHash codes + re-rank
+@pytest.mark.parametrize("threshold", [10**9, 50])  # numpy's scan; FAISS's
 def test_a_loaded_face_gallery_searches_exactly_like_the_saved_one(threshold: int) -> None:
     rng = np.random.default_rng(5)
     vectors = rng.normal(size=(120, 128)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    saved = VectorGallery(shortlist_threshold=threshold, shortlist=64)
+    saved = VectorGallery(faiss_threshold=threshold)
     saved.bulk_load([f"p:{i}" for i in range(100)], vectors[:100])
     for i in range(100, 120):
         saved.add_vectors(f"p:{i % 105}", vectors[i : i + 1])
     saved.remove("p:7")
     parts = list(encode_parts(saved.export_state(), modality="face", position=3, max_bytes=10_000))
-    loaded = VectorGallery(shortlist_threshold=threshold, shortlist=64)
+    loaded = VectorGallery(faiss_threshold=threshold)
     loaded.load_state(decode_parts(parts)[0])
     queries = vectors[[1, 7, 50, 103]] + rng.normal(scale=0.05, size=(4, 128)).astype(np.float32)
     assert [as_tuples(r) for r in loaded.search_vectors(queries, 5)] == [
         as_tuples(r) for r in saved.search_vectors(queries, 5)
     ]
     assert loaded.refs() == saved.refs() and len(loaded) == len(saved)
-    assert (loaded._codes is None) == (threshold > 120)
+    assert (
+        loaded.describe()["scan"]
+        == saved.describe()["scan"]
+        == ("numpy" if threshold > 120 else "faiss.knn inner product")
+    )
+
+
+def test_a_face_state_of_the_simhash_layout_is_refused() -> None:
+    """A state saved when the gallery also kept SimHash codes (layout 1: its signature named the
+    codes' bits and projection seed) is not read as one of rows only."""
+    gallery = VectorGallery()
+    gallery.bulk_load(["a", "b"], np.eye(2, 128, dtype=np.float32))
+    state = gallery.export_state()
+    old = {k: v for k, v in gallery.signature().items() if k != "layout"}
+    old |= {"code_bits": 256, "projection_seed": 20261129}
+    with pytest.raises(SegmentError):
+        VectorGallery().load_state(GalleryState(state.kind, {**state.meta, "signature": old}, state.arrays))
 
 
 def test_an_array_whole_in_an_opened_part_is_the_part_s_memory_not_a_copy() -> None:

@@ -1,13 +1,12 @@
 """In-process galleries, the embedded default.
 
 * :class:`VectorGallery` -- fixed-length, L2-normalized vectors (faces) compared by inner
-  product. Exact numpy scan up to ``shortlist_threshold`` subjects. Above it, a quantized scan:
-  each vector is also kept as a 256-bit SimHash code (signs of 256 fixed random projections; the
-  Hamming distance of two codes estimates the angle between the vectors), FAISS's binary flat
-  index scans the codes (32 bytes per template instead of 512) for a shortlist, and the shortlist
-  is re-ranked exactly with the float32 vectors, so every returned score is exact. No index is
-  trained or built: start-up and removal stay cheap. If removed templates crowd the shortlist,
-  the search falls back to the exact scan.
+  product, exactly at every size: one BLAS product of the probes with every row (in blocks of
+  probes), a top-k selection that partitions only the rows at or above the k-th best group
+  maximum, and the chosen rows' scores recomputed the same way whatever the gallery's history.
+  Nothing is trained or built: start-up and removal stay cheap. (A SimHash shortlist was used
+  before; on real face templates, which share a dominant direction, its rank 1 disagreed with
+  exact search for a quarter of the probes -- see the README's face search figures.)
 * :class:`TemplateGallery` -- any :class:`~padron.matching.gallery.Matcher` (fingerprints):
   the probe is prepared once per slot and scored against every candidate of that slot in one
   vectorized call; subject score = sum of the best score per compared slot.
@@ -49,14 +48,18 @@ def payload_vector(template: Template) -> F32:
     return np.frombuffer(template.payload, dtype="<f4").astype(np.float32)
 
 
-#: the seed of the SimHash projections (fixed: every process and shard computes the same codes)
-_PROJECTION_SEED = 20261129
+#: the most removed rows FAISS's scan steps over (it fetches this many more rows); beyond, numpy scans
+_FAISS_DEAD_MARGIN = 256
+
+#: the layout of a saved face gallery (2: rows only; 1 also kept SimHash codes, refused now)
+_STATE_LAYOUT = 2
 
 
 class VectorGallery:
-    """Exact (and, when large, HNSW-accelerated) inner-product search over normalized vectors."""
+    """Exact inner-product search over normalized vectors: a BLAS scan of every row, a grouped top-k
+    selection, and the candidates' scores recomputed by :func:`_dots`."""
 
-    #: searches only read the arrays and the code index: threads may search at once
+    #: searches only read the arrays: threads may search at once
     parallel_reads = True
 
     def __init__(
@@ -66,27 +69,31 @@ class VectorGallery:
         slot: str = FACE_SLOT,
         dim: int = 128,
         decode: Callable[[Template], F32] = payload_vector,
-        shortlist_threshold: int = 20_000,
-        shortlist: int = 1024,
-        code_bits: int = 256,
+        faiss_threshold: int = 20_000,
+        scan_block: int = 1 << 25,
+        groups: int = 1024,
     ) -> None:
+        """``faiss_threshold``: from this many rows on, FAISS's exhaustive inner-product scan
+        (``faiss.knn``: tiled BLAS with a heap per probe, reading the rows in place) finds the top
+        rows; below it, numpy does. ``scan_block``: the most scores numpy holds at once (probes x
+        rows; 2**25 float32 = 128 MiB); ``groups``: numpy's rows are cut into this many groups for
+        the top-k selection."""
+        if scan_block < 1 or groups < 1 or faiss_threshold < 0:
+            raise GalleryError("faiss_threshold, scan_block and groups must be positive")
+        self.faiss_threshold = faiss_threshold
         self.modality = modality
         self.slot = slot
         self.dim = dim
         self._decode = decode
-        self.shortlist_threshold = shortlist_threshold
-        self.shortlist = shortlist
-        # fixed seed: every process and shard computes the same codes
-        self._projection = (
-            np.random.default_rng(_PROJECTION_SEED).normal(size=(dim, code_bits)).astype(np.float32)
-        )
+        self.scan_block = scan_block
+        self.groups = groups
         self._vectors = np.zeros((1024, dim), dtype=np.float32)
         self._alive = np.zeros(1024, dtype=bool)
         self._row_ref: list[str] = []
         self._ref_rows: dict[str, list[int]] = {}
         self._dead = 0
+        self._dead_rows: npt.NDArray[np.intp] | None = None  # cached np.flatnonzero(~alive)
         self._max_per_ref = 1
-        self._codes: Any = None  # faiss.IndexBinaryFlat over every row, once above the threshold
 
     # --- content --------------------------------------------------------------------------------
 
@@ -115,11 +122,12 @@ class VectorGallery:
         self._row_ref.extend([ref] * len(vectors))
         self._ref_rows.setdefault(ref, []).extend(range(start, start + len(vectors)))
         self._max_per_ref = max(self._max_per_ref, len(self._ref_rows[ref]))
-        self._index_rows(vectors)
 
     def bulk_load(self, refs: Sequence[str], vectors: F32) -> None:
         """Load many subjects at once, one vector per entry of ``refs`` (start-up, benchmarks)."""
         vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim or len(vectors) != len(refs):
+            raise GalleryError(f"expected {len(refs)} {self.dim}-d vectors, got shape {vectors.shape}")
         for ref in set(refs) & self._ref_rows.keys():
             self.remove(ref)  # may compact: rows are numbered only after this
         start = len(self._row_ref)
@@ -131,7 +139,6 @@ class VectorGallery:
             rows.append(start + i)
             self._max_per_ref = max(self._max_per_ref, len(rows))
         self._row_ref.extend(refs)
-        self._index_rows(vectors)
 
     def remove(self, ref: str) -> None:
         rows = self._ref_rows.pop(ref, None)
@@ -139,6 +146,7 @@ class VectorGallery:
             return
         self._alive[rows] = False
         self._dead += len(rows)
+        self._dead_rows = None
         if self._dead > 1024 and self._dead > len(self._row_ref) // 4:
             self._compact()
 
@@ -151,69 +159,100 @@ class VectorGallery:
         return self.search_vectors(query, k)[0]
 
     def search_vectors(self, queries: F32, k: int) -> list[list[Candidate]]:
-        """Search several decoded probes at once (batched identification, benchmarks)."""
+        """Search several decoded probes at once (batched identification, benchmarks). Exact: the
+        answer is exhaustive search's, whatever the gallery's size."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if not self._ref_rows or k <= 0:
             return [[] for _ in queries]
-        if self._codes is not None:
-            results = self._search_shortlist(queries, k)
-            if results is not None:
-                return results
-        return self._search_exact(queries, k)
-
-    def _search_exact(self, queries: F32, k: int) -> list[list[Candidate]]:
         n = len(self._row_ref)
-        scores = queries @ self._vectors[:n].T  # (q, n)
-        scores[:, ~self._alive[:n]] = -np.inf
         # removed rows score -inf and sort last; k subjects need at most k * (templates per subject) rows
-        rows_needed = min(n, k * self._max_per_ref)
-        out = []
-        for qi in range(len(queries)):
-            row_scores = scores[qi]
-            top = (
-                np.argpartition(-row_scores, rows_needed - 1)[:rows_needed]
-                if rows_needed < n
-                else np.arange(n)
-            )
-            exact = np.where(row_scores[top] == -np.inf, -np.inf, _dots(self._vectors[top], queries[qi]))
-            out.append(self._group(top, exact, k))
-        return out
+        needed = min(n, k * self._max_per_ref)
+        if n >= self.faiss_threshold:
+            return self._search_faiss(queries, k, needed)
+        return self._search_numpy(queries, k, needed)
 
-    def _search_shortlist(self, queries: F32, k: int) -> list[list[Candidate]] | None:
-        n = len(self._row_ref)
-        size = min(n, max(self.shortlist, k * self._max_per_ref * 4))
+    def _search_faiss(self, queries: F32, k: int, needed: int) -> list[list[Candidate]]:
+        """FAISS's exact scan over every row, removed ones too: the live rows among the best
+        ``needed`` + (up to 256 removed) rows are the best live rows; a probe for which removed
+        rows crowd out some of the ``needed`` is answered again by numpy's scan."""
         import faiss
 
-        # one probe: one thread (OpenMP workers cost more than they save on a 2 ms scan)
+        n = len(self._row_ref)
+        rows = self._vectors[:n]
+        live = n - self._dead
+        fetch = min(n, needed + min(self._dead, _FAISS_DEAD_MARGIN))
         threads = faiss.omp_get_max_threads()
-        if len(queries) < 8:
+        if len(queries) < 8:  # a few probes: one thread (OpenMP workers cost more than they save)
             faiss.omp_set_num_threads(1)
         try:
-            _, labels = self._codes.search(self._encode(queries), size)
+            _, labels = faiss.knn(
+                np.ascontiguousarray(queries), rows, fetch, metric=faiss.METRIC_INNER_PRODUCT
+            )
         finally:
             faiss.omp_set_num_threads(threads)
-        valid = labels >= 0
-        labels = np.where(valid, labels, 0)
-        valid &= self._alive[labels]
-        take = min(size, k * self._max_per_ref)
         out: list[list[Candidate]] = []
-        for start in range(0, len(queries), 64):  # 64 probes x 1,024 rows x 128 floats = 32 MiB
-            rows = labels[start : start + 64]
-            exact = np.einsum("qrd,qd->qr", self._vectors[rows], queries[start : start + 64])  # re-rank
-            exact[~valid[start : start + 64]] = -np.inf
-            top = np.argpartition(-exact, take - 1, axis=1)[:, :take] if take < size else None
-            for qi in range(len(rows)):
-                pick = top[qi] if top is not None else slice(None)
-                chosen, ranked = rows[qi][pick], exact[qi][pick]
-                query = queries[start + qi]
-                ranked = np.where(ranked == -np.inf, -np.inf, _dots(self._vectors[chosen], query))
-                candidates = self._group(chosen, ranked, k)
-                if len(candidates) < min(k, len(self._ref_rows)):
-                    return None  # the shortlist was crowded out by removed rows: answer exactly
-                out.append(candidates)
+        for qi, top in enumerate(labels):
+            top = top[top >= 0]
+            top = top[self._alive[top]][:needed]
+            if len(top) < min(needed, live):  # crowded out by removed rows
+                out.extend(self._search_numpy(queries[qi : qi + 1], k, needed))
+            else:
+                out.append(self._group(top, _dots(rows[top], queries[qi]), k))
         return out
 
-    def _group(self, rows: npt.NDArray[np.int64], row_scores: F32, k: int) -> list[Candidate]:
+    def _search_numpy(self, queries: F32, k: int, needed: int) -> list[list[Candidate]]:
+        n = len(self._row_ref)
+        dead = self._dead_index()
+        block = max(1, min(len(queries), self.scan_block // n))
+        rows = self._vectors[:n]
+        out: list[list[Candidate]] = []
+        for start in range(0, len(queries), block):
+            chunk = queries[start : start + block]
+            scores = chunk @ rows.T  # (probes, rows): BLAS
+            if len(dead):
+                scores[:, dead] = -np.inf
+            for qi, top in enumerate(self._top_rows(scores, needed)):
+                chosen = scores[qi, top]
+                exact = np.where(chosen == -np.inf, -np.inf, _dots(rows[top], chunk[qi]))
+                out.append(self._group(top, exact, k))
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """How the gallery searches (benchmarks print it)."""
+        n = len(self._row_ref)
+        return {
+            "scan": "faiss.knn inner product" if n >= self.faiss_threshold else "numpy",
+            "exact": True,
+            "rows": n,
+            "removed_rows": self._dead,
+            "faiss_threshold": self.faiss_threshold,
+        }
+
+    def _top_rows(self, scores: F32, needed: int) -> list[npt.NDArray[np.intp]]:
+        """Each probe's ``needed`` highest-scoring rows (any order). With the rows cut into groups,
+        the ``needed``-th highest group maximum is a score at least ``needed`` rows reach, so every
+        one of the top rows scores at least that much: only the rows at or above it (a few times
+        ``needed``) are partitioned, not all of them."""
+        b, n = scores.shape
+        if needed >= n:
+            return [np.arange(n) for _ in range(b)]
+        groups = self.groups
+        width = n // groups
+        if groups < 4 * needed or width < 4:  # grouping would not pay: one partition of every row
+            return list(np.argpartition(-scores, needed - 1, axis=1)[:, :needed])
+        maxima = scores[:, : groups * width].reshape(b, groups, width).max(axis=2)
+        floor = np.partition(maxima, groups - needed, axis=1)[:, groups - needed]
+        probe_of, rows = np.nonzero(scores >= floor[:, None])
+        bounds = np.searchsorted(probe_of, np.arange(b + 1))
+        out = []
+        for qi in range(b):
+            candidates = rows[bounds[qi] : bounds[qi + 1]]
+            if len(candidates) > needed:
+                candidates = candidates[np.argpartition(-scores[qi, candidates], needed - 1)[:needed]]
+            out.append(candidates)
+        return out
+
+    def _group(self, rows: npt.NDArray[np.intp], row_scores: F32, k: int) -> list[Candidate]:
         best: dict[str, float] = {}
         for row, score in zip(rows.tolist(), row_scores.tolist(), strict=True):
             if score == -np.inf:
@@ -233,36 +272,25 @@ class VectorGallery:
     # --- saved state (segments) -------------------------------------------------------------------
 
     def signature(self) -> dict[str, Any]:
-        """What a saved state depends on: the vectors' size and the codes' projection."""
+        """What a saved state depends on: the vectors' size and the state's layout (a layout-1 state,
+        which also held SimHash codes, is refused)."""
         return {
             "kind": "vector-gallery",
             "modality": self.modality.value,
             "slot": self.slot,
             "dim": self.dim,
-            "code_bits": int(self._projection.shape[1]),
-            "projection_seed": _PROJECTION_SEED,
+            "layout": _STATE_LAYOUT,
         }
 
     def export_state(self) -> GalleryState:
-        """The rows' vectors, alive flags and refs, and the codes of the quantized scan (kept as
-        they are: they are not computed again when loaded)."""
+        """The rows' vectors, alive flags and refs."""
         n = len(self._row_ref)
         arrays: dict[str, npt.NDArray[Any]] = {
             "vectors": self._vectors[:n],  # rows below n are never written again
             "alive": self._alive[:n].copy(),
             **{f"refs/{k}": v for k, v in strings_to_arrays(list(self._row_ref)).items()},
         }
-        if self._codes is not None:
-            import faiss
-
-            arrays["codes"] = faiss.vector_to_array(self._codes.xb).reshape(
-                -1, self._projection.shape[1] // 8
-            )
-        meta = {
-            "signature": self.signature(),
-            "max_per_ref": self._max_per_ref,
-            "codes": self._codes is not None,
-        }
+        meta = {"signature": self.signature(), "max_per_ref": self._max_per_ref}
         return GalleryState(kind="vector-gallery", meta=meta, arrays=arrays)
 
     def load_state(self, state: GalleryState) -> None:
@@ -283,9 +311,6 @@ class VectorGallery:
             raise SegmentError("saved face gallery's arrays do not match its rows")
         if any(r is None for r in refs):
             raise SegmentError("saved face gallery has rows without a ref")
-        codes = a.get("codes")
-        if bool(state.meta.get("codes")) != (codes is not None):
-            raise SegmentError("saved face gallery's codes are missing")
         ref_rows: dict[str, list[int]] = {}
         for row in np.flatnonzero(alive).tolist():
             ref_rows.setdefault(cast(str, refs[row]), []).append(row)
@@ -295,18 +320,8 @@ class VectorGallery:
         self._row_ref = cast(list[str], refs)
         self._ref_rows = ref_rows
         self._dead = int(n - alive.sum())
+        self._dead_rows = None
         self._max_per_ref = int(state.meta.get("max_per_ref", 1))
-        self._codes = None
-        if codes is not None:
-            import faiss
-
-            if codes.dtype != np.uint8 or codes.shape != (n, self._projection.shape[1] // 8):
-                raise SegmentError("saved face gallery's codes do not match its rows")
-            self._codes = faiss.IndexBinaryFlat(self._projection.shape[1])
-            if n:
-                self._codes.add(np.ascontiguousarray(codes))
-        else:
-            self._index_rows(self._vectors[:0])  # builds the codes if the gallery is large enough
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -323,6 +338,12 @@ class VectorGallery:
         if not templates:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._decode(t) for t in templates]).astype(np.float32)
+
+    def _dead_index(self) -> npt.NDArray[np.intp]:
+        n = len(self._row_ref)
+        if self._dead_rows is None or (len(self._dead_rows) and self._dead_rows[-1] >= n):
+            self._dead_rows = np.flatnonzero(~self._alive[:n]) if self._dead else np.zeros(0, np.intp)
+        return self._dead_rows
 
     def _grow(self, needed: int) -> None:
         capacity = len(self._vectors)
@@ -350,24 +371,7 @@ class VectorGallery:
         for row, ref in enumerate(refs):
             self._ref_rows.setdefault(ref, []).append(row)
         self._dead = 0
-        self._codes = None
-        self._index_rows(self._vectors[:0])
-
-    def _encode(self, vectors: F32) -> npt.NDArray[np.uint8]:
-        codes: npt.NDArray[np.uint8] = np.packbits(vectors @ self._projection > 0, axis=1)
-        return codes
-
-    def _index_rows(self, vectors: F32) -> None:
-        """Keep the code index in step with the rows (labels = row numbers, dead rows included)."""
-        if self._codes is not None:
-            self._codes.add(self._encode(vectors))
-        elif len(self._ref_rows) >= self.shortlist_threshold:
-            import faiss
-
-            self._codes = faiss.IndexBinaryFlat(self._projection.shape[1])
-            n = len(self._row_ref)
-            for start in range(0, n, 65536):
-                self._codes.add(self._encode(self._vectors[start : min(n, start + 65536)]))
+        self._dead_rows = None
 
 
 @runtime_checkable
