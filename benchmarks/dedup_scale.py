@@ -182,16 +182,40 @@ def site_calibration(payloads: list[list[bytes]], positions: tuple[int, ...]) ->
     }
 
 
-def finger_gallery(shortlist_threshold: int | None) -> Any:
+#: TemplateGallery settings --gallery may change (experiments; the default is the product's)
+GALLERY_SETTINGS = {
+    "shortlist_scale": float,
+    "shortlist": int,
+    "slot_shortlist": int,
+    "cascade_fingers": int,
+    "cascade_keep": int,
+}
+
+
+def gallery_settings(items: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` items of --gallery, checked against :data:`GALLERY_SETTINGS`."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in GALLERY_SETTINGS or not value:
+            raise SystemExit(
+                f"--gallery {item!r}: expected NAME=VALUE, NAME one of {sorted(GALLERY_SETTINGS)}"
+            )
+        out[name] = GALLERY_SETTINGS[name](value)
+    return out
+
+
+def finger_gallery(shortlist_threshold: int | None, settings: dict[str, Any] | None = None) -> Any:
     """padron's fingerprint gallery (registry.factory.finger_gallery), with the subject count above
-    which the pre-selection runs when given (also the body of each Ray shard)."""
+    which the pre-selection runs and other settings when given (also the body of each Ray shard)."""
     from padron.matching.backends.memory import TemplateGallery
     from padron.matching.gallery import FINGER_SLOTS
     from padron.matching.modalities import FingerprintMatcher
 
-    if shortlist_threshold is None:
-        return TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS)
-    return TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS, shortlist_threshold=shortlist_threshold)
+    extra = dict(settings or {})
+    if shortlist_threshold is not None:
+        extra["shortlist_threshold"] = shortlist_threshold
+    return TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS, **extra)
 
 
 def split_records(records: list[Record], searched: int | None) -> tuple[list[int], list[int]]:
@@ -349,6 +373,23 @@ def write_back_snapshot(index: Any, seeded: Path, vault: Any, part_bytes: int) -
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # copies of padron.db take no WAL
 
 
+def _miss(record: Record, result: Any, original: int | None, gallery: Any) -> dict[str, Any]:
+    """What a planted duplicate that was issued tells: its finger size and birth year, whether its
+    original was among the candidates (with the fused LLR) and, on the embedded gallery, in the
+    pre-selection's shortlist."""
+    ref = f"p:{original}" if original is not None else None
+    llr = next((c.llr for c in result.candidates if c.ref == ref), None)
+    shortlist = getattr(gallery, "last_preselection", None)
+    return {
+        "record": record.number,
+        "finger_scale": round(record.finger_scale, 3),
+        "birth_year": record.data.birth_date.year,
+        "original_candidate_llr": None if llr is None else round(llr, 2),
+        "original_in_shortlist": None if shortlist is None or ref is None else ref in shortlist,
+        "best_candidate_llr": round(result.candidates[0].llr, 2) if result.candidates else None,
+    }
+
+
 def run_backend(
     backend: str,
     records: list[Record],
@@ -359,6 +400,8 @@ def run_backend(
     progress: bool,
     shortlist_threshold: int | None = None,
     seeded: Path | None = None,
+    gallery_overrides: dict[str, Any] | None = None,
+    existing_numbers: list[int] | None = None,
 ) -> dict[str, Any]:
     from padron.domain.person import PersonDraft
     from padron.matching.gallery import Gallery
@@ -373,7 +416,7 @@ def run_backend(
             shutil.copyfile(seeded / "vault.key", Path(tmp) / "vault.key")
         url = f"sqlite:///{Path(tmp) / 'padron.db'}"
         settings = load_settings().model_copy(update={"data_dir": Path(tmp), "database_url": url})
-        factory = functools.partial(finger_gallery, shortlist_threshold)
+        factory = functools.partial(finger_gallery, shortlist_threshold, gallery_overrides)
         gallery: Gallery
         if backend == "ray":
             from padron.matching.backends.ray import RayGallery, connect
@@ -425,6 +468,10 @@ def run_backend(
                 started["written_back"] = write_back_snapshot(index, seeded, vault, part_bytes)
             statuses: list[str] = []
             latencies: list[float] = []
+            # record number -> registry person id: the existing registry was written in plan order
+            # into an empty database, so its persons are 1, 2, ...; the rest as they are issued
+            person_of = {number: i + 1 for i, number in enumerate(existing_numbers or [])}
+            misses: list[dict[str, Any]] = []
             wall0, cpu0 = time.perf_counter(), time.process_time()
             for n, (record, templates) in enumerate(zip(records, payloads, strict=True), start=1):
                 samples = {str(p): _envelope(t) for p, t in zip(positions, templates, strict=True)}
@@ -437,6 +484,10 @@ def run_backend(
                 )
                 latencies.append(time.perf_counter() - one)
                 statuses.append(result.status)
+                if result.person is not None:
+                    person_of[record.number] = result.person.id
+                if record.duplicate_of is not None and result.status not in ("refused", "pending"):
+                    misses.append(_miss(record, result, person_of.get(record.duplicate_of), gallery))
                 if progress and n % 500 == 0:
                     rate = n / (time.perf_counter() - wall0)
                     print(
@@ -473,6 +524,7 @@ def run_backend(
         "false_adjudications": unique.count("pending"),
         "fpir": round(false / max(1, len(unique)), 6),
         "statuses": dict(Counter(statuses)),
+        "missed_duplicates": misses,
         "gallery": stats,
     }
 
@@ -505,9 +557,17 @@ def main(argv: list[str] | None = None) -> int:
         "last unique persons); the other unique persons are loaded first as the existing registry "
         "(default: every record is searched)",
     )
+    parser.add_argument(
+        "--gallery",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"a fingerprint gallery setting other than the product's ({', '.join(GALLERY_SETTINGS)})",
+    )
     parser.add_argument("--prepare", action="store_true", help="only synthesize (and cache) the templates")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    settings = gallery_settings(args.gallery)
     positions = tuple(int(p) for p in args.fingers.split(","))
     duplicates = args.duplicates if args.duplicates is not None else max(1, args.people // 20)
     started = time.perf_counter()
@@ -559,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
                 not args.json,
                 args.shortlist_threshold,
                 seeded_folder,
+                settings,
+                [records[i].number for i in existing],
             )
         )
     out = {
@@ -580,6 +642,7 @@ def main(argv: list[str] | None = None) -> int:
         "synthetic_scores": site,
         "calibration": {"source": args.calibration, **model.to_dict()},
         "shortlist_threshold": args.shortlist_threshold,
+        "gallery_settings": settings,
         "backends": backends,
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "cpu_count": os.cpu_count(),

@@ -94,7 +94,9 @@ def measure(
     search_ms: list[float] = []
     vote_ms: list[float] = []
     shortlist: list[int] = []
-    in_shortlist = rank1 = mated = 0
+    cascades: list[int] = []
+    in_shortlist = rank1 = mated = cascade_lost = 0
+    missed: list[dict[str, Any]] = []
     vote_rank: list[int] = []
     unmated_best: list[float] = []
     margins_mated: list[float] = []  # the mate's fused vote / the best other subject's
@@ -105,10 +107,12 @@ def measure(
         found = gallery.search(probe, k)
         search_ms.append(1000 * (time.process_time() - t0))
         shortlist.append(gallery.last_shortlist or n)
+        if gallery.last_cascade is not None:
+            cascades.append(gallery.last_cascade)
         t0 = time.process_time()
         order = gallery.preselect(probe, deepest)
         vote_ms.append(1000 * (time.process_time() - t0))
-        fused, _ = gallery._votes(probe, extra=False)
+        fused, _, _ = gallery._votes(probe, extra=False)
         top2 = np.sort(fused)[-2:]
         if mate is None:
             unmated_best.append(found[0].score if found else 0.0)
@@ -118,7 +122,11 @@ def measure(
         mated += 1
         chosen = gallery.last_preselection or []
         in_shortlist += int(want in chosen)
+        cascade_lost += int(want in chosen and all(c.ref != want for c in found))
         rank1 += int(bool(found) and found[0].ref == want)
+        if not found or found[0].ref != want:
+            top = found[0].ref if found else None
+            missed.append({"probe": _ref, "in_shortlist": want in chosen, "top": top})
         vote_rank.append(order.index(want) + 1 if want in order else n + 1)
         mate_vote = float(fused[gallery._subject_id[want]])
         fused[gallery._subject_id[want]] = 0.0
@@ -137,6 +145,9 @@ def measure(
         "mated_probes": mated,
         "preselection_fnir": round(1 - in_shortlist / max(mated, 1), 4),
         "rank1": round(rank1 / max(mated, 1), 4),
+        "mates_lost_by_cascade": cascade_lost,
+        "cascade_mean": round(float(np.mean(cascades)), 1) if cascades else None,
+        "missed": missed,
         "mate_vote_rank": {
             "max": int(ranks.max()) if len(ranks) else None,
             "p99": float(np.quantile(ranks, 0.99)) if len(ranks) else None,
@@ -173,6 +184,17 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="persons above which the pre-selection runs (default: the gallery's, 2,000)",
     )
+    parser.add_argument(
+        "--planted",
+        action="store_true",
+        help="mated probes: the planted duplicates (their own cached templates) whose original is among "
+        "the first min(--sizes) persons, instead of --mated persons captured again",
+    )
+    parser.add_argument("--shortlist-scale", type=float, default=None, help="default: the gallery's")
+    parser.add_argument(
+        "--cascade-fingers", type=int, default=None, help="0: no cascade (default: the gallery's)"
+    )
+    parser.add_argument("--cascade-keep", type=int, default=None, help="default: the gallery's")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -185,16 +207,23 @@ def main(argv: list[str] | None = None) -> int:
     enrolled = originals[: sizes[-1]]
     rng = np.random.default_rng(args.seed)
     mated = sorted(rng.choice(sizes[0], size=min(args.mated, sizes[0]), replace=False).tolist())
+    first = {records[i].number for i in enrolled[: sizes[0]]}
+    planted = [i for i, r in enumerate(records) if r.duplicate_of in first] if args.planted else []
     unmated = originals[len(originals) - args.unmated :]
-    payloads = load_payloads(folder, set(enrolled) | set(unmated))
+    payloads = load_payloads(folder, set(enrolled) | set(unmated) | set(planted))
     probes: list[tuple[str, int | None, dict[str, Template]]] = []
-    for j in mated:
+    for i in planted:
+        probes.append((f"planted:{records[i].number}", records[i].duplicate_of, samples(payloads[i])))
+    for j in [] if args.planted else mated:
         r = records[enrolled[j]]
         again = dedup_scale._person_templates((args.seed, r.identity, r.finger_scale, 1, POSITIONS))
         probes.append((f"again:{r.number}", r.number, samples(again)))
     probes += [(f"new:{i}", None, samples(payloads[i])) for i in unmated]
 
     gallery = dedup_scale.finger_gallery(args.shortlist_threshold)
+    for name in ("shortlist_scale", "cascade_fingers", "cascade_keep"):
+        if getattr(args, name) is not None:
+            setattr(gallery, name, getattr(args, name))
     results = []
     loaded = 0
     load_s = 0.0
@@ -215,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         "population": args.population,
         "sizes": sizes,
         "fingers_per_person": len(POSITIONS),
-        "mated_probes": len(mated),
+        "mated_probes": len(planted) if args.planted else len(mated),
+        "mated_kind": "planted duplicates" if args.planted else "enrolled persons captured again",
         "unmated_probes": len(unmated),
         "k": args.k,
         "gallery": {
@@ -223,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
             "shortlist": gallery.shortlist,
             "penetration": gallery.penetration,
             "slot_shortlist": gallery.slot_shortlist,
+            "shortlist_scale": gallery.shortlist_scale,
+            "cascade_fingers": gallery.cascade_fingers,
+            "cascade_keep": gallery.cascade_keep,
         },
         "results": results,
         "fit_search_p50": fit(sizes, [r["search_ms"]["p50"] for r in results]),

@@ -20,6 +20,7 @@ fixed seed, so every process and Ray shard computes the same keys.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -214,9 +215,33 @@ class CylinderIndex:
     def votes(self, keys: U32, rows: int) -> F64:
         """Weighted collision count of every row 0..rows-1 with the probe's keys."""
         out = np.zeros(rows, dtype=np.float64)
+        for hit, weights in self._hits(keys, rows):
+            out += np.bincount(hit, weights=weights, minlength=rows)[:rows]
+        return out
+
+    def group_votes(
+        self,
+        keys: U32,
+        rows: int,
+        group: npt.NDArray[np.integer[Any]],
+        alive: npt.NDArray[np.bool_],
+        groups: int,
+    ) -> F64:
+        """:meth:`votes` summed per group (``group[row]`` in 0..groups-1, a finger position's rows
+        per subject) over the rows ``alive`` only, without a row-sized array: for a gallery whose
+        subjects have one row each, each subject's vote."""
+        out = np.zeros(groups, dtype=np.float64)
+        for hit, weights in self._hits(keys, rows):
+            live = alive[hit]
+            out += np.bincount(group[hit[live]], weights=weights[live], minlength=groups)[:groups]
+        return out
+
+    def _hits(self, keys: U32, rows: int) -> list[tuple[npt.NDArray[np.uint32], F64]]:
+        """The rows colliding with the probe's keys and each collision's weight, main part and
+        tail apart (a row appears once per colliding key)."""
         probe = np.unique(np.asarray(keys, dtype=np.uint32))
         if len(probe) == 0:
-            return out
+            return []
         entries = max(self.entries, 1)
         cap = max(64, int(self.params.max_bucket_share * rows))
         lo_main, hi_main = self._find_both(probe)
@@ -228,10 +253,10 @@ class CylinderIndex:
             found.append((tail_rows, lo, hi - lo))
         bucket = np.sum([sizes for _, _, sizes in found], axis=0)  # entries per probe key over main + tail
         weight = np.where((bucket > 0) & (bucket <= cap), np.log(entries / np.maximum(bucket, 1)), 0.0)
+        out = []
         for sorted_rows, lo, sizes in found:
             sizes = np.where(weight > 0, sizes, 0)
-            hit = sorted_rows[_ranges(lo, sizes)]
-            out += np.bincount(hit, weights=np.repeat(weight, sizes), minlength=rows)[:rows]
+            out.append((sorted_rows[_ranges(lo, sizes)], np.repeat(weight, sizes)))
         return out
 
     # --- the main arrays --------------------------------------------------------------------------

@@ -145,3 +145,25 @@ def test_the_bucketed_binary_search_gives_numpy_searchsorted_positions_on_whole_
     assert np.array_equal(lo, index._find(probe, right=False))
     assert np.array_equal(hi, index._find(probe, right=True))
     assert int((hi - lo).sum()) >= 50 + len(probe) // 10  # the repeated keys were found
+
+
+def test_votes_per_group_are_the_row_votes_of_live_rows_summed_bit_for_bit() -> None:
+    """``group_votes`` (a subject's vote at a finger position, without a row-sized array) equals
+    the row votes gathered per subject, dead rows left out, for rows in the main part and the tail."""
+    rng = np.random.default_rng(5)
+    hasher = CylinderHasher(BITS)
+    prints = [cylinders(rng) for _ in range(300)]
+    index = CylinderIndex()
+    rows = np.concatenate([np.full(len(hasher.keys(c)), r) for r, c in enumerate(prints[:250])])
+    index.add_bulk(rows, np.concatenate([hasher.keys(c) for c in prints[:250]]))
+    for row in range(250, 300):  # a tail
+        index.add(row, hasher.keys(prints[row]))
+    group = rng.permutation(300).astype(np.int32)  # row -> subject, one row each
+    alive = rng.random(300) > 0.1
+    probe = hasher.keys(prints[260][:20])
+    votes = index.votes(probe, 300)
+    expected = np.zeros(310)
+    expected[group[alive]] = votes[alive]
+    got = index.group_votes(probe, 300, group, alive, 310)
+    assert np.array_equal(got, expected)
+    assert got[group[260]] == votes[260] > 0 or not alive[260]

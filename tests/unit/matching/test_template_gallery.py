@@ -109,8 +109,8 @@ def test_the_votes_of_a_subject_with_two_impressions_of_a_finger_are_its_best_ro
     once = TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS, shortlist_threshold=0)
     once.add_many(people)
     assert not twice._slots["2"].single and once._slots["2"].single
-    v_twice, _ = twice._votes(probe, extra=False)
-    v_once, _ = once._votes(probe, extra=False)
+    v_twice, _, _ = twice._votes(probe, extra=False)
+    v_once, _, _ = once._votes(probe, extra=False)
     # (the weights differ a little: one more row's entries change the inverse frequencies)
     assert v_twice[twice._subject_id["p5"]] == pytest.approx(v_once[once._subject_id["p5"]], rel=0.02)
     assert twice.search(probe, 1)[0].ref == once.search(probe, 1)[0].ref == "p5"
@@ -118,3 +118,77 @@ def test_the_votes_of_a_subject_with_two_impressions_of_a_finger_are_its_best_ro
     once.remove("p3")
     once.add("p3", {"2": [_finger(3, 0)]})  # subject number reused: its old row is dead
     assert once._slots["2"].single and once.preselect({"2": _finger(3, 1)}, 1) == ["p3"]
+
+
+def _hand(person: int, impression: int, fingers: int = 5) -> dict[str, Template]:
+    return {str(p): synthetic_template(master_minutiae(person, p), impression) for p in range(1, fingers + 1)}
+
+
+def test_the_cascade_scores_only_the_best_few_on_every_finger_with_exhaustive_scores() -> None:
+    """A five-finger probe against 30 persons with a shortlist of all of them: the cascade scores
+    everyone on 2 fingers, then only 4 on all five. The mate comes first, every returned subject
+    carries all five fingers' scores, equal to an exhaustive search's."""
+    people = [(f"p{i}", {s: [t] for s, t in _hand(i, 0).items()}) for i in range(30)]
+    probe = _hand(7, 1)
+
+    def gallery(fingers: int) -> TemplateGallery:
+        return TemplateGallery(
+            FingerprintMatcher(),
+            slots=FINGER_SLOTS,
+            shortlist_threshold=4,
+            shortlist=30,
+            slot_shortlist=0,
+            cascade_fingers=fingers,
+            cascade_keep=4,
+        )
+
+    cascade, plain = gallery(2), gallery(0)
+    exhaustive = TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS)
+    for g in (cascade, plain, exhaustive):
+        g.add_many(people)
+    found = cascade.search(probe, 3)
+    assert cascade.last_cascade == 4 and plain.search(probe, 3) and plain.last_cascade is None
+    assert found[0].ref == "p7"
+    assert len(found) == 3
+    full = {c.ref: c for c in exhaustive.search(probe, 30)}
+    for c in found:
+        assert set(c.slot_scores) == set(probe)
+        assert c.slot_scores == full[c.ref].slot_scores
+        assert c.score == pytest.approx(full[c.ref].score)
+    assert plain.search(probe, 3)[0].ref == "p7"  # impostors after the mate may differ
+
+
+def test_a_cascade_needs_more_probe_fingers_and_shortlisted_subjects_than_it_keeps() -> None:
+    people = [(f"p{i}", {s: [t] for s, t in _hand(i, 0, 2).items()}) for i in range(10)]
+    gallery = TemplateGallery(
+        FingerprintMatcher(), slots=FINGER_SLOTS, shortlist_threshold=4, cascade_fingers=2, cascade_keep=4
+    )
+    gallery.add_many(people)
+    gallery.search(_hand(3, 1, 2), 3)  # two fingers: nothing left for a second stage
+    assert gallery.last_cascade is None
+    with pytest.raises(ValueError):
+        TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS, cascade_keep=0)
+
+
+def test_templates_added_right_after_a_search_with_them_index_as_if_decoded_anew() -> None:
+    """An enrollment searches with its templates, then adds them: the gallery reuses the packed and
+    hashed forms of the search (no second decode), and answers exactly as one that decoded them."""
+    people = [(f"p{i}", {s: [t] for s, t in _hand(i, 0, 3).items()}) for i in range(12)]
+    searched = TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS, shortlist_threshold=4)
+    fresh = TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS, shortlist_threshold=4)
+    newcomer = _hand(40, 0, 3)
+    for g in (searched, fresh):
+        g.add_many(people)
+    searched.search(newcomer, 3)
+    assert len(searched._probe_forms) == 3
+    searched.add("p40", {s: [t] for s, t in newcomer.items()})
+    fresh.add("p40", {s: [t] for s, t in newcomer.items()})
+    assert not searched._probe_forms  # used once, then gone
+    probe = _hand(40, 1, 3)
+    assert [(c.ref, c.slot_scores) for c in searched.search(probe, 5)] == [
+        (c.ref, c.slot_scores) for c in fresh.search(probe, 5)
+    ]
+    assert searched.search(probe, 1)[0].ref == "p40"
+    a, b = searched.export_state(), fresh.export_state()
+    assert a.arrays.keys() == b.arrays.keys()
+    assert all((a.arrays[name] == b.arrays[name]).all() for name in a.arrays)

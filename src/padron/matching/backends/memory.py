@@ -617,10 +617,14 @@ class TemplateGallery:
         shortlist_growth: float = 0.5,
         penetration: float = 0.01,
         slot_shortlist: int = 4,
+        cascade_fingers: int = 3,
+        cascade_keep: int = 8,
         index: IndexParameters | None = None,
     ) -> None:
         if not 0 <= shortlist_growth <= 1 or shortlist_scale < 0 or not 0 <= penetration <= 1:
             raise ValueError("shortlist_growth and penetration must be in [0, 1], shortlist_scale >= 0")
+        if cascade_fingers < 0 or cascade_keep < 1:
+            raise ValueError("cascade_fingers must be >= 0 (0: no cascade) and cascade_keep >= 1")
         self.matcher = matcher
         self.modality = matcher.modality
         self.slots = tuple(slots)
@@ -630,6 +634,8 @@ class TemplateGallery:
         self.shortlist_growth = shortlist_growth
         self.penetration = penetration
         self.slot_shortlist = slot_shortlist
+        self.cascade_fingers = cascade_fingers
+        self.cascade_keep = cascade_keep
         self._hasher: CylinderHasher | None = None
         self._index_params = index or IndexParameters()
         if isinstance(matcher, IndexableMatcher):
@@ -643,6 +649,11 @@ class TemplateGallery:
         self._free_ids: list[int] = []
         #: the last search's pre-selection: subjects sent to the full matcher (None = exhaustive)
         self.last_shortlist: int | None = None
+        #: subjects of the last search scored on every probe finger (None: no cascade)
+        self.last_cascade: int | None = None
+        #: the last indexed search's probe templates, packed and hashed: an enrollment adds the
+        #: templates it has just searched with, which then are not decoded and hashed again
+        self._probe_forms: dict[tuple[str, int, bytes], tuple[Fields, Any]] = {}
         self._last_sids: list[int] = []
 
     @property
@@ -740,10 +751,10 @@ class TemplateGallery:
         if self._hasher is None or len(self._subject_id) < self.shortlist_threshold:
             self.last_shortlist = None
             return self._search_exhaustive(probe, k)
-        subjects = self._preselect(probe, self.shortlist_size(len(probe), k))
+        subjects, keys = self._preselect(probe, self.shortlist_size(len(probe), k))
         self.last_shortlist = len(subjects)
         self._last_sids = subjects
-        return self._score_subjects(probe, subjects, k)
+        return self._score_subjects(probe, subjects, k, keys)
 
     def shortlist_size(self, fingers: int, k: int) -> int:
         """Subjects chosen by fused votes for the full matcher, before each finger's extras:
@@ -790,14 +801,17 @@ class TemplateGallery:
 
     def preselect(self, probe: Mapping[str, Template], size: int) -> list[str]:
         """The pre-selection alone: the ``size`` best-voted subjects, best first (benchmarks)."""
-        return [cast(str, self._subject_ref[sid]) for sid in self._preselect(probe, size, extra=False)]
+        return [cast(str, self._subject_ref[sid]) for sid in self._preselect(probe, size, extra=False)[0]]
 
-    def _preselect(self, probe: Mapping[str, Template], size: int, *, extra: bool = True) -> list[int]:
+    def _preselect(
+        self, probe: Mapping[str, Template], size: int, *, extra: bool = True
+    ) -> tuple[list[int], dict[str, int]]:
         """Subject numbers to score fully: the ``size`` best-voted over all probe fingers (votes
         summed over fingers, each finger's vote being the subject's best row), then, with
         ``extra``, each finger's best-voted not already chosen: ``slot_shortlist`` split over the
-        probe's fingers (a one-finger probe's own best matter more than one of ten's)."""
-        fused, per_finger = self._votes(probe, extra=extra)
+        probe's fingers (a one-finger probe's own best matter more than one of ten's). Also the
+        number of index keys of each probe finger (its indexable cylinders times the bands)."""
+        fused, per_finger, keys = self._votes(probe, extra=extra)
         chosen = _top(fused, size)
         seen = set(chosen)
         for top in per_finger:
@@ -805,49 +819,85 @@ class TemplateGallery:
                 if sid not in seen:
                     seen.add(sid)
                     chosen.append(sid)
-        return [sid for sid in chosen if self._subject_ref[sid] is not None]
+        return [sid for sid in chosen if self._subject_ref[sid] is not None], keys
 
-    def _votes(self, probe: Mapping[str, Template], *, extra: bool) -> tuple[F64, list[list[int]]]:
+    def _votes(
+        self, probe: Mapping[str, Template], *, extra: bool
+    ) -> tuple[F64, list[list[int]], dict[str, int]]:
         """Every subject's fused vote (summed over the probe's fingers, each finger's vote the
-        subject's best row of that position) and, with ``extra``, each finger's best-voted."""
+        subject's best row of that position), with ``extra`` each finger's best-voted, and each
+        probe finger's number of keys."""
         if self._hasher is None:
             raise GalleryError("this gallery's matcher has no cylinder bits to index")
         fused = np.zeros(len(self._subject_ref), dtype=np.float64)
         per_finger: list[list[int]] = []
+        key_counts: dict[str, int] = {}
+        forms: dict[tuple[str, int, bytes], tuple[Fields, Any]] = {}
+        self._probe_forms = forms
         each = -(-self.slot_shortlist // max(1, len(probe)))
         for slot, template in probe.items():
             state = self._slots.get(slot)
             if state is None or state.index is None or not state.rows:
                 continue
-            bits = cast(IndexableMatcher, self.matcher).cylinder_bits(self.matcher.decode(template))
-            votes = state.index.votes(self._hasher.keys(bits), state.rows)
+            decoded = self.matcher.decode(template)
+            keys = self._hasher.keys(cast(IndexableMatcher, self.matcher).cylinder_bits(decoded))
+            forms[_form_key(template)] = (self._codec.pack(template, decoded), keys)
+            key_counts[slot] = len(keys)
             alive = state.alive[: state.rows]
-            best = np.zeros(len(self._subject_ref), dtype=np.float64)
-            if state.single:  # at most one live row per subject (the usual case): a plain scatter
-                best[state.subject[: state.rows][alive]] = votes[alive]
+            if state.single:  # at most one live row per subject (the usual case): votes per subject
+                best = state.index.group_votes(keys, state.rows, state.subject, alive, len(self._subject_ref))
             else:
+                votes = state.index.votes(keys, state.rows)
+                best = np.zeros(len(self._subject_ref), dtype=np.float64)
                 votes[~alive] = 0.0
                 np.maximum.at(best, state.subject[: state.rows], votes)
             fused += best
             if extra and each:
                 per_finger.append(_top(best, each))
-        return fused, per_finger
+        return fused, per_finger, key_counts
 
-    def _score_subjects(self, probe: Mapping[str, Template], subjects: list[int], k: int) -> list[Candidate]:
-        per_slot: dict[str, dict[str, float]] = {}
+    def _score_subjects(
+        self, probe: Mapping[str, Template], subjects: list[int], k: int, keys: Mapping[str, int]
+    ) -> list[Candidate]:
+        """The full matcher on the shortlist, as a cascade when the probe has more fingers than
+        ``cascade_fingers`` and the shortlist more subjects than ``max(k, cascade_keep)``: every
+        subject is first scored on the ``cascade_fingers`` probe fingers with the most index keys
+        (the most indexable cylinders), and only the ``max(k, cascade_keep)`` best by that partial
+        sum are scored on the other fingers. A mate's few fingers already outscore the best-voted
+        impostors' (README, "Pre-selection that shrinks with the gallery"); the impostors are
+        not scored on the rest. Only subjects scored on every finger are returned, with the
+        scores an exhaustive search gives them."""
+        slots = [slot for slot in probe if slot in self._slots]
+        prepared = {slot: self.matcher.prepare(probe[slot]) for slot in slots}
+        keep = max(k, self.cascade_keep)
         sids = np.asarray(subjects, dtype=np.int64)
-        for slot, template in probe.items():
-            state = self._slots.get(slot)
-            if state is None:
-                continue
-            live = state.rows_of_many(sids)
-            if not len(live):
-                continue
-            fields, counts = state.gather(live)
-            batch = self._codec.batch(fields, counts, once=True)
-            scores = np.asarray(self.matcher.prepare(template).scores(batch), dtype=np.float64)
-            per_slot[slot] = self._best(state, live, scores)
+        if not 0 < self.cascade_fingers < len(slots) or len(subjects) <= keep:
+            self.last_cascade = None
+            return self._ranked({s: self._scored(s, prepared[s], sids) for s in slots}, k)
+        ordered = sorted(slots, key=lambda slot: -keys.get(slot, 0))  # stable: probe order on ties
+        first, rest = ordered[: self.cascade_fingers], ordered[self.cascade_fingers :]
+        per_slot = {slot: self._scored(slot, prepared[slot], sids) for slot in first}
+        partial = np.zeros(len(subjects), dtype=np.float64)
+        for best in per_slot.values():
+            partial += [best.get(cast(str, self._subject_ref[sid]), 0.0) for sid in subjects]
+        kept = sids[_top(partial, keep)]
+        self.last_cascade = len(kept)
+        refs = {cast(str, self._subject_ref[sid]) for sid in kept.tolist()}
+        per_slot = {slot: {r: v for r, v in best.items() if r in refs} for slot, best in per_slot.items()}
+        for slot in rest:
+            per_slot[slot] = self._scored(slot, prepared[slot], kept)
         return self._ranked(per_slot, k)
+
+    def _scored(self, slot: str, prepared: Any, sids: npt.NDArray[np.int64]) -> dict[str, float]:
+        """Full-matcher scores of the subjects ``sids`` (best row of each) at one finger position."""
+        state = self._slots[slot]
+        live = state.rows_of_many(sids)
+        if not len(live):
+            return {}
+        fields, counts = state.gather(live)
+        batch = self._codec.batch(fields, counts, once=True)
+        scores = np.asarray(prepared.scores(batch), dtype=np.float64)
+        return self._best(state, live, scores)
 
     def _best(
         self, state: _Slot, rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]
@@ -1045,6 +1095,10 @@ class TemplateGallery:
                     )
             pairs = []
             for t in templates:
+                known = self._probe_forms.pop(_form_key(t), None) if t.modality == self.modality else None
+                if known is not None:  # searched with just before (and decoded then)
+                    pairs.append(known)
+                    continue
                 decoded = self.matcher.decode(t)  # validates the template
                 keys = None
                 if self._hasher is not None:
@@ -1082,6 +1136,10 @@ class TemplateGallery:
         if fresh.index is not None:
             fresh.index.renumber(mapping)
         self._slots[slot] = fresh
+
+
+def _form_key(template: Template) -> tuple[str, int, bytes]:
+    return (template.algorithm, template.version, template.payload)
 
 
 def _top(values: npt.NDArray[np.float64], count: int) -> list[int]:
