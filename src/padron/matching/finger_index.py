@@ -226,14 +226,19 @@ class CylinderIndex:
         group: npt.NDArray[np.integer[Any]],
         alive: npt.NDArray[np.bool_],
         groups: int,
+        size: npt.NDArray[np.integer[Any]] | None = None,
     ) -> F64:
         """:meth:`votes` summed per group (``group[row]`` in 0..groups-1, a finger position's rows
         per subject) over the rows ``alive`` only, without a row-sized array: for a gallery whose
-        subjects have one row each, each subject's vote."""
+        subjects have one row each, each subject's vote. With ``size`` (a row's cylinders), each
+        row's votes are divided by the square root of its size."""
         out = np.zeros(groups, dtype=np.float64)
         for hit, weights in self._hits(keys, rows):
             live = alive[hit]
-            out += np.bincount(group[hit[live]], weights=weights[live], minlength=groups)[:groups]
+            hit, weights = hit[live], weights[live]
+            if size is not None:
+                weights = weights / np.sqrt(np.maximum(size[hit], 1).astype(np.float64))
+            out += np.bincount(group[hit], weights=weights, minlength=groups)[:groups]
         return out
 
     def _hits(self, keys: U32, rows: int) -> list[tuple[npt.NDArray[np.uint32], F64]]:

@@ -167,3 +167,7 @@ def test_votes_per_group_are_the_row_votes_of_live_rows_summed_bit_for_bit() -> 
     got = index.group_votes(probe, 300, group, alive, 310)
     assert np.array_equal(got, expected)
     assert got[group[260]] == votes[260] > 0 or not alive[260]
+    size = rng.integers(1, 60, 300).astype(np.int32)  # cylinders per row: votes over their root
+    scaled = np.zeros(310)
+    scaled[group[alive]] = (votes / np.sqrt(size))[alive]
+    assert np.allclose(index.group_votes(probe, 300, group, alive, 310, size), scaled, rtol=1e-12)

@@ -844,10 +844,15 @@ class TemplateGallery:
             forms[_form_key(template)] = (self._codec.pack(template, decoded), keys)
             key_counts[slot] = len(keys)
             alive = state.alive[: state.rows]
+            # a row's votes over the square root of its cylinders: prints with many minutiae
+            # collect chance collisions in proportion (README, "Pre-selection that shrinks ...")
             if state.single:  # at most one live row per subject (the usual case): votes per subject
-                best = state.index.group_votes(keys, state.rows, state.subject, alive, len(self._subject_ref))
+                best = state.index.group_votes(
+                    keys, state.rows, state.subject, alive, len(self._subject_ref), state.count
+                )
             else:
-                votes = state.index.votes(keys, state.rows)
+                size = np.maximum(state.count[: state.rows], 1).astype(np.float64)
+                votes = state.index.votes(keys, state.rows) / np.sqrt(size)
                 best = np.zeros(len(self._subject_ref), dtype=np.float64)
                 votes[~alive] = 0.0
                 np.maximum.at(best, state.subject[: state.rows], votes)
