@@ -232,13 +232,18 @@ class CylinderIndex:
         per subject) over the rows ``alive`` only, without a row-sized array: for a gallery whose
         subjects have one row each, each subject's vote. With ``size`` (a row's cylinders), each
         row's votes are divided by the square root of its size."""
+        root = np.ones(rows) if size is None else np.sqrt(np.maximum(size[:rows], 1).astype(np.float64))
+        return self.divided_group_votes(keys, rows, group, np.where(alive[:rows], root, np.inf), groups)
+
+    def divided_group_votes(
+        self, keys: U32, rows: int, group: npt.NDArray[np.integer[Any]], divisor: F64, groups: int
+    ) -> F64:
+        """Each row's votes divided by ``divisor[row]`` (``inf``: a row left out), summed per
+        group: :meth:`group_votes` with the rows' divisors kept by the caller (a gallery keeps
+        them as rows come and go), so a search reads one value per collision."""
         out = np.zeros(groups, dtype=np.float64)
         for hit, weights in self._hits(keys, rows):
-            live = alive[hit]
-            hit, weights = hit[live], weights[live]
-            if size is not None:
-                weights = weights / np.sqrt(np.maximum(size[hit], 1).astype(np.float64))
-            out += np.bincount(group[hit], weights=weights, minlength=groups)[:groups]
+            out += np.bincount(group[hit], weights=weights / divisor[hit], minlength=groups)[:groups]
         return out
 
     def _hits(self, keys: U32, rows: int) -> list[tuple[npt.NDArray[np.uint32], F64]]:

@@ -478,6 +478,9 @@ class _Slot:
         self.alive = np.zeros(0, dtype=bool)
         self.start = np.zeros(0, dtype=np.int64)  # row -> its first item
         self.count = np.zeros(0, dtype=np.int32)  # row -> its items
+        #: row -> what its pre-selection votes are divided by: the square root of its items
+        #: (cylinders), inf once the row is dead (its votes then count for nothing)
+        self.divisor = np.zeros(0, dtype=np.float64)
         self.columns: Fields = {
             name: np.zeros((0, *shape), dtype=dtype) for name, (dtype, shape) in fields.items()
         }
@@ -518,10 +521,12 @@ class _Slot:
         self.alive = _grown(self.alive, row0 + n, 1024)
         self.start = _grown(self.start, row0 + n, 1024)
         self.count = _grown(self.count, row0 + n, 1024)
+        self.divisor = _grown(self.divisor, row0 + n, 1024)
         self.subject[row0 : row0 + n] = sids
         self.alive[row0 : row0 + n] = True
         self.start[row0 : row0 + n] = item0 + np.cumsum(counts) - counts
         self.count[row0 : row0 + n] = counts
+        self.divisor[row0 : row0 + n] = _vote_divisor(counts)
         for name, (dtype, shape) in self.fields.items():
             column = _grown(self.columns[name], item0 + total, 4096)
             if total:
@@ -560,6 +565,7 @@ class _Slot:
         if not rows:
             return
         self.alive[rows.start : rows.stop] = False
+        self.divisor[rows.start : rows.stop] = np.inf
         self.first[sid] = -1
         self.nrows[sid] = 0
         self.dead += len(rows)
@@ -843,18 +849,15 @@ class TemplateGallery:
             keys = self._hasher.keys(cast(IndexableMatcher, self.matcher).cylinder_bits(decoded))
             forms[_form_key(template)] = (self._codec.pack(template, decoded), keys)
             key_counts[slot] = len(keys)
-            alive = state.alive[: state.rows]
             # a row's votes over the square root of its cylinders: prints with many minutiae
             # collect chance collisions in proportion (README, "Pre-selection that shrinks ...")
             if state.single:  # at most one live row per subject (the usual case): votes per subject
-                best = state.index.group_votes(
-                    keys, state.rows, state.subject, alive, len(self._subject_ref), state.count
+                best = state.index.divided_group_votes(
+                    keys, state.rows, state.subject, state.divisor, len(self._subject_ref)
                 )
             else:
-                size = np.maximum(state.count[: state.rows], 1).astype(np.float64)
-                votes = state.index.votes(keys, state.rows) / np.sqrt(size)
+                votes = state.index.votes(keys, state.rows) / state.divisor[: state.rows]
                 best = np.zeros(len(self._subject_ref), dtype=np.float64)
-                votes[~alive] = 0.0
                 np.maximum.at(best, state.subject[: state.rows], votes)
             fused += best
             if extra and each:
@@ -948,9 +951,10 @@ class TemplateGallery:
             alive = s.alive[: s.rows]
             templates += int(alive.sum())
             template_bytes += int(s.count[: s.rows][alive].sum()) * s.item_bytes()
-            row_bytes += s.rows * (4 + 1 + 8 + 4) + len(s.first) * 12
+            row_bytes += s.rows * (4 + 1 + 8 + 4 + 8) + len(s.first) * 12
             capacity += sum(int(c.nbytes) for c in s.columns.values())
             capacity += int(s.subject.nbytes + s.alive.nbytes + s.start.nbytes + s.count.nbytes)
+            capacity += int(s.divisor.nbytes)
             capacity += int(s.first.nbytes + s.nrows.nbytes)
         index_bytes = sum(s.index.nbytes() for s in self._slots.values() if s.index is not None)
         return {
@@ -1054,6 +1058,7 @@ class TemplateGallery:
             raise SegmentError(f"saved slot {slot} has rows outside its subjects")
         items = int(count.sum(dtype=np.int64))
         state.subject, state.alive, state.count = subject, alive, count
+        state.divisor = np.where(alive, _vote_divisor(count), np.inf)
         state.start = np.cumsum(count, dtype=np.int64) - count
         for name, (dtype, shape) in self._codec.fields.items():
             column = a[pre + "column/" + name]
@@ -1132,6 +1137,7 @@ class TemplateGallery:
         fresh.subject = np.array(sids, dtype=np.int32)
         fresh.alive = np.ones(len(keep), dtype=bool)
         fresh.count = counts.astype(np.int32)
+        fresh.divisor = _vote_divisor(counts)
         fresh.start = np.cumsum(counts) - counts
         fresh.columns = {name: np.ascontiguousarray(values) for name, values in fields.items()}
         fresh.rows, fresh.items = len(keep), int(counts.sum())
@@ -1141,6 +1147,12 @@ class TemplateGallery:
         if fresh.index is not None:
             fresh.index.renumber(mapping)
         self._slots[slot] = fresh
+
+
+def _vote_divisor(counts: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.float64]:
+    """What rows with these item counts divide their pre-selection votes by."""
+    out: npt.NDArray[np.float64] = np.sqrt(np.maximum(counts, 1).astype(np.float64))
+    return out
 
 
 def _form_key(template: Template) -> tuple[str, int, bytes]:
