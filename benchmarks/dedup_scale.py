@@ -35,7 +35,8 @@ Ray's workers run in other processes), FNIR = planted duplicates neither refused
 adjudication / planted duplicates, FPIR = unique persons refused or sent to adjudication / unique
 persons, with their counts, and per enrollment its milliseconds (``enrollment_ms``: the whole
 ``IdentityService.enroll``) and those of its 1:N gallery search alone (``search_ms``: pre-selection
-and full matcher; the rest is the registry's transaction). Set OMP_NUM_THREADS=1 (and MKL/OPENBLAS) for comparable figures.
+and full matcher; the rest is the registry's transaction). Set OMP_NUM_THREADS=1 (and
+MKL/OPENBLAS) for comparable figures.
 """
 
 from __future__ import annotations

@@ -159,18 +159,51 @@ def _geometry(x: F32, y: F32, angle: F32) -> tuple[F32, F32, F32]:
     return distance, relative, radial
 
 
-def _pair_geometry(
-    x: F32, y: F32, angle: F32, i: npt.NDArray[np.int64], k: npt.NDArray[np.int64]
-) -> tuple[F32, F32, F32]:
-    """:func:`_geometry`'s (distance, relative direction, radial angle) of the pairs (i[j], k[j])
-    only: the same operations on the same values, so the same numbers."""
-    xf, yf, af = x.astype(np.float64), y.astype(np.float64), angle.astype(np.float64)
-    dx = xf[k] - xf[i]
-    dy = yf[k] - yf[i]
+def _pair_geometry(x: F32, y: F32, angle: F32, minutia: npt.NDArray[np.int64]) -> tuple[F32, F32, F32]:
+    """:func:`_geometry`'s (distance, relative direction, radial angle) of the pairs
+    (``minutia[..., p]``, ``minutia[..., q]``) only, as ``(..., n, n)`` arrays: the same operations
+    on the same values, so the same numbers (each minutia gathered once, then broadcast)."""
+    xm, ym, am = (np.asarray(v[minutia], dtype=np.float64) for v in (x, y, angle))
+    dx = xm[..., None, :] - xm[..., :, None]  # [p, q] = x_q - x_p
+    dy = ym[..., None, :] - ym[..., :, None]
     distance = np.hypot(dx, dy).astype(np.float32)
-    relative = _wrap(af[i] - af[k])
-    radial = _wrap(af[i] - np.arctan2(-dy, dx))
+    relative = _wrap(am[..., :, None] - am[..., None, :])
+    radial = _wrap(am[..., :, None] - np.arctan2(-dy, dx))
     return distance, relative, radial
+
+
+def _top_pairs(flat: F32, n_r: int, bmax: int, n_a: int) -> tuple[npt.NDArray[np.int64], F32]:
+    """Each candidate's ``n_r`` best local pairs: their indices into ``flat`` (candidates x
+    ``bmax * n_a`` gammas, entry ``ib * n_a + ia``) and gammas, best first, in the order of the
+    key ``1e-9 * index - gamma`` (float32; exact ties to the lower index, so a candidate scores
+    the same in any batch: the index does not depend on it). Only positive gammas are chosen,
+    the rest of a row is index 0 with gamma 0 (pairs the relaxation leaves out as inactive).
+
+    Not a sort of every pair: the ``n_r``-th best of the candidate cylinders' own best gammas is
+    a floor under the ``n_r`` best (that many pairs reach it), so only the pairs within the key's
+    index term of it are sorted -- a few dozen per candidate instead of thousands."""
+    c, width = flat.shape
+    if bmax >= n_r:
+        best_of_row = flat.reshape(c, bmax, n_a).max(axis=2)
+        floor = np.partition(best_of_row, bmax - n_r, axis=1)[:, bmax - n_r]
+        # a pair below the floor by less than the key's index term could still rank above one
+        # at it: keep those too (then the key decides, as a sort of every pair would)
+        floor = floor - np.float32(width * 1e-9 + 1e-6)
+        row, col = np.nonzero((flat >= floor[:, None]) & (flat > 0))
+    else:
+        row, col = np.nonzero(flat > 0)
+    gamma = flat[row, col]
+    key = col.astype(np.float32) * np.float32(1e-9) - gamma
+    order = np.lexsort((col, key, row))  # by candidate, then key, exact key ties by index
+    row, col, gamma = row[order], col[order], gamma[order]
+    starts = np.searchsorted(row, np.arange(c))
+    rank = np.arange(len(row)) - starts[row]
+    keep = rank < n_r
+    top = np.zeros((c, n_r), dtype=np.int64)
+    values = np.zeros((c, n_r), dtype=np.float32)
+    top[row[keep], rank[keep]] = col[keep]
+    values[row[keep], rank[keep]] = gamma[keep]
+    return top, values
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,14 +390,7 @@ class FingerprintComparator:
         padded[np.arange(hi - lo) + shift] = gamma_t
         n_r = min(p.relaxation_pairs, n_a * bmax)
         flat = padded.reshape(c, bmax * n_a)  # entry ib * n_a + ia
-        # ascending key = -gamma + 1e-9 * pair index: exact ties go to the lower pair index, so a
-        # candidate scores the same in any batch (the index ib * n_a + ia does not depend on it)
-        key = np.arange(flat.shape[1], dtype=np.float32) * np.float32(1e-9) - flat
-        top = np.argpartition(key, n_r - 1, axis=1)[:, :n_r]
-        order = np.argsort(np.take_along_axis(key, top, axis=1), axis=1)
-        top_values = np.take_along_axis(flat, top, axis=1)
-        top = np.take_along_axis(top, order, axis=1)
-        lam0 = np.take_along_axis(top_values, order, axis=1)  # (c, n_r)
+        top, lam0 = _top_pairs(flat, n_r, bmax, n_a)  # (c, n_r) each
         per_candidate_r = np.minimum(np.minimum(counts, n_a), p.relaxation_pairs)  # nR for each
         rank = np.arange(n_r)[None, :]
         active = (rank < per_candidate_r[:, None]) & (lam0 > 0)
@@ -383,9 +409,7 @@ class FingerprintComparator:
             b_geometry = (b.distance[b_index], b.relative[b_index], b.radial[b_index])
         else:  # built without the pairwise geometry: the pairs needed, from the minutiae
             minutia = np.minimum(cs.starts[first:last, None] + ib, b.count - 1)  # padded: masked below
-            i = np.broadcast_to(minutia[:, :, None], (c, n_r, n_r))
-            k = np.broadcast_to(minutia[:, None, :], (c, n_r, n_r))
-            b_geometry = _pair_geometry(b.x, b.y, b.angle, i, k)
+            b_geometry = _pair_geometry(b.x, b.y, b.angle, minutia)
         rho = self._compatibility(a, a_index, b_geometry)
         pair_ok = active[:, :, None] & active[:, None, :]
         rho = np.where(pair_ok, rho, np.float32(0.0))

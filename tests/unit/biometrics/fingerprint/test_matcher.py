@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from padron.biometrics.fingerprint.matcher import FingerprintComparator, _Side
+from padron.biometrics.fingerprint.matcher import FingerprintComparator, _Side, _top_pairs
 from padron.biometrics.fingerprint.template import to_envelope
 
 from ._synth import moved, random_minutiae, template_of
@@ -70,7 +70,7 @@ def test_one_call_over_many_candidates_equals_one_by_one(rng: np.random.Generato
     probe_t = template_of(finger)
     together = comparator.scores(comparator.prepare(probe_t), comparator.candidates(candidates))
     one_by_one = [comparator.compare(probe_t, c) for c in candidates]
-    assert np.allclose(together, one_by_one, atol=1e-6)
+    assert together.tolist() == one_by_one  # bit for bit: a candidate scores the same in any batch
     # envelopes work as well as in-memory templates, and the score is symmetric enough to trust
     assert comparator.compare(to_envelope(probe_t), to_envelope(candidates[1])) == pytest.approx(
         one_by_one[1], abs=1e-6
@@ -138,3 +138,35 @@ def test_degenerate_templates_score_zero(rng: np.random.Generator) -> None:
     assert comparator.compare(lonely, normal) == 0.0
     assert comparator.compare(normal, lonely) == 0.0
     assert comparator.scores(comparator.prepare(normal), []).shape == (0,)
+
+
+def test_the_best_pairs_are_those_of_a_full_sort_by_key_with_ties_to_the_lower_index() -> None:
+    """The relaxation's pairs: per candidate the ``n_r`` positive gammas first by the key
+    ``1e-9 * index - gamma`` (float32), exact key ties (common: 1e-9 steps are below float32's
+    resolution at 0.4) by the lower index, whichever row layout the batch gives, the rest gamma 0."""
+    rng = np.random.default_rng(3)
+    c, bmax, n_a, n_r = 40, 30, 25, 16
+    flat = rng.choice(
+        np.array([0.0, 0.0, 0.0, 0.25, 0.3125, 0.4, 0.5], dtype=np.float32), size=(c, bmax * n_a)
+    )
+    flat = (flat * rng.choice(np.array([1.0, 1.0, 0.999], dtype=np.float32), size=flat.shape)).astype(
+        np.float32
+    )
+    flat[3, :] = 0.0  # no positive pair at all
+    flat[4, :] = 0.0
+    flat[4, [7, 700]] = np.float32(0.5)  # fewer positive pairs than n_r
+    top, values = _top_pairs(flat, n_r, bmax, n_a)
+    key = np.arange(bmax * n_a, dtype=np.float32) * np.float32(1e-9) - flat
+    for row in range(c):
+        positive = np.flatnonzero(flat[row] > 0)
+        want = positive[np.lexsort((positive, key[row, positive]))][:n_r]
+        assert top[row, : len(want)].tolist() == want.tolist()
+        assert values[row, : len(want)].tolist() == flat[row, want].tolist()
+        assert not values[row, len(want) :].any()
+    assert values[4].tolist()[:3] == [0.5, 0.5, 0.0] and top[4, :2].tolist() == [7, 700]
+    # a candidate alone (no padding rows of larger candidates) picks the same pairs
+    alone_top, alone_values = _top_pairs(flat[:1, : 20 * n_a], n_r, 20, n_a)
+    wider = flat[:1].copy()
+    wider[:, 20 * n_a :] = 0.0
+    padded_top, padded_values = _top_pairs(wider, n_r, bmax, n_a)
+    assert np.array_equal(alone_top, padded_top) and np.array_equal(alone_values, padded_values)
