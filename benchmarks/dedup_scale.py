@@ -190,6 +190,7 @@ GALLERY_SETTINGS = {
     "shortlist_scale": float,
     "shortlist": int,
     "slot_shortlist": int,
+    "relative_shortlist": float,
     "cascade_fingers": int,
     "cascade_keep": int,
 }

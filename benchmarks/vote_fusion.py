@@ -20,7 +20,8 @@ the fusions compared, summed over the fingers:
 
 Reported per fusion: the mate's rank among the gallery's subjects (1 = first), its maximum and
 99th percentile, how many mates rank below 10, 20 and 32 (the ten-finger shortlist at 100,000
-persons is 32 plus one per finger) and how many rank first.
+persons is 32 plus one per finger), how many rank first, and the 8 planted duplicates whose mates
+rank last (record number, rank).
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ import finger_preselect  # noqa: E402
 from padron.synth.population import plan_records  # noqa: E402
 
 FUSIONS = ("sum", "sqrt", "linear", "pow0.75", "finger_max", "sqrt_finger_max")
+
+
+def _last(ranks: list[int], count: int) -> list[int]:
+    """Positions of the ``count`` largest ranks, largest first."""
+    return [int(i) for i in np.argsort(ranks, kind="stable")[::-1][:count]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                 "ranked_below_20": int(np.sum(np.asarray(r) > 20)),
                 "ranked_below_32": int(np.sum(np.asarray(r) > 32)),
                 "rank_1": int(np.sum(np.asarray(r) == 1)),
+                # the planted duplicates whose mates rank last: (record number, rank)
+                "worst": [[records[pairs[i][0]].number, r[i]] for i in _last(r, 8)],
             }
             for name, r in ranks.items()
         },

@@ -3,6 +3,7 @@ each enrollment: searches between enrollments must give exactly what a gallery b
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from padron.domain.errors import PadronError
@@ -156,6 +157,48 @@ def test_the_cascade_scores_only_the_best_few_on_every_finger_with_exhaustive_sc
         assert c.slot_scores == full[c.ref].slot_scores
         assert c.score == pytest.approx(full[c.ref].score)
     assert plain.search(probe, 3)[0].ref == "p7"  # impostors after the mate may differ
+
+
+def test_the_shortlist_adds_the_best_by_relative_votes_each_finger_over_its_best() -> None:
+    """Beside the ``size`` best by summed votes, the pre-selection takes the ``size`` best by
+    relative votes (each finger's votes over that finger's best vote, summed), not already chosen:
+    a subject whose fingers all collide moderately, but whose summed votes a few strongly colliding
+    impostor fingers outweigh, still reaches the full matcher."""
+    people = [(f"p{i}", {s: [t] for s, t in _hand(i, 0).items()}) for i in range(40)]
+
+    def gallery(relative: float) -> TemplateGallery:
+        return TemplateGallery(
+            FingerprintMatcher(),
+            slots=FINGER_SLOTS,
+            shortlist_threshold=4,
+            shortlist=3,
+            shortlist_scale=0.0,
+            slot_shortlist=0,
+            relative_shortlist=relative,
+        )
+
+    plain, both = gallery(0.0), gallery(1.0)
+    for g in (plain, both):
+        g.add_many(people)
+    added = 0
+    for person in range(0, 40, 3):
+        probe = _hand(person, 1)
+        fused, _, _ = plain._votes(probe, extra=False)
+        shares = np.zeros_like(fused)
+        for slot in probe:
+            one, _, _ = plain._votes({slot: probe[slot]}, extra=False)
+            shares += one / one.max()
+        by_votes = [plain._subject_ref[i] for i in np.argsort(-fused, kind="stable")[:3]]
+        by_shares = [plain._subject_ref[i] for i in np.argsort(-shares, kind="stable")[:3]]
+        plain.search(probe, 3)
+        both.search(probe, 3)
+        assert plain.last_preselection == by_votes
+        assert both.last_preselection == by_votes + [r for r in by_shares if r not in by_votes]
+        assert both.last_preselection[0] == f"p{person}"
+        added += len(both.last_preselection) - 3
+    assert added > 0  # the relative order is not the summed one
+    with pytest.raises(ValueError):
+        gallery(-1.0)
 
 
 def test_a_cascade_needs_more_probe_fingers_and_shortlisted_subjects_than_it_keeps() -> None:

@@ -623,12 +623,15 @@ class TemplateGallery:
         shortlist_growth: float = 0.5,
         penetration: float = 0.01,
         slot_shortlist: int = 4,
+        relative_shortlist: float = 1.0,
         cascade_fingers: int = 3,
         cascade_keep: int = 8,
         index: IndexParameters | None = None,
     ) -> None:
         if not 0 <= shortlist_growth <= 1 or shortlist_scale < 0 or not 0 <= penetration <= 1:
             raise ValueError("shortlist_growth and penetration must be in [0, 1], shortlist_scale >= 0")
+        if relative_shortlist < 0:
+            raise ValueError("relative_shortlist must be >= 0 (0: none)")
         if cascade_fingers < 0 or cascade_keep < 1:
             raise ValueError("cascade_fingers must be >= 0 (0: no cascade) and cascade_keep >= 1")
         self.matcher = matcher
@@ -640,6 +643,7 @@ class TemplateGallery:
         self.shortlist_growth = shortlist_growth
         self.penetration = penetration
         self.slot_shortlist = slot_shortlist
+        self.relative_shortlist = relative_shortlist
         self.cascade_fingers = cascade_fingers
         self.cascade_keep = cascade_keep
         self._hasher: CylinderHasher | None = None
@@ -816,8 +820,13 @@ class TemplateGallery:
         summed over fingers, each finger's vote being the subject's best row), then, with
         ``extra``, each finger's best-voted not already chosen: ``slot_shortlist`` split over the
         probe's fingers (a one-finger probe's own best matter more than one of ten's). Also the
-        number of index keys of each probe finger (its indexable cylinders times the bands)."""
-        fused, per_finger, keys = self._votes(probe, extra=extra)
+        number of index keys of each probe finger (its indexable cylinders times the bands).
+        With ``extra`` and ``relative_shortlist``, also that share of ``size`` best by relative
+        votes (each finger's votes over its best vote, summed): a second ordering of the same
+        votes, in which a finger that collides with everyone's prints weighs no more than one
+        that collides with few (README, "Pre-selection that shrinks with the gallery")."""
+        relative = int(np.ceil(self.relative_shortlist * size)) if extra else 0
+        fused, per_finger, keys = self._votes(probe, extra=extra, relative=relative)
         chosen = _top(fused, size)
         seen = set(chosen)
         for top in per_finger:
@@ -828,14 +837,15 @@ class TemplateGallery:
         return [sid for sid in chosen if self._subject_ref[sid] is not None], keys
 
     def _votes(
-        self, probe: Mapping[str, Template], *, extra: bool
+        self, probe: Mapping[str, Template], *, extra: bool, relative: int = 0
     ) -> tuple[F64, list[list[int]], dict[str, int]]:
         """Every subject's fused vote (summed over the probe's fingers, each finger's vote the
-        subject's best row of that position), with ``extra`` each finger's best-voted, and each
-        probe finger's number of keys."""
+        subject's best row of that position), with ``extra`` each finger's best-voted (and, last,
+        the ``relative`` best by relative votes), and each probe finger's number of keys."""
         if self._hasher is None:
             raise GalleryError("this gallery's matcher has no cylinder bits to index")
         fused = np.zeros(len(self._subject_ref), dtype=np.float64)
+        shares = np.zeros(len(self._subject_ref), dtype=np.float64) if relative else None
         per_finger: list[list[int]] = []
         key_counts: dict[str, int] = {}
         forms: dict[tuple[str, int, bytes], tuple[Fields, Any]] = {}
@@ -862,6 +872,10 @@ class TemplateGallery:
             fused += best
             if extra and each:
                 per_finger.append(_top(best, each))
+            if shares is not None and (top := float(best.max(initial=0.0))) > 0:
+                shares += best / top
+        if shares is not None:
+            per_finger.append(_top(shares, relative))
         return fused, per_finger, key_counts
 
     def _score_subjects(
