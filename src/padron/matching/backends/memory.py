@@ -599,9 +599,10 @@ class TemplateGallery:
     the rows of that finger position collect weighted hash collisions, a subject's vote is the sum
     over the probe's fingers of its best row, and only the best-voted subjects -- at least
     ``shortlist``, at least ``penetration`` of the gallery divided by the probe's finger count --
-    plus the ``slot_shortlist`` best of each finger go through the full matcher on every probe
-    finger. Returned scores are always the full matcher's,
-    so a subject found both ways has the same score.
+    plus as many best by relative votes (``relative_shortlist`` of that number; each finger's
+    votes over its best vote, summed) and the ``slot_shortlist`` best of each finger go through
+    the full matcher (a cascade: see ``_score_subjects``). Returned scores are always the full
+    matcher's, so a subject found both ways has the same score.
 
     Templates are kept packed, column by column: with a
     :class:`~padron.matching.gallery.PackingMatcher` (fingerprints) only what the matcher reads
