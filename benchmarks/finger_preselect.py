@@ -253,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             "shortlist": gallery.shortlist,
             "penetration": gallery.penetration,
             "slot_shortlist": gallery.slot_shortlist,
+            "relative_shortlist": gallery.relative_shortlist,
             "shortlist_scale": gallery.shortlist_scale,
             "cascade_fingers": gallery.cascade_fingers,
             "cascade_keep": gallery.cascade_keep,
