@@ -234,6 +234,31 @@ def test_restart_rebuilds_the_same_gallery(registry: Registry) -> None:
     assert restarted.identify(probe, ctx=INVESTIGATOR) == service.identify(probe, ctx=INVESTIGATOR)
 
 
+def test_the_subject_count_follows_every_change_to_either_gallery(registry: Registry) -> None:
+    """The count the dedup thresholds are set for is the subjects of both galleries together,
+    each once (kept between enrollments, not recounted): it follows face-only and finger-only
+    enrollments, a merge, another instance's enrollments and a restart."""
+    service = identity_service(registry)
+    other = identity_service(Registry(registry.db))
+
+    def counts_right(expected: int) -> None:
+        for s in (service, other):
+            s.gallery_stats()  # brings the galleries up to the journal, as an enrollment does
+            assert s.index.size() == len(s.index.refs()) == expected
+
+    counts_right(0)
+    curps = enroll_population(service, 3)
+    counts_right(3)
+    face_only = SyntheticIdentity.make(20).capture(1, fingers=())
+    fingers_only = SyntheticIdentity.make(21).capture(1, face=False)
+    for i, samples in ((20, face_only), (21, fingers_only)):
+        issued_curp(other.enroll(draft(i), samples, ctx=OFFICER, reason="r"))
+    counts_right(5)
+    registry.merge(curps[2], curps[0], ctx=as_actor("a"), reason="same person found by an investigator")
+    counts_right(4)
+    assert identity_service(Registry(registry.db)).index.size() == 4
+
+
 def test_another_process_enrollment_is_seen(registry: Registry) -> None:
     """Two service instances (as in two processes) share only the database: the journal keeps
     the second one's gallery in step before it searches."""
