@@ -134,7 +134,6 @@ class CylinderIndex:
         self._tail_keys.append(np.asarray(keys, dtype=np.uint32))
         self._tail_rows.append(np.full(len(keys), row, dtype=np.uint32))
         self._tail_size += len(keys)
-        self._sorted_tail = None
         if self._tail_size > max(1 << 16, len(self._low) // 8):
             self._merge()
 
@@ -348,12 +347,26 @@ class CylinderIndex:
         self._set_main(np.insert(main, at, keys), np.insert(self._rows, at, rows))
 
     def _tail(self) -> tuple[U32, U32]:
-        if self._sorted_tail is None:
-            keys = np.concatenate(self._tail_keys)
-            rows = np.concatenate(self._tail_rows)
-            order = np.argsort(keys, kind="stable")
-            self._sorted_tail = (keys[order], rows[order])
-            self._tail_keys, self._tail_rows = [keys[order]], [rows[order]]
+        """The tail's keys and rows sorted by key (stable: entries of one key in the order they
+        were added). Entries added since the last call are sorted alone and inserted after the
+        equal keys of the sorted part -- the same arrays as sorting everything again, without
+        re-sorting a tail that grows by one enrollment's keys between searches."""
+        done = self._sorted_tail
+        if done is not None and len(self._tail_keys) == 1:
+            return done
+        if done is not None and self._tail_keys[0] is done[0]:
+            new_keys = np.concatenate(self._tail_keys[1:])
+            new_rows = np.concatenate(self._tail_rows[1:])
+            order = np.argsort(new_keys, kind="stable")
+            at = np.searchsorted(done[0], new_keys[order], side="right")
+            keys = np.insert(done[0], at, new_keys[order])
+            rows = np.insert(done[1], at, new_rows[order])
+        else:
+            all_keys = np.concatenate(self._tail_keys)
+            order = np.argsort(all_keys, kind="stable")
+            keys, rows = all_keys[order], np.concatenate(self._tail_rows)[order]
+        self._sorted_tail = (keys, rows)
+        self._tail_keys, self._tail_rows = [keys], [rows]
         return self._sorted_tail
 
     def _merge(self) -> None:

@@ -171,3 +171,27 @@ def test_votes_per_group_are_the_row_votes_of_live_rows_summed_bit_for_bit() -> 
     scaled = np.zeros(310)
     scaled[group[alive]] = (votes / np.sqrt(size))[alive]
     assert np.allclose(index.group_votes(probe, 300, group, alive, 310, size), scaled, rtol=1e-12)
+
+
+def test_a_tail_grown_between_searches_is_the_tail_sorted_at_once() -> None:
+    """Keys added after a search are sorted alone and inserted into the sorted tail: the same
+    arrays (rows of one key in the order they came) and votes as sorting the whole tail again."""
+    rng = np.random.default_rng(9)
+    hasher = CylinderHasher(BITS)
+    prints = [cylinders(rng) for _ in range(80)]
+    grown, at_once = CylinderIndex(), CylinderIndex()
+    probe = hasher.keys(prints[5][:25])
+    for row, c in enumerate(prints):
+        keys = hasher.keys(c)
+        grown.add(row, keys)
+        at_once.add(row, keys)
+        if row % 7 == 0:
+            grown.votes(probe, row + 1)  # sorts the tail so far
+        if row % 9 == 0:
+            grown.add(row, keys[:3])  # a row's keys again, in a later chunk
+            at_once.add(row, keys[:3])
+    assert grown._tail_size == at_once._tail_size > 0 and not len(grown._low)
+    want = at_once._tail()
+    got = grown._tail()
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    assert np.array_equal(grown.votes(probe, 80), at_once.votes(probe, 80))
