@@ -825,7 +825,9 @@ class TemplateGallery:
         With ``extra`` and ``relative_shortlist``, also that share of ``size`` best by relative
         votes (each finger's votes over its best vote, summed): a second ordering of the same
         votes, in which a finger that collides with everyone's prints weighs no more than one
-        that collides with few (README, "Pre-selection that shrinks with the gallery")."""
+        that collides with few (README, "Pre-selection that shrinks with the gallery"). Both
+        orderings agree for a one-finger probe; for more fingers the shortlist may hold up to
+        ``(1 + relative_shortlist) * size`` persons plus the fingers' own best."""
         relative = int(np.ceil(self.relative_shortlist * size)) if extra else 0
         fused, per_finger, keys = self._votes(probe, extra=extra, relative=relative)
         chosen = _top(fused, size)
