@@ -58,20 +58,29 @@ def make_exact() -> Gallery:
 
 
 def make_faiss() -> Gallery:
-    return VectorGallery(faiss_threshold=50)
+    return VectorGallery(faiss_threshold=50, bf16=False)
+
+
+def make_bf16() -> Gallery:
+    return VectorGallery(faiss_threshold=50, bf16=True)
 
 
 def make_fingers() -> Gallery:
     return TemplateGallery(VectorMatcher(), slots=FINGER_SLOTS)
 
 
-FACE_BACKENDS = ["memory-exact", "memory-faiss", "ray"]
+FACE_BACKENDS = ["memory-exact", "memory-faiss", "memory-bf16", "ray"]
 
 
 @pytest.fixture
 def face_gallery(request: pytest.FixtureRequest) -> Iterator[Gallery]:
     kind = request.param
-    factory = {"memory-exact": make_exact, "memory-faiss": make_faiss, "ray": make_exact}[kind]
+    factory = {
+        "memory-exact": make_exact,
+        "memory-faiss": make_faiss,
+        "memory-bf16": make_bf16,
+        "ray": make_exact,
+    }[kind]
     yield from gallery_on(request, kind, factory, Modality.FACE, shards=3)
 
 

@@ -237,29 +237,34 @@ def test_a_gallery_of_another_configuration_refuses_the_state(
         TemplateGallery(FingerprintMatcher(), slots=FINGER_SLOTS).load_state(broken)
 
 
-@pytest.mark.parametrize("threshold", [10**9, 50])  # numpy's scan; FAISS's
-def test_a_loaded_face_gallery_searches_exactly_like_the_saved_one(threshold: int) -> None:
+@pytest.mark.parametrize(
+    ("threshold", "bf16", "scan"),
+    [
+        (10**9, None, "numpy"),
+        (50, False, "faiss.knn inner product"),
+        (50, True, "certified bfloat16 matmul (torch/oneDNN) + exact float32 re-score"),
+    ],
+)
+def test_a_loaded_face_gallery_searches_exactly_like_the_saved_one(
+    threshold: int, bf16: bool | None, scan: str
+) -> None:
     rng = np.random.default_rng(5)
     vectors = rng.normal(size=(120, 128)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    saved = VectorGallery(faiss_threshold=threshold)
+    saved = VectorGallery(faiss_threshold=threshold, bf16=bf16)
     saved.bulk_load([f"p:{i}" for i in range(100)], vectors[:100])
     for i in range(100, 120):
         saved.add_vectors(f"p:{i % 105}", vectors[i : i + 1])
     saved.remove("p:7")
     parts = list(encode_parts(saved.export_state(), modality="face", position=3, max_bytes=10_000))
-    loaded = VectorGallery(faiss_threshold=threshold)
+    loaded = VectorGallery(faiss_threshold=threshold, bf16=bf16)
     loaded.load_state(decode_parts(parts)[0])
     queries = vectors[[1, 7, 50, 103]] + rng.normal(scale=0.05, size=(4, 128)).astype(np.float32)
     assert [as_tuples(r) for r in loaded.search_vectors(queries, 5)] == [
         as_tuples(r) for r in saved.search_vectors(queries, 5)
     ]
     assert loaded.refs() == saved.refs() and len(loaded) == len(saved)
-    assert (
-        loaded.describe()["scan"]
-        == saved.describe()["scan"]
-        == ("numpy" if threshold > 120 else "faiss.knn inner product")
-    )
+    assert loaded.describe()["scan"] == saved.describe()["scan"] == scan
 
 
 def test_a_face_state_of_the_simhash_layout_is_refused() -> None:

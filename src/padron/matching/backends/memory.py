@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
@@ -23,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from padron.domain.template import Modality, Template
+from padron.matching.backends.bf16 import Bf16Scan, hardware_bf16
 from padron.matching.finger_index import CylinderHasher, CylinderIndex, IndexParameters, _ranges
 from padron.matching.gallery import FACE_SLOT, Candidate, GalleryError, Matcher, PackingMatcher, rank
 from padron.matching.segments import GalleryState, SegmentError, arrays_to_strings, strings_to_arrays
@@ -72,12 +74,16 @@ class VectorGallery:
         faiss_threshold: int = 20_000,
         scan_block: int = 1 << 25,
         groups: int = 1024,
+        bf16: bool | None = None,
     ) -> None:
         """``faiss_threshold``: from this many rows on, FAISS's exhaustive inner-product scan
         (``faiss.knn``: tiled BLAS with a heap per probe, reading the rows in place) finds the top
         rows; below it, numpy does. ``scan_block``: the most scores numpy holds at once (probes x
         rows; 2**25 float32 = 128 MiB); ``groups``: numpy's rows are cut into this many groups for
-        the top-k selection."""
+        the top-k selection. ``bf16``: from ``faiss_threshold`` rows on, scan a centred bfloat16
+        copy of the rows on the CPU's matrix units and re-score a certified shortlist exactly
+        (:mod:`padron.matching.backends.bf16`; None: where the CPU multiplies bfloat16 natively,
+        AMX or AVX512-BF16; a probe whose certificate fails is answered by FAISS)."""
         if scan_block < 1 or groups < 1 or faiss_threshold < 0:
             raise GalleryError("faiss_threshold, scan_block and groups must be positive")
         self.faiss_threshold = faiss_threshold
@@ -94,6 +100,10 @@ class VectorGallery:
         self._dead = 0
         self._dead_rows: npt.NDArray[np.intp] | None = None  # cached np.flatnonzero(~alive)
         self._max_per_ref = 1
+        self._bf16_wanted = bf16
+        self._bf16: Bf16Scan | None = None  # built at the first large search, extended after
+        self._bf16_lock = threading.Lock()
+        self.bf16_fallbacks = 0  # probes whose bfloat16 certificate failed (answered by FAISS)
 
     # --- content --------------------------------------------------------------------------------
 
@@ -168,8 +178,70 @@ class VectorGallery:
         # removed rows score -inf and sort last; k subjects need at most k * (templates per subject) rows
         needed = min(n, k * self._max_per_ref)
         if n >= self.faiss_threshold:
+            if self._uses_bf16():
+                return self._search_bf16(queries, k, needed)
             return self._search_faiss(queries, k, needed)
         return self._search_numpy(queries, k, needed)
+
+    def _uses_bf16(self) -> bool:
+        if self._bf16_wanted is None:
+            self._bf16_wanted = hardware_bf16()
+        return self._bf16_wanted
+
+    def _bf16_scan(self) -> Bf16Scan:
+        """The bfloat16 copy, built at the first use and extended by the rows added since; a
+        compaction or reload drops it."""
+        n = len(self._row_ref)
+        with self._bf16_lock:
+            scan = self._bf16
+            if scan is None or scan.count > n:  # a copy longer than the gallery is stale
+                # any fixed centre keeps the ranking; the live rows' mean makes the rows shortest
+                # (estimated from up to 65,536 of them, spread over the gallery)
+                live = np.flatnonzero(self._alive[:n])
+                sample = live[:: max(1, len(live) // 65_536)]
+                mu = (
+                    self._vectors[sample].mean(axis=0, dtype=np.float64)
+                    if len(sample)
+                    else np.zeros(self.dim)
+                )
+                scan = self._bf16 = Bf16Scan(self.dim, mu.astype(np.float32))
+            if scan.count < n:
+                scan.extend(self._vectors[scan.count : n])
+            return scan
+
+    def _search_bf16(self, queries: F32, k: int, needed: int) -> list[list[Candidate]]:
+        """The certified bfloat16 scan: each probe's shortlist holds its ``needed`` best live rows
+        (checked with the exact scores), which are re-scored by :func:`_dots` and grouped; a probe
+        whose check fails is answered by FAISS's exact scan."""
+        scan = self._bf16_scan()
+        n = scan.count
+        rows = self._vectors[:n]
+        block = 8192 if len(queries) >= 64 else 65_536  # few probes: fewer, larger products
+        shortlists, theta = scan.scan(queries, needed, self._alive[:n], block=block)
+        e, qmu = scan.bounds(queries)
+        counts = np.asarray([len(c) for c in shortlists], dtype=np.int64)
+        probe_of = np.repeat(np.arange(len(queries)), counts)
+        cand = np.concatenate(shortlists) if len(shortlists) else np.zeros(0, np.int64)
+        exact = _dots(rows[cand], queries[probe_of])
+        order = np.lexsort((-exact, probe_of))  # by probe, best first
+        cand, exact = cand[order], exact[order]
+        starts = np.cumsum(counts) - counts
+        full = counts >= needed
+        kth = np.full(len(queries), -np.inf)
+        kth[full] = exact[starts[full] + needed - 1]
+        ok = scan.certified(theta, e, qmu, kth)
+        out: list[list[Candidate]] = []
+        for qi, (start, good) in enumerate(zip(starts.tolist(), ok.tolist(), strict=True)):
+            top = slice(start, start + min(needed, int(counts[qi])))
+            out.append(self._group(cand[top], exact[top], k) if good else [])
+        failed = np.flatnonzero(~ok)
+        if len(failed):
+            self.bf16_fallbacks += len(failed)
+            for qi, result in zip(
+                failed.tolist(), self._search_faiss(queries[failed], k, needed), strict=True
+            ):
+                out[qi] = result
+        return out
 
     def _search_faiss(self, queries: F32, k: int, needed: int) -> list[list[Candidate]]:
         """FAISS's exact scan over every row, removed ones too: the live rows among the best
@@ -220,13 +292,24 @@ class VectorGallery:
     def describe(self) -> dict[str, Any]:
         """How the gallery searches (benchmarks print it)."""
         n = len(self._row_ref)
-        return {
-            "scan": "faiss.knn inner product" if n >= self.faiss_threshold else "numpy",
+        if n < self.faiss_threshold:
+            scan = "numpy"
+        elif self._uses_bf16():
+            scan = "certified bfloat16 matmul (torch/oneDNN) + exact float32 re-score"
+        else:
+            scan = "faiss.knn inner product"
+        out: dict[str, Any] = {
+            "scan": scan,
             "exact": True,
             "rows": n,
             "removed_rows": self._dead,
             "faiss_threshold": self.faiss_threshold,
+            "float32_bytes": int(n * self.dim * 4),
         }
+        if self._bf16 is not None:
+            out["bfloat16_bytes"] = self._bf16.count * self.dim * 2
+            out["bfloat16_fallback_probes"] = self.bf16_fallbacks
+        return out
 
     def _top_rows(self, scores: F32, needed: int) -> list[npt.NDArray[np.intp]]:
         """Each probe's ``needed`` highest-scoring rows (any order). With the rows cut into groups,
@@ -322,6 +405,7 @@ class VectorGallery:
         self._dead = int(n - alive.sum())
         self._dead_rows = None
         self._max_per_ref = int(state.meta.get("max_per_ref", 1))
+        self._bf16 = None
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -372,6 +456,7 @@ class VectorGallery:
             self._ref_rows.setdefault(ref, []).append(row)
         self._dead = 0
         self._dead_rows = None
+        self._bf16 = None  # rows renumbered
 
 
 @runtime_checkable
