@@ -153,7 +153,7 @@ def run_mode(
     t0 = time.perf_counter()
     gallery = VectorGallery()
     gallery.bulk_load(refs, vectors)
-    gallery.search_vectors(probes[:1], k)  # builds the bfloat16 copy where it is used: part of the build
+    gallery.search_vectors(probes[:1], k)  # a first search (the bfloat16 copy is built by bulk_load)
     padron_build = time.perf_counter() - t0
     t0 = time.perf_counter()
     flat = faiss.IndexFlatIP(DIM)

@@ -149,6 +149,7 @@ class VectorGallery:
             rows.append(start + i)
             self._max_per_ref = max(self._max_per_ref, len(rows))
         self._row_ref.extend(refs)
+        self._prepare_large()
 
     def remove(self, ref: str) -> None:
         rows = self._ref_rows.pop(ref, None)
@@ -187,6 +188,12 @@ class VectorGallery:
         if self._bf16_wanted is None:
             self._bf16_wanted = hardware_bf16()
         return self._bf16_wanted
+
+    def _prepare_large(self) -> None:
+        """After a bulk load or a reload: build (or extend) the bfloat16 copy now, as part of the
+        start-up, rather than in the first search's time."""
+        if len(self._row_ref) >= self.faiss_threshold and self._uses_bf16():
+            self._bf16_scan()
 
     def _bf16_scan(self) -> Bf16Scan:
         """The bfloat16 copy, built at the first use and extended by the rows added since; a
@@ -406,6 +413,7 @@ class VectorGallery:
         self._dead_rows = None
         self._max_per_ref = int(state.meta.get("max_per_ref", 1))
         self._bf16 = None
+        self._prepare_large()
 
     # --- internals ------------------------------------------------------------------------------
 
