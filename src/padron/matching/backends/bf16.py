@@ -153,7 +153,7 @@ class Bf16Scan:
 
         q = np.ascontiguousarray(queries, dtype=np.float32)
         p_count = len(q)
-        n = self.count
+        n = min(self.count, len(alive))  # the rows the caller knows of (alive flags for each)
         e, _ = self.bounds(q)
         probes_t = torch.from_numpy(q).to(torch.bfloat16).T.contiguous()  # (dim, probes)
         rows = torch.from_numpy(self._rows[:n]).view(torch.bfloat16)
