@@ -154,6 +154,8 @@ class Bf16Scan:
         q = np.ascontiguousarray(queries, dtype=np.float32)
         p_count = len(q)
         n = min(self.count, len(alive))  # the rows the caller knows of (alive flags for each)
+        if n == 0:
+            return [np.zeros(0, dtype=np.int64) for _ in range(p_count)], np.full(p_count, -np.inf)
         e, _ = self.bounds(q)
         probes_t = torch.from_numpy(q).to(torch.bfloat16).T.contiguous()  # (dim, probes)
         rows = torch.from_numpy(self._rows[:n]).view(torch.bfloat16)
