@@ -55,14 +55,19 @@ POSITIONS = tuple(range(1, 11))
 
 
 def rss() -> dict[str, int]:
-    """This process's resident set size now and at its peak (bytes)."""
-    out = {}
-    with Path("/proc/self/status").open(encoding="ascii") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out["rss_bytes" if key == "VmRSS" else "peak_rss_bytes"] = int(value.split()[0]) * 1024
-    return out
+    """This process's resident set size now and at its peak, and its anonymous and shared-memory
+    parts (bytes; shared memory is Ray's object store pages this process touched)."""
+    try:
+        from padron.matching.backends.ray import process_memory
+    except ImportError:  # --before-src: code older than this helper
+        out = {}
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out["rss_bytes" if key == "VmRSS" else "peak_rss_bytes"] = int(value.split()[0]) * 1024
+        return out
+    return process_memory()
 
 
 # --- the child: one start-up in its own process -----------------------------------------------------
@@ -149,6 +154,9 @@ def child(
         "rss_after_bytes": after["rss_bytes"],
         "peak_rss_bytes": after["peak_rss_bytes"],
         "gallery_rss_bytes": after["rss_bytes"] - before["rss_bytes"],
+        "rss_anonymous_grown_bytes": after.get("rss_anonymous_bytes", 0)
+        - before.get("rss_anonymous_bytes", 0),
+        "rss_shared_grown_bytes": after.get("rss_shared_bytes", 0) - before.get("rss_shared_bytes", 0),
         "startup": getattr(index, "startup", None),
     }
     if ray:
@@ -550,6 +558,16 @@ def main(argv: list[str] | None = None) -> int:
                 s.get("rss_bytes", 0) for s in r.get("shards_before") or []
             )
             entry["shard_rss_bytes_per_finger"] = round(grown / fingers, 1)
+            for part in ("anonymous", "shared"):
+                key = f"rss_{part}_bytes"
+                grown = sum(s.get(key, 0) for s in shards) - sum(
+                    s.get(key, 0) for s in r.get("shards_before") or []
+                )
+                entry[f"shard_rss_{part}_bytes_per_finger"] = round(grown / fingers, 1)
+            for part in ("anonymous", "shared"):
+                entry[f"coordinator_rss_{part}_bytes_per_finger"] = round(
+                    r.get(f"rss_{part}_grown_bytes", 0) / fingers, 1
+                )
             accounted = sum(
                 s["stats"]["template_bytes"] + s["stats"]["index_bytes"] + s["stats"].get("row_bytes", 0)
                 for s in shards

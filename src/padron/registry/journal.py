@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from padron.domain.template import Modality, Template
 from padron.matching.gallery import Gallery, SharedGallery, slot_modality
+from padron.matching.heap import release_free_memory
 from padron.matching.locks import ReadWriteLock
 from padron.matching.segments import Assembler, PersistentGallery, SegmentError, encode_parts
 from padron.registry.segments import SegmentStore, SnapshotInfo, check_complete
@@ -175,9 +176,11 @@ class BiometricIndex:
         if reason is None:
             loaded = self._start_from_segments(session, began)
             if loaded is not None:
+                release_free_memory()  # what opening the parts needed, back to the system
                 return loaded
             reason = self.startup.get("fallback", "no snapshot")
         loaded = self.rebuild(session)
+        release_free_memory()  # the decoded templates' temporaries, back to the system
         self.startup = {
             "source": "rebuild",
             "reason": reason,

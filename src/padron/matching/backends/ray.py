@@ -20,6 +20,7 @@ from typing import Any
 
 from padron.domain.template import Modality, Template
 from padron.matching.gallery import Candidate, Gallery, rank
+from padron.matching.heap import release_free_memory
 from padron.matching.segments import Assembler, PersistentGallery, SegmentError, encode_parts
 
 
@@ -61,9 +62,10 @@ class _Shard:
         bulk = getattr(self.gallery, "add_many", None)
         if bulk is not None:
             bulk(items)  # one sort of the index entries instead of one insertion per subject
-            return
-        for ref, samples in items:
-            self.gallery.add(ref, samples)
+        else:
+            for ref, samples in items:
+                self.gallery.add(ref, samples)
+        release_free_memory()  # a bulk load's decoded templates, back to the system
 
     def remove(self, ref: str) -> None:
         self.gallery.remove(ref)
@@ -119,21 +121,34 @@ class _Shard:
         gallery.load_state(state)
         self.gallery = gallery
         self.applied = int(common["position"])
+        del assembler, state
+        release_free_memory()  # the parts' buffers not kept in place, back to the system
         return len(gallery)
 
     def refs(self) -> set[str]:
         return self.gallery.refs()
 
 
+#: /proc/self/status fields reported by :func:`process_memory`, and their names there
+_STATUS_FIELDS = {
+    "VmRSS": "rss_bytes",
+    "VmHWM": "peak_rss_bytes",
+    "RssAnon": "rss_anonymous_bytes",  # the process's own heap
+    "RssFile": "rss_file_bytes",  # mapped files: libraries
+    "RssShmem": "rss_shared_bytes",  # shared memory: Ray's object store pages this process touched
+}
+
+
 def process_memory() -> dict[str, int]:
-    """This process's resident set size now and at its peak, bytes (Linux /proc; {} elsewhere)."""
+    """This process's resident set size now and at its peak, and the resident set's split into
+    anonymous, file and shared-memory pages, bytes (Linux /proc; {} elsewhere)."""
     out: dict[str, int] = {}
     try:
         with Path("/proc/self/status").open(encoding="ascii") as status:
             for line in status:
                 key, _, value = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    out["rss_bytes" if key == "VmRSS" else "peak_rss_bytes"] = int(value.split()[0]) * 1024
+                if key in _STATUS_FIELDS:
+                    out[_STATUS_FIELDS[key]] = int(value.split()[0]) * 1024
     except OSError:
         pass
     return out
