@@ -129,7 +129,7 @@ class _Shard:
         return self.gallery.refs()
 
 
-#: /proc/self/status fields reported by :func:`process_memory`, and their names there
+#: the /proc/self/status fields :func:`process_memory` reports, and the names it reports them under
 _STATUS_FIELDS = {
     "VmRSS": "rss_bytes",
     "VmHWM": "peak_rss_bytes",
