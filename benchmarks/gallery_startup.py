@@ -564,7 +564,6 @@ def main(argv: list[str] | None = None) -> int:
                     s.get(key, 0) for s in r.get("shards_before") or []
                 )
                 entry[f"shard_rss_{part}_bytes_per_finger"] = round(grown / fingers, 1)
-            for part in ("anonymous", "shared"):
                 entry[f"coordinator_rss_{part}_bytes_per_finger"] = round(
                     r.get(f"rss_{part}_grown_bytes", 0) / fingers, 1
                 )

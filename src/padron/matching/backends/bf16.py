@@ -28,7 +28,6 @@ whose check fails another way, so a mistake in this arithmetic would cost speed,
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
@@ -82,8 +81,9 @@ def _threshold_for(v: F64) -> F64:
 class Bf16Scan:
     """The bfloat16, centred copy of a gallery's rows and the scan over it.
 
-    Rows are appended (:meth:`extend`) in the gallery's row order; removal is the gallery's alive
-    flags, passed to every scan; a compaction or reload starts a new copy."""
+    Rows are appended (:meth:`extend`) in the gallery's row order, by one caller at a time (the
+    gallery holds its lock); removal is the gallery's alive flags, passed to every scan; a
+    compaction or reload starts a new copy."""
 
     def __init__(self, dim: int, mu: F32) -> None:
         self.dim = dim
@@ -92,7 +92,6 @@ class Bf16Scan:
         self.count = 0
         self.max_norm = 0.0  # max ||c~|| over the rows
         self.max_error = 0.0  # max ||c~ - c||
-        self._lock = threading.Lock()
 
     @property
     def nbytes(self) -> int:
@@ -102,29 +101,28 @@ class Bf16Scan:
         """Append rows (float32, the gallery's own) in bfloat16, centred on ``mu``."""
         import torch
 
-        with self._lock:
-            m = len(vectors)
-            if m == 0:
-                return
-            needed = self.count + m
-            if needed > len(self._rows):
-                grown = np.zeros((max(needed, 2 * len(self._rows), 1024), self.dim), dtype=np.int16)
-                grown[: self.count] = self._rows[: self.count]
-                self._rows = grown
-            for start in range(0, m, 65_536):  # bounded temporaries
-                chunk = np.asarray(vectors[start : start + 65_536], dtype=np.float32)
-                centred = chunk - self.mu
-                rounded = torch.from_numpy(centred).to(torch.bfloat16)
-                back = rounded.to(torch.float32).numpy()
-                error = centred - back  # exact in float32: a rounding's error is representable
-                # float32 sums of 128 squares are within 128 * 2**-24 of exact: 1e-5 covers the square root
-                norm = float(np.sqrt(np.einsum("ij,ij->i", back, back).max())) * (1 + 1e-5)
-                err = float(np.sqrt(np.einsum("ij,ij->i", error, error).max())) * (1 + 1e-5)
-                self.max_norm = max(self.max_norm, norm)
-                self.max_error = max(self.max_error, err)
-                at = self.count + start
-                self._rows[at : at + len(chunk)] = rounded.view(torch.int16).numpy()
-            self.count = needed
+        m = len(vectors)
+        if m == 0:
+            return
+        needed = self.count + m
+        if needed > len(self._rows):
+            grown = np.zeros((max(needed, 2 * len(self._rows), 1024), self.dim), dtype=np.int16)
+            grown[: self.count] = self._rows[: self.count]
+            self._rows = grown
+        for start in range(0, m, 65_536):  # bounded temporaries
+            chunk = np.asarray(vectors[start : start + 65_536], dtype=np.float32)
+            centred = chunk - self.mu
+            rounded = torch.from_numpy(centred).to(torch.bfloat16)
+            back = rounded.to(torch.float32).numpy()
+            error = centred - back  # exact in float32: a rounding's error is representable
+            # float32 sums of 128 squares are within 128 * 2**-24 of exact: 1e-5 covers the square root
+            norm = float(np.sqrt(np.einsum("ij,ij->i", back, back).max())) * (1 + 1e-5)
+            err = float(np.sqrt(np.einsum("ij,ij->i", error, error).max())) * (1 + 1e-5)
+            self.max_norm = max(self.max_norm, norm)
+            self.max_error = max(self.max_error, err)
+            at = self.count + start
+            self._rows[at : at + len(chunk)] = rounded.view(torch.int16).numpy()
+        self.count = needed
 
     def bounds(self, queries: F32) -> tuple[F64, F64]:
         """Per probe: ``E`` (the input-rounding bound) and ``q . mu`` (float64)."""
@@ -141,9 +139,10 @@ class Bf16Scan:
 
     def scan(
         self, queries: F32, needed: int, alive: npt.NDArray[np.bool_], *, block: int = 8192
-    ) -> tuple[list[npt.NDArray[np.int64]], F64]:
-        """Each probe's shortlist (row numbers: a superset of its ``needed`` best live rows) and its
-        final threshold (centred bfloat16 scale; ``-inf`` where every live row was kept).
+    ) -> tuple[list[npt.NDArray[np.int64]], F64, F64, F64]:
+        """Each probe's shortlist (row numbers: a superset of its ``needed`` best live rows), its
+        final threshold (centred bfloat16 scale; ``-inf`` where every live row was kept) and the
+        :meth:`bounds` the scan used (``E``, ``q . mu``), for :meth:`certified`.
 
         Rows are multiplied in blocks by the probes (``rows @ probes.T``: the probes are the small,
         reused operand, and the product is written into one buffer reused for every block, so no
@@ -154,9 +153,9 @@ class Bf16Scan:
         q = np.ascontiguousarray(queries, dtype=np.float32)
         p_count = len(q)
         n = min(self.count, len(alive))  # the rows the caller knows of (alive flags for each)
+        e, qmu = self.bounds(q)
         if n == 0:
-            return [np.zeros(0, dtype=np.int64) for _ in range(p_count)], np.full(p_count, -np.inf)
-        e, _ = self.bounds(q)
+            return [np.zeros(0, dtype=np.int64) for _ in range(p_count)], np.full(p_count, -np.inf), e, qmu
         probes_t = torch.from_numpy(q).to(torch.bfloat16).T.contiguous()  # (dim, probes)
         rows = torch.from_numpy(self._rows[:n]).view(torch.bfloat16)
         alive_t = torch.from_numpy(np.ascontiguousarray(alive[:n]))
@@ -195,11 +194,9 @@ class Bf16Scan:
                 pp, pr, ps, theta = self._tighten(pool_p, pool_r, pool_s, theta, e, needed, p_count)
                 pool_p, pool_r, pool_s = [pp], [pr], [ps]
                 theta_t, theta_i = _torch_thresholds(theta)
-        pp, pr = pool_p[0], pool_r[0]
-        order = np.argsort(pp, kind="stable")
-        pp, pr = pp[order], pr[order]
+        pp, pr = pool_p[0], pool_r[0]  # the last block was tightened: grouped by probe
         bounds = np.searchsorted(pp, np.arange(p_count + 1))
-        return [pr[bounds[i] : bounds[i + 1]] for i in range(p_count)], theta
+        return [pr[bounds[i] : bounds[i + 1]] for i in range(p_count)], theta, e, qmu
 
     @staticmethod
     def _tighten(

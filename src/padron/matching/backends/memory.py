@@ -101,7 +101,7 @@ class VectorGallery:
         self._dead_rows: npt.NDArray[np.intp] | None = None  # cached np.flatnonzero(~alive)
         self._max_per_ref = 1
         self._bf16_wanted = bf16
-        self._bf16: Bf16Scan | None = None  # built at the first large search, extended after
+        self._bf16: Bf16Scan | None = None  # built by a large bulk load, reload or search
         self._bf16_lock = threading.Lock()
         self.bf16_fallbacks = 0  # probes whose bfloat16 certificate failed (answered by FAISS)
 
@@ -224,8 +224,7 @@ class VectorGallery:
         n = scan.count
         rows = self._vectors[:n]
         block = 8192 if len(queries) >= 64 else 65_536  # few probes: fewer, larger products
-        shortlists, theta = scan.scan(queries, needed, self._alive[:n], block=block)
-        e, qmu = scan.bounds(queries)
+        shortlists, theta, e, qmu = scan.scan(queries, needed, self._alive[:n], block=block)
         counts = np.asarray([len(c) for c in shortlists], dtype=np.int64)
         probe_of = np.repeat(np.arange(len(queries)), counts)
         cand = np.concatenate(shortlists) if len(shortlists) else np.zeros(0, np.int64)
